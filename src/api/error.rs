@@ -1,0 +1,120 @@
+//! The one error type of every admin endpoint: a stable code, a human message, a status.
+//!
+//! Clients see `{"error": {"code": "...", "message": "..."}}`; the cause chain of an
+//! internal error goes to the log, never to the client.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 422: the request parsed but a field is not acceptable.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} does not exist"))
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this endpoint needs `Authorization: Bearer <admin token>`",
+        )
+    }
+
+    /// Logs the cause and answers 500 without revealing it.
+    pub fn internal(error: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{error:#}"), "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; the service log has the details",
+        )
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error": {"code": self.code, "message": self.message}})),
+        )
+            .into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the request body as JSON with `Content-Type: application/json`",
+            ),
+            JsonRejection::JsonSyntaxError(error) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the request body is not valid JSON: {}", error.body_text()),
+            ),
+            JsonRejection::JsonDataError(error) => {
+                let text = error.body_text();
+                let code = if text.contains("unknown field") {
+                    "unknown_field"
+                } else {
+                    "invalid_request"
+                };
+                Self::invalid(code, text)
+            }
+            JsonRejection::BytesRejection(error) if error.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is larger than the service accepts",
+                )
+            }
+            other => Self::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", rejection.body_text())
+    }
+}

@@ -1,0 +1,93 @@
+//! The HTTP surface: admin API, health and metrics, plus the routes other modules (the
+//! platform simulation) mount beside them.
+
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod notifications;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::clock::Clock;
+use crate::delivery::schedule::RetrySchedule;
+use crate::delivery::Wakeup;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    pub clock: Clock,
+    pub wakeup: Wakeup,
+    pub defaults: Arc<NotificationDefaults>,
+}
+
+/// The policy a notification gets when its request does not set one.
+#[derive(Debug, Clone)]
+pub struct NotificationDefaults {
+    pub max_attempts: u32,
+    pub retry_schedule: RetrySchedule,
+    pub max_body_bytes: usize,
+}
+
+/// The whole router. `admin_token` guards everything under `/admin`.
+pub fn router(
+    state: AppState,
+    admin_token: Option<String>,
+    admin_extra: Router<AppState>,
+    public_extra: Router<AppState>,
+) -> Router {
+    // JSON escaping can double a body; leave room for it and the envelope.
+    let request_limit = state.defaults.max_body_bytes * 2 + 64 * 1024;
+    let admin = Router::new()
+        .route(
+            "/notifications",
+            post(notifications::create).get(notifications::list),
+        )
+        .route("/notifications/{id}", get(notifications::show))
+        .route("/notifications/{id}/redeliver", post(notifications::redeliver))
+        .route("/notifications/{id}/deliver-now", post(notifications::deliver_now))
+        .route("/notifications/{id}/cancel", post(notifications::cancel))
+        .route("/stats", get(notifications::stats))
+        .merge(admin_extra)
+        .layer(axum::middleware::from_fn_with_state(
+            middleware::AdminToken::new(admin_token),
+            middleware::require_admin,
+        ));
+    Router::new()
+        .nest("/admin/v1", admin)
+        .merge(public_extra)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(request_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            middleware::track_http,
+        ))
+        .with_state(state)
+}
+
+async fn fallback() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    )
+}

@@ -1,0 +1,408 @@
+//! The admin API of the outbox: enqueue, inspect, and move notifications by hand.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::{ApiError, AppState};
+use crate::delivery::schedule::{RetrySchedule, MAX_ATTEMPTS_LIMIT};
+use crate::duration::parse_duration;
+use crate::store::{
+    ActionOutcome, AdminAction, Attempt, ListFilter, NewNotification, Notification, Status,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    url: Option<String>,
+    body: Option<Box<RawValue>>,
+    body_text: Option<String>,
+    content_type: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    max_attempts: Option<u32>,
+    retry_schedule: Option<Vec<String>>,
+    idempotency_key: Option<String>,
+}
+
+/// A notification as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct NotificationView {
+    id: i64,
+    status: Status,
+    url: String,
+    content_type: String,
+    /// The exact body every try sends.
+    body: String,
+    headers: BTreeMap<String, String>,
+    attempts: u32,
+    round_attempts: u32,
+    max_attempts: u32,
+    retry_schedule: Vec<String>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    lease_expires_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    idempotency_key: Option<String>,
+    kind: String,
+    mid: Option<String>,
+    contract_id: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt_log: Option<Vec<AttemptView>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttemptView {
+    number: u32,
+    started_at: DateTime<Utc>,
+    duration_ms: i64,
+    status_code: Option<u16>,
+    failure_kind: Option<&'static str>,
+    message: Option<String>,
+    /// The first 4 KiB of the merchant's answer.
+    response_body: Option<String>,
+}
+
+impl NotificationView {
+    pub fn new(n: Notification, attempts: Option<Vec<Attempt>>) -> Self {
+        let (next_attempt_at, lease_expires_at) = match n.status {
+            Status::Pending => (n.due_at, None),
+            Status::Delivering => (None, n.due_at),
+            _ => (None, None),
+        };
+        Self {
+            id: n.id,
+            status: n.status,
+            url: n.url,
+            content_type: n.content_type,
+            body: String::from_utf8_lossy(&n.body).into_owned(),
+            headers: n.headers.into_iter().collect(),
+            attempts: n.attempts,
+            round_attempts: n.round_attempts,
+            max_attempts: n.max_attempts,
+            retry_schedule: n.retry_schedule.to_strings(),
+            next_attempt_at,
+            lease_expires_at,
+            last_error: n.last_error,
+            idempotency_key: n.idempotency_key,
+            kind: n.kind,
+            mid: n.mid,
+            contract_id: n.contract_id,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+            finished_at: n.finished_at,
+            attempt_log: attempts.map(|list| {
+                list.into_iter()
+                    .map(|a| AttemptView {
+                        number: a.number,
+                        started_at: a.started_at,
+                        duration_ms: a.duration_ms,
+                        status_code: a.status_code,
+                        failure_kind: a.failure.map(|f| f.as_str()),
+                        message: a.message,
+                        response_body: a
+                            .response_body
+                            .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// Headers the service sets itself or that would corrupt the request.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// Checks a destination URL: absolute http(s) with a host. Returns the host key
+/// (`host:port`) the per-host cap counts by.
+pub fn validate_url(url: &str) -> Result<String, ApiError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ApiError::invalid("invalid_url", format!("`url` is not a valid URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ApiError::invalid(
+            "invalid_url",
+            format!("`url` must use http or https, not {:?}", parsed.scheme()),
+        ));
+    }
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| ApiError::invalid("invalid_url", "`url` has no host"))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    Ok(format!("{host}:{port}"))
+}
+
+fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, ApiError> {
+    let defaults = &state.defaults;
+    let url = request
+        .url
+        .ok_or_else(|| ApiError::invalid("missing_url", "`url` is required"))?;
+    let host = validate_url(&url)?;
+    let (body, content_type) = match (request.body, request.body_text) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "conflicting_body",
+                "give either `body` (JSON) or `body_text`, not both",
+            ))
+        }
+        (Some(json), None) => (
+            json.get().as_bytes().to_vec(),
+            request
+                .content_type
+                .unwrap_or_else(|| "application/json".to_owned()),
+        ),
+        (None, Some(text)) => (
+            text.into_bytes(),
+            request.content_type.ok_or_else(|| {
+                ApiError::invalid("missing_content_type", "`body_text` needs a `content_type`")
+            })?,
+        ),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "missing_body",
+                "give the notification's `body` (JSON) or `body_text` with `content_type`",
+            ))
+        }
+    };
+    if body.len() > defaults.max_body_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "the notification body has {} bytes; the limit is {}",
+                body.len(),
+                defaults.max_body_bytes
+            ),
+        ));
+    }
+    if content_type.parse::<reqwest::header::HeaderValue>().is_err()
+        || !content_type.contains('/')
+    {
+        return Err(ApiError::invalid(
+            "invalid_content_type",
+            "`content_type` must be a media type such as application/json",
+        ));
+    }
+    let mut headers = Vec::with_capacity(request.headers.len());
+    for (name, value) in request.headers {
+        let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && reqwest::header::HeaderValue::from_str(&value).is_ok();
+        if !valid || RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(ApiError::invalid(
+                "invalid_header",
+                format!("header {name:?} is not a valid or allowed request header"),
+            ));
+        }
+        headers.push((name, value));
+    }
+    let max_attempts = request.max_attempts.unwrap_or(defaults.max_attempts);
+    if !(1..=MAX_ATTEMPTS_LIMIT).contains(&max_attempts) {
+        return Err(ApiError::invalid(
+            "invalid_max_attempts",
+            format!("`max_attempts` must be between 1 and {MAX_ATTEMPTS_LIMIT}"),
+        ));
+    }
+    let retry_schedule = match request.retry_schedule {
+        None => defaults.retry_schedule.clone(),
+        Some(list) => list
+            .iter()
+            .map(|d| parse_duration(d).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|delays| RetrySchedule::new(delays).map_err(|e| e.to_string()))
+            .map_err(|e| ApiError::invalid("invalid_retry_schedule", e))?,
+    };
+    if let Some(key) = &request.idempotency_key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(ApiError::invalid(
+                "invalid_idempotency_key",
+                "`idempotency_key` must have 1 to 200 characters",
+            ));
+        }
+    }
+    Ok(NewNotification {
+        url,
+        host,
+        body,
+        content_type,
+        headers,
+        max_attempts,
+        retry_schedule,
+        idempotency_key: request.idempotency_key,
+        mid: None,
+        contract_id: None,
+        kind: "generic".to_owned(),
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<CreateRequest>,
+) -> Result<Response, ApiError> {
+    let new = build(request, &state)?;
+    let (url, body) = (new.url.clone(), new.body.clone());
+    let enqueued = state.store.enqueue(new, state.clock.now()).await?;
+    if !enqueued.created {
+        let existing = &enqueued.notification;
+        if existing.url != url || existing.body != body {
+            return Err(ApiError::conflict(
+                "idempotency_key_reused",
+                format!(
+                    "idempotency key already used by notification {} with another url or body",
+                    existing.id
+                ),
+            ));
+        }
+        return Ok((StatusCode::OK, Json(NotificationView::new(enqueued.notification, None)))
+            .into_response());
+    }
+    state.metrics.enqueued.inc();
+    state.wakeup.wake();
+    Ok((
+        StatusCode::CREATED,
+        Json(NotificationView::new(enqueued.notification, None)),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+    mid: Option<String>,
+    contract_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ListView {
+    notifications: Vec<NotificationView>,
+    /// Pass as `cursor` to get the next (older) page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ListView>, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message);
+    let status = query
+        .status
+        .map(|s| s.parse::<Status>())
+        .transpose()
+        .map_err(bad)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(bad("`limit` must be between 1 and 500".to_owned()));
+    }
+    let before_id = query
+        .cursor
+        .map(|c| c.parse::<i64>())
+        .transpose()
+        .map_err(|_| bad("`cursor` is not a cursor this API returned".to_owned()))?;
+    let filter = ListFilter {
+        status,
+        mid: query.mid,
+        contract_id: query.contract_id,
+        before_id,
+        limit,
+    };
+    let page = state.store.list(&filter).await?;
+    let next_cursor = (page.len() == limit as usize)
+        .then(|| page.last().map(|n| n.id.to_string()))
+        .flatten();
+    Ok(Json(ListView {
+        notifications: page
+            .into_iter()
+            .map(|n| NotificationView::new(n, None))
+            .collect(),
+        next_cursor,
+    }))
+}
+
+/// Ids are numbers; anything else names no notification.
+fn parse_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::not_found(&format!("notification {id:?}")))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<NotificationView>, ApiError> {
+    let id = parse_id(&id)?;
+    let notification = state
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("notification {id}")))?;
+    let attempts = state.store.attempts(id).await?;
+    Ok(Json(NotificationView::new(notification, Some(attempts))))
+}
+
+async fn act(state: AppState, id: String, action: AdminAction) -> Result<Json<NotificationView>, ApiError> {
+    let id = parse_id(&id)?;
+    match state.store.act(id, action, state.clock.now()).await? {
+        ActionOutcome::Done(notification) => {
+            match action {
+                AdminAction::Cancel => state.metrics.record_finished(Status::Cancelled),
+                AdminAction::Redeliver | AdminAction::DeliverNow => state.wakeup.wake(),
+            }
+            Ok(Json(NotificationView::new(*notification, None)))
+        }
+        ActionOutcome::NotFound => Err(ApiError::not_found(&format!("notification {id}"))),
+        ActionOutcome::Conflict(status) => Err(ApiError::conflict(
+            "invalid_state",
+            match action {
+                AdminAction::Redeliver => format!("notification {id} is {}: a try is running; redeliver it once it finishes", status.as_str()),
+                AdminAction::DeliverNow => format!("notification {id} is {}; only a pending notification can be delivered now", status.as_str()),
+                AdminAction::Cancel => format!("notification {id} is already {}", status.as_str()),
+            },
+        )),
+    }
+}
+
+pub async fn redeliver(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<NotificationView>, ApiError> {
+    act(state, id, AdminAction::Redeliver).await
+}
+
+pub async fn deliver_now(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<NotificationView>, ApiError> {
+    act(state, id, AdminAction::DeliverNow).await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<NotificationView>, ApiError> {
+    act(state, id, AdminAction::Cancel).await
+}
+
+pub async fn stats(State(state): State<AppState>) -> Result<Json<crate::store::Stats>, ApiError> {
+    Ok(Json(state.store.stats(state.clock.now()).await?))
+}

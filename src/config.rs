@@ -1,0 +1,154 @@
+//! Settings of a running service, and the command line that sets them.
+//!
+//! Every flag of `serve` has an environment variable `UMS_NOTIFY_<NAME>`; `--help`
+//! documents each with its default.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::delivery::schedule::{RetrySchedule, DEFAULT_DELAYS, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT};
+use crate::duration::parse_duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "ums-notify", version, about = "A sandbox of the ChinaUMS open platform's notification center: a durable, retrying notification dispatcher.")]
+pub struct Cli {
+    /// Log filter, such as `info` or `ums_notify=debug,info`.
+    #[arg(long, env = "UMS_NOTIFY_LOG", default_value = "info", global = true)]
+    pub log: String,
+    /// Log format.
+    #[arg(long, env = "UMS_NOTIFY_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: admin API, platform API, metrics and the delivery workers.
+    Serve(Box<ServeArgs>),
+    /// Apply the database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Measure the whole pipeline against a temporary database and a built-in receiver.
+    Bench(crate::bench::BenchArgs),
+    /// Run a demo merchant receiver that answers 200, or 500 for a share of requests.
+    Receiver(crate::receiver::ReceiverArgs),
+    /// Exit 0 if the URL answers HTTP 200 (for container health checks).
+    HealthCheck(HealthCheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://<file>` (created if missing) or `postgres://user@host/db`.
+    #[arg(long, env = "UMS_NOTIFY_DATABASE_URL", default_value = "sqlite://ums-notify.db")]
+    pub database_url: String,
+    /// SQLite durability: `full` survives a power loss, `normal` only a process crash.
+    #[arg(long, env = "UMS_NOTIFY_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
+    pub sqlite_synchronous: String,
+    /// PostgreSQL connection pool size.
+    #[arg(long, env = "UMS_NOTIFY_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+}
+
+impl DatabaseArgs {
+    pub fn store_options(&self) -> crate::store::StoreOptions {
+        crate::store::StoreOptions {
+            sqlite_synchronous_full: self.sqlite_synchronous == "full",
+            max_connections: self.database_max_connections,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "UMS_NOTIFY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Bearer token required by the admin API. Without one, the admin API is open, which
+    /// is refused on a non-loopback address unless --allow-insecure-admin is given.
+    #[arg(long, env = "UMS_NOTIFY_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Serve the admin API without a token on a non-loopback address.
+    #[arg(long, env = "UMS_NOTIFY_ALLOW_INSECURE_ADMIN")]
+    pub allow_insecure_admin: bool,
+    /// Delays between tries; the last one repeats.
+    #[arg(long, env = "UMS_NOTIFY_RETRY_SCHEDULE", default_value = DEFAULT_DELAYS, value_parser = parse_schedule)]
+    pub retry_schedule: RetrySchedule,
+    /// Tries per notification, the first included.
+    #[arg(long, env = "UMS_NOTIFY_MAX_ATTEMPTS", default_value_t = DEFAULT_MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=MAX_ATTEMPTS_LIMIT as i64))]
+    pub max_attempts: u32,
+    /// Timeout of one HTTP try, connection included.
+    #[arg(long, env = "UMS_NOTIFY_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Tries in flight at once, in total.
+    #[arg(long, env = "UMS_NOTIFY_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub concurrency: u32,
+    /// Tries in flight at once against one destination host.
+    #[arg(long, env = "UMS_NOTIFY_PER_HOST_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub per_host_concurrency: u32,
+    /// How long a claimed notification stays leased to this instance. Must exceed the
+    /// request timeout; a crashed instance's notifications are retried after it.
+    #[arg(long, env = "UMS_NOTIFY_LEASE", default_value = "60s", value_parser = parse_duration)]
+    pub lease: Duration,
+    /// The longest the workers wait before looking at the outbox again.
+    #[arg(long, env = "UMS_NOTIFY_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// On SIGINT/SIGTERM, how long in-flight tries may take to finish.
+    #[arg(long, env = "UMS_NOTIFY_SHUTDOWN_GRACE", default_value = "15s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+    /// Finished notifications older than this are deleted with their attempts.
+    #[arg(long, env = "UMS_NOTIFY_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub retention: Duration,
+    /// The largest notification body accepted, in bytes.
+    #[arg(long, env = "UMS_NOTIFY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HealthCheckArgs {
+    /// The URL to check.
+    #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+    pub url: String,
+}
+
+fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
+    RetrySchedule::parse(text).map_err(|error| error.to_string())
+}
+
+impl ServeArgs {
+    /// The settings of `serve` as the command line and environment give them without
+    /// flags (tests and embedders start from here and change fields).
+    pub fn from_env() -> anyhow::Result<Self> {
+        match Cli::try_parse_from(["ums-notify", "serve"])?.command {
+            Command::Serve(args) => Ok(*args),
+            _ => anyhow::bail!("`serve` did not parse as the serve command"),
+        }
+    }
+
+    /// Checks the combinations a single flag cannot check.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.lease <= self.request_timeout {
+            anyhow::bail!(
+                "--lease ({:?}) must be longer than --request-timeout ({:?}), or a try still running would be claimed again",
+                self.lease,
+                self.request_timeout
+            );
+        }
+        if self.admin_token.is_none()
+            && !self.listen.ip().is_loopback()
+            && !self.allow_insecure_admin
+        {
+            anyhow::bail!(
+                "refusing to serve the admin API on {} without a token: set UMS_NOTIFY_ADMIN_TOKEN, listen on a loopback address, or pass --allow-insecure-admin",
+                self.listen
+            );
+        }
+        if matches!(&self.admin_token, Some(token) if token.trim().is_empty()) {
+            anyhow::bail!("UMS_NOTIFY_ADMIN_TOKEN is set but empty");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,381 @@
+//! The dispatcher: claims due notifications with a lease and runs their tries.
+//!
+//! Each claim is its own short write; the HTTP call happens after it has committed, with
+//! no transaction or pooled connection held. Results go to the recorder. Concurrency is
+//! capped in total (a semaphore whose permits live in the delivery tasks) and per host.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::hosts::{HostSlot, HostSlots};
+use super::recorder::{self, Done};
+use super::schedule::RetrySchedule;
+use super::sender::{Outgoing, Sender, TryResult};
+use super::Wakeup;
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crate::store::{AttemptRecord, ClaimRequest, Claimed, NextStep, Notification, Status, Store};
+
+/// Adds headers computed per try, such as a signature over the body.
+#[async_trait]
+pub trait Signer: Send + Sync + 'static {
+    async fn headers(&self, notification: &Notification) -> anyhow::Result<HeaderMap>;
+}
+
+#[derive(Debug, Clone)]
+pub struct DispatcherConfig {
+    /// Tries in flight at once, in total.
+    pub concurrency: usize,
+    /// Tries in flight at once against one host.
+    pub per_host: usize,
+    /// How long a claim is valid; must exceed the request timeout.
+    pub lease: Duration,
+    /// Timeout of one HTTP try.
+    pub request_timeout: Duration,
+    /// The longest the dispatcher sleeps without looking at the outbox.
+    pub poll_interval: Duration,
+    /// On shutdown, how long in-flight tries may take to finish.
+    pub shutdown_grace: Duration,
+}
+
+pub struct Dispatcher {
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    pub clock: Clock,
+    pub wakeup: Wakeup,
+    pub config: DispatcherConfig,
+    pub signer: Option<Arc<dyn Signer>>,
+}
+
+/// What a claim round found.
+enum Round {
+    /// The claim was full: more may be due at once.
+    Busy,
+    /// Everything due was claimed or is blocked by a host cap.
+    Idle { blocked_by_hosts: bool },
+    /// The store failed.
+    Failed,
+}
+
+/// Everything a delivery task needs, shared.
+struct Shared {
+    sender: Sender,
+    metrics: Metrics,
+    clock: Clock,
+    signer: Option<Arc<dyn Signer>>,
+    results: mpsc::Sender<Done>,
+    hard_stop: CancellationToken,
+}
+
+impl Dispatcher {
+    /// Runs until `shutdown` is cancelled, then lets in-flight tries finish within the
+    /// grace period, hands back the rest and returns once every result is written.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let config = self.config.clone();
+        let (results_tx, results_rx) = mpsc::channel(config.concurrency.max(1) * 2);
+        let recorder = tokio::spawn(recorder::run(
+            self.store.clone(),
+            self.clock.clone(),
+            self.wakeup.clone(),
+            results_rx,
+        ));
+        let freed = Wakeup::default();
+        let hosts = HostSlots::new(config.per_host, freed.clone());
+        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let tracker = TaskTracker::new();
+        let shared = Arc::new(Shared {
+            sender: Sender::new(config.request_timeout)?,
+            metrics: self.metrics.clone(),
+            clock: self.clock.clone(),
+            signer: self.signer.clone(),
+            results: results_tx,
+            hard_stop: CancellationToken::new(),
+        });
+        let remote = tokio::spawn(relay_remote_wakeups(
+            self.store.clone(),
+            self.wakeup.clone(),
+            shutdown.clone(),
+        ));
+
+        let mut failures = 0u32;
+        while !shutdown.is_cancelled() {
+            let round = self
+                .claim_round(&permits, &hosts, &tracker, &shared)
+                .await;
+            match round {
+                Round::Busy => {
+                    failures = 0;
+                    if permits.available_permits() == 0 {
+                        tokio::select! {
+                            _ = freed.woken() => {}
+                            _ = shutdown.cancelled() => {}
+                        }
+                    }
+                }
+                Round::Idle { blocked_by_hosts } => {
+                    failures = 0;
+                    let sleep = self.idle_sleep().await;
+                    tokio::select! {
+                        _ = self.wakeup.woken() => {}
+                        _ = freed.woken(), if blocked_by_hosts => {}
+                        _ = tokio::time::sleep(sleep) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+                Round::Failed => {
+                    failures += 1;
+                    let backoff = Duration::from_millis(100 * 2u64.pow(failures.min(7)));
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff.min(Duration::from_secs(10))) => {}
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        }
+
+        tracing::info!(
+            inflight = config.concurrency - permits.available_permits(),
+            "dispatcher stopping: no new claims; waiting for in-flight tries"
+        );
+        remote.abort();
+        tracker.close();
+        if tokio::time::timeout(config.shutdown_grace, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("grace period over: stopping the remaining tries and handing them back");
+            shared.hard_stop.cancel();
+            tracker.wait().await;
+        }
+        drop(shared);
+        recorder.await?;
+        tracing::info!("dispatcher stopped");
+        Ok(())
+    }
+
+    async fn claim_round(
+        &self,
+        permits: &Arc<Semaphore>,
+        hosts: &HostSlots,
+        tracker: &TaskTracker,
+        shared: &Arc<Shared>,
+    ) -> Round {
+        let free = permits.available_permits();
+        if free == 0 {
+            return Round::Busy;
+        }
+        let exclude_hosts = hosts.saturated();
+        let request = ClaimRequest {
+            now: self.clock.now(),
+            limit: free.min(256) as u32,
+            lease: self.config.lease,
+            exclude_hosts,
+        };
+        let claimed = match self.store.claim(&request).await {
+            Ok(claimed) => {
+                self.metrics.database_ready.set(1);
+                claimed
+            }
+            Err(error) => {
+                self.metrics.database_ready.set(0);
+                tracing::warn!(error = format!("{error:#}"), "claiming due notifications failed");
+                return Round::Failed;
+            }
+        };
+        let full = claimed.len() as u32 == request.limit;
+        let mut handed_back = Vec::new();
+        for job in claimed {
+            let slot = hosts.try_take(&job.notification.host);
+            let permit = permits.clone().try_acquire_owned().ok();
+            match (slot, permit) {
+                (Some(slot), Some(permit)) => {
+                    tracker.spawn(deliver(job, shared.clone(), permit, slot));
+                }
+                _ => handed_back.push((job.notification.id, job.lease_token)),
+            }
+        }
+        let blocked_by_hosts = !handed_back.is_empty() || !request.exclude_hosts.is_empty();
+        if !handed_back.is_empty() {
+            if let Err(error) = self.store.release(&handed_back, self.clock.now()).await {
+                // The leases expire on their own; the tries are only delayed.
+                tracing::warn!(error = format!("{error:#}"), "handing back claims failed");
+            }
+        }
+        if full && handed_back.is_empty() {
+            Round::Busy
+        } else {
+            Round::Idle { blocked_by_hosts }
+        }
+    }
+
+    /// How long to sleep when nothing more can be claimed: until the next due time, but
+    /// at least a moment (work due now is held by a host cap or another instance) and at
+    /// most the poll interval.
+    async fn idle_sleep(&self) -> Duration {
+        let floor = Duration::from_millis(20);
+        match self.store.next_due_at().await {
+            Ok(Some(due)) => (due - self.clock.now())
+                .to_std()
+                .unwrap_or(floor)
+                .clamp(floor, self.config.poll_interval),
+            Ok(None) => self.config.poll_interval,
+            Err(_) => floor.max(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// Turns `LISTEN` notifications from other instances into local wake-ups.
+async fn relay_remote_wakeups(store: Arc<dyn Store>, wakeup: Wakeup, shutdown: CancellationToken) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        tokio::select! {
+            result = store.wait_for_remote_wakeup() => match result {
+                Ok(()) => {
+                    delay = Duration::from_millis(100);
+                    wakeup.wake();
+                }
+                Err(error) => {
+                    tracing::debug!(error = format!("{error:#}"), "wake-up listener failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                    // Something may have been missed while the listener was down.
+                    wakeup.wake();
+                }
+            },
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// The status a try leads to, given the tries already made in this round.
+pub fn next_step(
+    success: bool,
+    round_attempts_before: u32,
+    max_attempts: u32,
+    schedule: &RetrySchedule,
+    now: DateTime<Utc>,
+) -> NextStep {
+    let tried = round_attempts_before + 1;
+    if success {
+        NextStep::Delivered
+    } else if tried >= max_attempts {
+        NextStep::Exhausted
+    } else {
+        let delay = schedule.delay_after(tried);
+        NextStep::RetryAt(now + chrono::Duration::from_std(delay).unwrap_or_default())
+    }
+}
+
+async fn deliver(job: Claimed, shared: Arc<Shared>, permit: OwnedSemaphorePermit, slot: HostSlot) {
+    let notification = &job.notification;
+    shared.metrics.inflight.inc();
+    let started_at = shared.clock.now();
+    let extra = match &shared.signer {
+        Some(signer) => signer.headers(notification).await,
+        None => Ok(HeaderMap::new()),
+    };
+    let result = match extra {
+        Ok(extra) => {
+            let outgoing = Outgoing {
+                url: &notification.url,
+                body: &notification.body,
+                content_type: &notification.content_type,
+                headers: &notification.headers,
+            };
+            tokio::select! {
+                result = shared.sender.send(&outgoing, extra) => Some(result),
+                _ = shared.hard_stop.cancelled() => None,
+            }
+        }
+        Err(error) => Some(TryResult {
+            duration: Duration::ZERO,
+            status_code: None,
+            failure: Some(crate::store::FailureKind::Other),
+            message: Some(format!("could not prepare the request: {error:#}")),
+            response_body: None,
+        }),
+    };
+    shared.metrics.inflight.dec();
+    drop(slot);
+    drop(permit);
+
+    let done = match result {
+        None => Done::Abandoned {
+            id: notification.id,
+            lease_token: job.lease_token,
+        },
+        Some(result) => {
+            let finished_at = shared.clock.now();
+            let next = next_step(
+                result.failure.is_none(),
+                notification.round_attempts,
+                notification.max_attempts,
+                &notification.retry_schedule,
+                finished_at,
+            );
+            shared.metrics.record_attempt(result.failure, result.duration);
+            match next {
+                NextStep::Delivered => {
+                    shared.metrics.record_finished(Status::Delivered);
+                    let latency = (finished_at - notification.created_at)
+                        .to_std()
+                        .unwrap_or_default();
+                    shared.metrics.delivery_latency.observe(latency.as_secs_f64());
+                }
+                NextStep::Exhausted => shared.metrics.record_finished(Status::Failed),
+                NextStep::RetryAt(_) => {}
+            }
+            tracing::debug!(
+                id = notification.id,
+                attempt = notification.attempts + 1,
+                status = result.status_code,
+                failure = result.failure.map(|f| f.as_str()),
+                "try finished"
+            );
+            Done::Attempt(AttemptRecord {
+                notification_id: notification.id,
+                lease_token: job.lease_token,
+                number: notification.attempts + 1,
+                started_at,
+                duration_ms: result.duration.as_millis() as i64,
+                status_code: result.status_code,
+                failure: result.failure,
+                message: result.message,
+                response_body: result.response_body,
+                next,
+            })
+        }
+    };
+    // The recorder outlives every delivery task, so this only fails if it crashed; then
+    // the lease expires and the try runs again.
+    let _ = shared.results.send(done).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_step_follows_the_schedule_and_stops_at_max() {
+        let schedule = RetrySchedule::parse("1s,10s").unwrap();
+        let now = DateTime::<Utc>::default();
+        assert_eq!(next_step(true, 0, 10, &schedule, now), NextStep::Delivered);
+        assert_eq!(
+            next_step(false, 0, 10, &schedule, now),
+            NextStep::RetryAt(now + chrono::Duration::seconds(1))
+        );
+        assert_eq!(
+            next_step(false, 5, 10, &schedule, now),
+            NextStep::RetryAt(now + chrono::Duration::seconds(10))
+        );
+        assert_eq!(next_step(false, 9, 10, &schedule, now), NextStep::Exhausted);
+        assert_eq!(next_step(false, 0, 1, &schedule, now), NextStep::Exhausted);
+    }
+}

@@ -1,0 +1,145 @@
+//! The outgoing HTTP call of one try, and how its result is classified.
+//!
+//! Only HTTP 200 is success. Redirects are never followed: a 3xx is a failed try like any
+//! other non-200 status. Only the first [`RESPONSE_BODY_LIMIT`] bytes of an answer are kept.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
+
+use crate::store::FailureKind;
+
+/// How much of a merchant's answer is kept with the attempt.
+pub const RESPONSE_BODY_LIMIT: usize = 4096;
+
+/// What one try produced.
+#[derive(Debug, Clone)]
+pub struct TryResult {
+    pub duration: Duration,
+    pub status_code: Option<u16>,
+    pub failure: Option<FailureKind>,
+    pub message: Option<String>,
+    pub response_body: Option<Vec<u8>>,
+}
+
+/// One HTTP request to make.
+pub struct Outgoing<'a> {
+    pub url: &'a str,
+    pub body: &'a [u8],
+    pub content_type: &'a str,
+    pub headers: &'a [(String, String)],
+}
+
+/// Sends notifications; cheap to clone (the connection pool is shared).
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+}
+
+impl Sender {
+    pub fn new(timeout: Duration) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self { client })
+    }
+
+    pub async fn send(&self, outgoing: &Outgoing<'_>, extra: HeaderMap) -> TryResult {
+        let started = Instant::now();
+        let result = self.exchange(outgoing, extra).await;
+        let duration = started.elapsed();
+        match result {
+            Ok((status, body)) if status == 200 => TryResult {
+                duration,
+                status_code: Some(status),
+                failure: None,
+                message: None,
+                response_body: Some(body),
+            },
+            Ok((status, body)) => TryResult {
+                duration,
+                status_code: Some(status),
+                failure: Some(FailureKind::HttpStatus),
+                message: Some(format!("HTTP {status}; only 200 counts as success")),
+                response_body: Some(body),
+            },
+            Err(error) => TryResult {
+                duration,
+                status_code: None,
+                failure: Some(classify(&error)),
+                message: Some(describe(&error)),
+                response_body: None,
+            },
+        }
+    }
+
+    async fn exchange(
+        &self,
+        outgoing: &Outgoing<'_>,
+        extra: HeaderMap,
+    ) -> Result<(u16, Vec<u8>), reqwest::Error> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("ums-notify/", env!("CARGO_PKG_VERSION"))),
+        );
+        for (name, value) in outgoing.headers {
+            // Names and values were validated when the notification was accepted.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        if let Ok(content_type) = HeaderValue::from_str(outgoing.content_type) {
+            headers.insert(CONTENT_TYPE, content_type);
+        }
+        headers.extend(extra);
+        let mut response = self
+            .client
+            .post(outgoing.url)
+            .headers(headers)
+            .body(outgoing.body.to_vec())
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while body.len() < RESPONSE_BODY_LIMIT {
+            match response.chunk().await? {
+                Some(chunk) => {
+                    let room = RESPONSE_BODY_LIMIT - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                None => break,
+            }
+        }
+        Ok((status, body))
+    }
+}
+
+fn classify(error: &reqwest::Error) -> FailureKind {
+    if error.is_timeout() {
+        FailureKind::Timeout
+    } else if error.is_connect() {
+        FailureKind::Connect
+    } else {
+        FailureKind::Other
+    }
+}
+
+/// The error with its whole cause chain, which is where the useful part usually is
+/// ("connection refused", "dns error: ...").
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

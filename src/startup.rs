@@ -1,0 +1,197 @@
+//! Builds the application from its settings and runs it: the HTTP server, the dispatcher
+//! and the retention sweeper, all stopped by one cancellation token.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState, NotificationDefaults};
+use crate::clock::Clock;
+use crate::config::ServeArgs;
+use crate::delivery::{Dispatcher, DispatcherConfig, Wakeup};
+use crate::metrics::Metrics;
+use crate::store::{self, Store};
+
+/// A built application: database open and migrated, listener bound, nothing running yet.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    settings: ServeArgs,
+}
+
+impl Application {
+    /// Opens and migrates the database and binds the listener (port 0 picks a free port).
+    pub async fn build(settings: ServeArgs, clock: Clock) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let store = store::open(
+            &settings.database.database_url,
+            &settings.database.store_options(),
+        )
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "opening the database {}",
+                store::redact_url(&settings.database.database_url)
+            ))
+        })?;
+        store.migrate().await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.listen))?;
+        let metrics = Metrics::new();
+        metrics.database_ready.set(1);
+        let state = AppState {
+            store,
+            metrics,
+            clock,
+            wakeup: Wakeup::default(),
+            defaults: Arc::new(NotificationDefaults {
+                max_attempts: settings.max_attempts,
+                retry_schedule: settings.retry_schedule.clone(),
+                max_body_bytes: settings.max_body_bytes,
+            }),
+        };
+        Ok(Self {
+            listener,
+            state,
+            settings,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains: the server stops accepting, the
+    /// dispatcher lets in-flight tries finish within the grace period and hands back the
+    /// rest. Returns when everything has stopped.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            state,
+            settings,
+        } = self;
+        let dispatcher = Dispatcher {
+            store: state.store.clone(),
+            metrics: state.metrics.clone(),
+            clock: state.clock.clone(),
+            wakeup: state.wakeup.clone(),
+            config: DispatcherConfig {
+                concurrency: settings.concurrency as usize,
+                per_host: settings.per_host_concurrency as usize,
+                lease: settings.lease,
+                request_timeout: settings.request_timeout,
+                poll_interval: settings.poll_interval,
+                shutdown_grace: settings.shutdown_grace,
+            },
+            signer: None,
+        };
+        let app = api::router(
+            state.clone(),
+            settings.admin_token.clone(),
+            axum::Router::new(),
+            axum::Router::new(),
+        );
+        tracing::info!(
+            listen = %listener.local_addr()?,
+            database = %store::redact_url(&settings.database.database_url),
+            "ums-notify serving"
+        );
+        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let retention = tokio::spawn(sweep_retention(
+            state.store.clone(),
+            state.clock.clone(),
+            settings.retention,
+            shutdown.clone(),
+        ));
+        let (served, dispatched) = tokio::join!(
+            async {
+                let result = server.await;
+                tracing::info!("HTTP server stopped");
+                result
+            },
+            dispatcher.run(shutdown.clone())
+        );
+        retention.abort();
+        served?;
+        dispatched?;
+        Ok(())
+    }
+}
+
+/// Deletes finished notifications older than the retention, in small batches so no
+/// write holds the database for long.
+async fn sweep_retention(
+    store: Arc<dyn Store>,
+    clock: Clock,
+    retention: Duration,
+    shutdown: CancellationToken,
+) {
+    const BATCH: u32 = 500;
+    let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    loop {
+        let before = clock.now() - retention;
+        let mut deleted_total = 0;
+        loop {
+            match store.purge_finished(before, BATCH).await {
+                Ok(deleted) => {
+                    deleted_total += deleted;
+                    if deleted < BATCH as u64 {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "retention sweep failed");
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        if deleted_total > 0 {
+            tracing::info!(deleted = deleted_total, "retention removed finished notifications");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        _ = terminate => tracing::info!("SIGTERM received; shutting down"),
+    }
+}

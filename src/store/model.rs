@@ -1,0 +1,248 @@
+//! The records the outbox stores and the values that move between the store and the
+//! dispatcher.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::delivery::schedule::RetrySchedule;
+
+/// Where a notification is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting for its first or next try (`due_at` says when).
+    Pending,
+    /// Claimed by a worker whose lease runs until `due_at`.
+    Delivering,
+    /// A try got HTTP 200.
+    Delivered,
+    /// Every try of the round failed.
+    Failed,
+    /// Cancelled through the admin API.
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Pending,
+        Status::Delivering,
+        Status::Delivered,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Delivering => "delivering",
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Delivered | Status::Failed | Status::Cancelled)
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown status {s:?}; expected one of pending, delivering, delivered, failed, cancelled")
+            })
+    }
+}
+
+/// A notification to be inserted into the outbox.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub url: String,
+    /// The destination host (with port), the key of the per-host concurrency cap.
+    pub host: String,
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub max_attempts: u32,
+    pub retry_schedule: RetrySchedule,
+    pub idempotency_key: Option<String>,
+    /// The merchant this notification belongs to, if the platform simulation sent it.
+    pub mid: Option<String>,
+    /// The contract this notification is about, if any.
+    pub contract_id: Option<String>,
+    /// What produced the notification: `generic` for the admin API, or a platform type.
+    pub kind: String,
+}
+
+/// A stored notification.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub id: i64,
+    pub status: Status,
+    pub url: String,
+    pub host: String,
+    pub body: Vec<u8>,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    /// Tries made over the notification's whole life.
+    pub attempts: u32,
+    /// Tries made in the current round (a redelivery starts a new round).
+    pub round_attempts: u32,
+    pub max_attempts: u32,
+    pub retry_schedule: RetrySchedule,
+    pub idempotency_key: Option<String>,
+    pub mid: Option<String>,
+    pub contract_id: Option<String>,
+    pub kind: String,
+    /// The next try while pending; the lease expiry while delivering; none once finished.
+    pub due_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// A notification leased to this worker for one try.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub notification: Notification,
+    /// Identifies this lease; a result is applied only while the lease is still this one.
+    pub lease_token: i64,
+}
+
+/// How a try ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The merchant answered with a status other than 200 (redirects included).
+    HttpStatus,
+    /// No complete answer within the request timeout.
+    Timeout,
+    /// The connection could not be made: refused, unreachable, DNS or TLS failure.
+    Connect,
+    /// Anything else, such as a connection reset mid-response.
+    Other,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::HttpStatus => "http_status",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Connect => "connect",
+            FailureKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::HttpStatus, Self::Timeout, Self::Connect, Self::Other]
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+    }
+}
+
+/// What the outbox row becomes after a try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    Exhausted,
+}
+
+/// One finished try, to be recorded with the transition it causes.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub notification_id: i64,
+    pub lease_token: i64,
+    /// 1-based over the notification's life.
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub status_code: Option<u16>,
+    pub failure: Option<FailureKind>,
+    pub message: Option<String>,
+    /// The first bytes of the response body.
+    pub response_body: Option<Vec<u8>>,
+    pub next: NextStep,
+}
+
+/// A recorded try, as the API shows it.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub status_code: Option<u16>,
+    pub failure: Option<FailureKind>,
+    pub message: Option<String>,
+    pub response_body: Option<Vec<u8>>,
+}
+
+/// Which notifications a listing returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<Status>,
+    pub mid: Option<String>,
+    pub contract_id: Option<String>,
+    /// Only ids below this one (the cursor of the previous page).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// Counts by status and the age of the oldest due notification.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub pending: u64,
+    pub delivering: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    /// Seconds the oldest due pending notification has been waiting past its due time.
+    pub oldest_due_seconds: f64,
+}
+
+impl Stats {
+    pub fn count(&self, status: Status) -> u64 {
+        match status {
+            Status::Pending => self.pending,
+            Status::Delivering => self.delivering,
+            Status::Delivered => self.delivered,
+            Status::Failed => self.failed,
+            Status::Cancelled => self.cancelled,
+        }
+    }
+
+    pub fn set(&mut self, status: Status, count: u64) {
+        match status {
+            Status::Pending => self.pending = count,
+            Status::Delivering => self.delivering = count,
+            Status::Delivered => self.delivered = count,
+            Status::Failed => self.failed = count,
+            Status::Cancelled => self.cancelled = count,
+        }
+    }
+}
+
+/// The admin actions that move a notification by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    /// Start a new round of tries now, whatever the state (except while a try is running).
+    Redeliver,
+    /// Make a pending notification's next try due now.
+    DeliverNow,
+    /// Stop trying.
+    Cancel,
+}
+
+/// The outcome of an admin action.
+#[derive(Debug)]
+pub enum ActionOutcome {
+    Done(Box<Notification>),
+    NotFound,
+    /// The notification is in a state the action does not apply to.
+    Conflict(Status),
+}

@@ -1,0 +1,449 @@
+//! The PostgreSQL backend: one outbox shared by any number of dispatcher instances.
+//!
+//! Claims use `FOR UPDATE SKIP LOCKED` in the statement that sets the lease, so instances
+//! never wait on each other's rows and never lease the same row twice. Every change that
+//! makes work due sends `NOTIFY ums_notify_due`, which wakes the other instances.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, QueryBuilder, Row};
+use tokio::sync::Mutex;
+
+use super::*;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The channel that carries "work is due" between instances.
+pub const WAKEUP_CHANNEL: &str = "ums_notify_due";
+
+const COLUMNS: &str = columns!();
+
+const FETCH_BY_ID: &str = concat!(
+    "SELECT ", columns!(), " FROM notifications WHERE id = $1"
+);
+const FETCH_BY_KEY: &str = concat!(
+    "SELECT ", columns!(), " FROM notifications WHERE idempotency_key = $1"
+);
+
+pub struct PgStore {
+    pool: PgPool,
+    listener: Mutex<Option<PgListener>>,
+}
+
+fn notification_from_row(row: &PgRow) -> anyhow::Result<Notification> {
+    Ok(Notification {
+        id: row.try_get("id")?,
+        status: decode_status(row.try_get("status")?)?,
+        url: row.try_get("url")?,
+        host: row.try_get("host")?,
+        body: row.try_get("body")?,
+        content_type: row.try_get("content_type")?,
+        headers: decode_headers(row.try_get("headers")?)?,
+        attempts: row.try_get::<i32, _>("attempts")? as u32,
+        round_attempts: row.try_get::<i32, _>("round_attempts")? as u32,
+        max_attempts: row.try_get::<i32, _>("max_attempts")? as u32,
+        retry_schedule: decode_schedule(row.try_get("retry_schedule")?)?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        mid: row.try_get("mid")?,
+        contract_id: row.try_get("contract_id")?,
+        kind: row.try_get("kind")?,
+        due_at: row.try_get("due_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        finished_at: row.try_get("finished_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+impl PgStore {
+    pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
+        let connect: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await?;
+        Ok(Self {
+            pool,
+            listener: Mutex::new(None),
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn insert(
+        conn: &mut sqlx::PgConnection,
+        new: &NewNotification,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO notifications (status, url, host, body, content_type, headers, \
+             max_attempts, retry_schedule, idempotency_key, mid, contract_id, kind, due_at, \
+             created_at, updated_at) \
+             VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(&new.url)
+        .bind(&new.host)
+        .bind(&new.body)
+        .bind(&new.content_type)
+        .bind(encode_headers(&new.headers))
+        .bind(new.max_attempts as i32)
+        .bind(encode_schedule(&new.retry_schedule))
+        .bind(&new.idempotency_key)
+        .bind(&new.mid)
+        .bind(&new.contract_id)
+        .bind(&new.kind)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(id)
+    }
+
+    async fn fetch_one_by(
+        conn: &mut sqlx::PgConnection,
+        lookup: Lookup,
+    ) -> anyhow::Result<Option<Notification>> {
+        let query = match &lookup {
+            Lookup::Id(_) => FETCH_BY_ID,
+            Lookup::Key(_) => FETCH_BY_KEY,
+        };
+        let query = sqlx::query(query);
+        let query = match lookup {
+            Lookup::Id(id) => query.bind(id),
+            Lookup::Key(key) => query.bind(key),
+        };
+        let row = query.fetch_optional(conn).await?;
+        row.as_ref().map(notification_from_row).transpose()
+    }
+
+    async fn wake_others(conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKEUP_CHANNEL)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Inserts a notification inside a caller's transaction, so a caller can change its
+    /// own rows and enqueue their notification atomically.
+    pub async fn enqueue_in(
+        conn: &mut sqlx::PgConnection,
+        new: NewNotification,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Enqueued> {
+        let created = match Self::insert(conn, &new, now).await? {
+            Some(id) => {
+                Self::wake_others(conn).await?;
+                Self::fetch_one_by(conn, Lookup::Id(id)).await?.map(|n| (n, true))
+            }
+            None => {
+                let key = new.idempotency_key.clone().unwrap_or_default();
+                Self::fetch_one_by(conn, Lookup::Key(key))
+                    .await?
+                    .map(|n| (n, false))
+            }
+        };
+        let (notification, created) =
+            created.ok_or_else(|| anyhow::anyhow!("notification vanished after insert"))?;
+        Ok(Enqueued {
+            notification,
+            created,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn enqueue(&self, new: NewNotification, now: DateTime<Utc>) -> anyhow::Result<Enqueued> {
+        let mut tx = self.pool.begin().await?;
+        let enqueued = Self::enqueue_in(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(enqueued)
+    }
+
+    async fn enqueue_batch(
+        &self,
+        batch: Vec<NewNotification>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut created = 0;
+        for new in &batch {
+            created += u64::from(Self::insert(&mut tx, new, now).await?.is_some());
+        }
+        Self::wake_others(&mut tx).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
+        let sql = format!(
+            "WITH due AS ( \
+                SELECT id FROM notifications \
+                WHERE due_at <= $1 AND host <> ALL($4) \
+                ORDER BY due_at LIMIT $3 \
+                FOR UPDATE SKIP LOCKED) \
+             UPDATE notifications n SET status = 'delivering', lease_token = n.lease_token + 1, \
+                due_at = $2, updated_at = $1 \
+             FROM due WHERE n.id = due.id \
+             RETURNING {}",
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("n.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(request.now)
+            .bind(request.now + request.lease)
+            .bind(request.limit as i64)
+            .bind(&request.exclude_hosts)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Claimed {
+                    lease_token: row.try_get("lease_token")?,
+                    notification: notification_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record(&self, batch: &[AttemptRecord], now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for record in batch {
+            sqlx::query(
+                "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
+                 status_code, failure, message, response_body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(record.notification_id)
+            .bind(record.number as i32)
+            .bind(record.started_at)
+            .bind(record.duration_ms)
+            .bind(record.status_code.map(i32::from))
+            .bind(record.failure.map(FailureKind::as_str))
+            .bind(&record.message)
+            .bind(&record.response_body)
+            .execute(&mut *tx)
+            .await?;
+            let (status, due_at, finished_at) = transition_of(record.next, now);
+            sqlx::query(
+                "UPDATE notifications SET attempts = attempts + 1, \
+                 round_attempts = round_attempts + 1, \
+                 status = CASE WHEN status = 'delivering' THEN $1 ELSE status END, \
+                 due_at = CASE WHEN status = 'delivering' THEN $2 ELSE due_at END, \
+                 finished_at = CASE WHEN status = 'delivering' THEN $3 ELSE finished_at END, \
+                 last_error = $4, updated_at = $5 \
+                 WHERE id = $6 AND lease_token = $7",
+            )
+            .bind(status.as_str())
+            .bind(due_at)
+            .bind(finished_at)
+            .bind(last_error_of(record))
+            .bind(now)
+            .bind(record.notification_id)
+            .bind(record.lease_token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release(&self, leases: &[(i64, i64)], now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, token) in leases {
+            sqlx::query(
+                "UPDATE notifications SET status = 'pending', due_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND lease_token = $3 AND status = 'delivering'",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Self::wake_others(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn next_due_at(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        Ok(
+            sqlx::query_scalar("SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn get(&self, id: i64) -> anyhow::Result<Option<Notification>> {
+        let mut conn = self.pool.acquire().await?;
+        Self::fetch_one_by(&mut conn, Lookup::Id(id)).await
+    }
+
+    async fn attempts(&self, id: i64) -> anyhow::Result<Vec<Attempt>> {
+        let rows = sqlx::query(
+            "SELECT number, started_at, duration_ms, status_code, failure, message, response_body \
+             FROM attempts WHERE notification_id = $1 ORDER BY number, id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Attempt {
+                    number: row.try_get::<i32, _>("number")? as u32,
+                    started_at: row.try_get("started_at")?,
+                    duration_ms: row.try_get("duration_ms")?,
+                    status_code: row.try_get::<Option<i32>, _>("status_code")?.map(|c| c as u16),
+                    failure: row
+                        .try_get::<Option<String>, _>("failure")?
+                        .and_then(|f| FailureKind::parse(&f)),
+                    message: row.try_get("message")?,
+                    response_body: row.try_get("response_body")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list(&self, filter: &ListFilter) -> anyhow::Result<Vec<Notification>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE 1 = 1"
+        ));
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(mid) = &filter.mid {
+            query.push(" AND mid = ").push_bind(mid);
+        }
+        if let Some(contract_id) = &filter.contract_id {
+            query.push(" AND contract_id = ").push_bind(contract_id);
+        }
+        if let Some(before) = filter.before_id {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(filter.limit as i64);
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(notification_from_row).collect()
+    }
+
+    async fn act(
+        &self,
+        id: i64,
+        action: AdminAction,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<ActionOutcome> {
+        let (set, allowed) = action_sql(action, "$1");
+        let sql = format!(
+            "UPDATE notifications SET {set}, updated_at = $1 WHERE id = $2 AND status IN ({allowed}) \
+             RETURNING {COLUMNS}"
+        );
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&sql)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let outcome = match row {
+            Some(row) => {
+                Self::wake_others(&mut tx).await?;
+                ActionOutcome::Done(Box::new(notification_from_row(&row)?))
+            }
+            None => match Self::fetch_one_by(&mut tx, Lookup::Id(id)).await? {
+                Some(existing) => ActionOutcome::Conflict(existing.status),
+                None => ActionOutcome::NotFound,
+            },
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats> {
+        let mut stats = Stats::default();
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM notifications GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        for (status, count) in rows {
+            stats.set(decode_status(&status)?, count as u64);
+        }
+        let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MIN(due_at) FROM notifications WHERE due_at <= $1 AND status = 'pending'",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        stats.oldest_due_seconds = oldest
+            .map(|due| (now - due).num_milliseconds().max(0) as f64 / 1000.0)
+            .unwrap_or(0.0);
+        Ok(stats)
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM notifications WHERE finished_at < $1 \
+             ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(before)
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM attempts WHERE notification_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM notifications WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn wait_for_remote_wakeup(&self) -> anyhow::Result<()> {
+        let mut guard = self.listener.lock().await;
+        if guard.is_none() {
+            let mut listener = PgListener::connect_with(&self.pool).await?;
+            listener.listen(WAKEUP_CHANNEL).await?;
+            *guard = Some(listener);
+        }
+        let Some(listener) = guard.as_mut() else {
+            return Ok(());
+        };
+        match listener.try_recv().await {
+            Ok(Some(_)) => Ok(()),
+            // The connection dropped: the listener reconnects on the next call. Work may
+            // have been signalled meanwhile, so report a wake-up.
+            Ok(None) => Ok(()),
+            Err(error) => {
+                *guard = None;
+                Err(error.into())
+            }
+        }
+    }
+}

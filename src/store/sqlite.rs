@@ -1,0 +1,442 @@
+//! The SQLite backend: an embedded, zero-setup outbox for one process.
+//!
+//! One writer connection serialises every write (`BEGIN IMMEDIATE` for multi-statement
+//! ones); a small pool of readers serves the admin API concurrently thanks to WAL mode.
+//! `synchronous=FULL` by default, so a commit that was acknowledged survives a power loss.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::*;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+const COLUMNS: &str = columns!();
+
+const FETCH_BY_ID: &str = concat!(
+    "SELECT ", columns!(), " FROM notifications WHERE id = ?"
+);
+const FETCH_BY_KEY: &str = concat!(
+    "SELECT ", columns!(), " FROM notifications WHERE idempotency_key = ?"
+);
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn notification_from_row(row: &SqliteRow) -> anyhow::Result<Notification> {
+    Ok(Notification {
+        id: row.try_get("id")?,
+        status: decode_status(row.try_get("status")?)?,
+        url: row.try_get("url")?,
+        host: row.try_get("host")?,
+        body: row.try_get("body")?,
+        content_type: row.try_get("content_type")?,
+        headers: decode_headers(row.try_get("headers")?)?,
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        round_attempts: row.try_get::<i64, _>("round_attempts")? as u32,
+        max_attempts: row.try_get::<i64, _>("max_attempts")? as u32,
+        retry_schedule: decode_schedule(row.try_get("retry_schedule")?)?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        mid: row.try_get("mid")?,
+        contract_id: row.try_get("contract_id")?,
+        kind: row.try_get("kind")?,
+        due_at: row.try_get::<Option<i64>, _>("due_at")?.map(from_ms),
+        created_at: from_ms(row.try_get("created_at")?),
+        updated_at: from_ms(row.try_get("updated_at")?),
+        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(from_ms),
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
+        let base = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(if options.sqlite_synchronous_full {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn insert(
+        conn: &mut sqlx::SqliteConnection,
+        new: &NewNotification,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO notifications (status, url, host, body, content_type, headers, \
+             max_attempts, retry_schedule, idempotency_key, mid, contract_id, kind, due_at, \
+             created_at, updated_at) \
+             VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(&new.url)
+        .bind(&new.host)
+        .bind(&new.body)
+        .bind(&new.content_type)
+        .bind(encode_headers(&new.headers))
+        .bind(new.max_attempts as i64)
+        .bind(encode_schedule(&new.retry_schedule))
+        .bind(&new.idempotency_key)
+        .bind(&new.mid)
+        .bind(&new.contract_id)
+        .bind(&new.kind)
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(ms(now))
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(id)
+    }
+
+    async fn fetch_one_by(
+        conn: &mut sqlx::SqliteConnection,
+        lookup: Lookup,
+    ) -> anyhow::Result<Option<Notification>> {
+        let query = match &lookup {
+            Lookup::Id(_) => FETCH_BY_ID,
+            Lookup::Key(_) => FETCH_BY_KEY,
+        };
+        let query = sqlx::query(query);
+        let query = match lookup {
+            Lookup::Id(id) => query.bind(id),
+            Lookup::Key(key) => query.bind(key),
+        };
+        let row = query.fetch_optional(conn).await?;
+        row.as_ref().map(notification_from_row).transpose()
+    }
+
+    /// Inserts a notification inside a caller's transaction, so a caller can change its
+    /// own rows and enqueue their notification atomically.
+    pub async fn enqueue_in(
+        conn: &mut sqlx::SqliteConnection,
+        new: NewNotification,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Enqueued> {
+        match Self::insert(conn, &new, now).await? {
+            Some(id) => {
+                let notification = Self::fetch_one_by(conn, Lookup::Id(id))
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("notification {id} vanished after insert"))?;
+                Ok(Enqueued {
+                    notification,
+                    created: true,
+                })
+            }
+            None => {
+                let key = new.idempotency_key.clone().unwrap_or_default();
+                let notification = Self::fetch_one_by(conn, Lookup::Key(key))
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("idempotency conflict without a row"))?;
+                Ok(Enqueued {
+                    notification,
+                    created: false,
+                })
+            }
+        }
+    }
+
+    /// The writer pool, for modules that add their own tables to this database.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        MIGRATOR.run(&self.writer).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn enqueue(&self, new: NewNotification, now: DateTime<Utc>) -> anyhow::Result<Enqueued> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let enqueued = Self::enqueue_in(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(enqueued)
+    }
+
+    async fn enqueue_batch(
+        &self,
+        batch: Vec<NewNotification>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut created = 0;
+        for new in &batch {
+            created += u64::from(Self::insert(&mut tx, new, now).await?.is_some());
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
+        let now = ms(request.now);
+        let lease_until = ms(request.now + request.lease);
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "UPDATE notifications SET status = 'delivering', lease_token = lease_token + 1, due_at = ",
+        );
+        query.push_bind(lease_until);
+        query.push(", updated_at = ").push_bind(now);
+        query.push(" WHERE id IN (SELECT id FROM notifications WHERE due_at <= ");
+        query.push_bind(now);
+        if !request.exclude_hosts.is_empty() {
+            query.push(" AND host NOT IN (");
+            let mut list = query.separated(", ");
+            for host in &request.exclude_hosts {
+                list.push_bind(host);
+            }
+            query.push(")");
+        }
+        query.push(" ORDER BY due_at LIMIT ");
+        query.push_bind(request.limit as i64);
+        query.push(") RETURNING ");
+        query.push(COLUMNS);
+        let rows = query.build().fetch_all(&self.writer).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Claimed {
+                    lease_token: row.try_get("lease_token")?,
+                    notification: notification_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record(&self, batch: &[AttemptRecord], now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for record in batch {
+            sqlx::query(
+                "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
+                 status_code, failure, message, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(record.notification_id)
+            .bind(record.number as i64)
+            .bind(ms(record.started_at))
+            .bind(record.duration_ms)
+            .bind(record.status_code.map(i64::from))
+            .bind(record.failure.map(FailureKind::as_str))
+            .bind(&record.message)
+            .bind(&record.response_body)
+            .execute(&mut *tx)
+            .await?;
+            let (status, due_at, finished_at) = transition_of(record.next, now);
+            sqlx::query(
+                "UPDATE notifications SET attempts = attempts + 1, \
+                 round_attempts = round_attempts + 1, \
+                 status = CASE WHEN status = 'delivering' THEN ? ELSE status END, \
+                 due_at = CASE WHEN status = 'delivering' THEN ? ELSE due_at END, \
+                 finished_at = CASE WHEN status = 'delivering' THEN ? ELSE finished_at END, \
+                 last_error = ?, updated_at = ? \
+                 WHERE id = ? AND lease_token = ?",
+            )
+            .bind(status.as_str())
+            .bind(due_at.map(ms))
+            .bind(finished_at.map(ms))
+            .bind(last_error_of(record))
+            .bind(ms(now))
+            .bind(record.notification_id)
+            .bind(record.lease_token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release(&self, leases: &[(i64, i64)], now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        for (id, token) in leases {
+            sqlx::query(
+                "UPDATE notifications SET status = 'pending', due_at = ?, updated_at = ? \
+                 WHERE id = ? AND lease_token = ? AND status = 'delivering'",
+            )
+            .bind(ms(now))
+            .bind(ms(now))
+            .bind(id)
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn next_due_at(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let min: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL")
+                .fetch_one(&self.reader)
+                .await?;
+        Ok(min.map(from_ms))
+    }
+
+    async fn get(&self, id: i64) -> anyhow::Result<Option<Notification>> {
+        let mut conn = self.reader.acquire().await?;
+        Self::fetch_one_by(&mut conn, Lookup::Id(id)).await
+    }
+
+    async fn attempts(&self, id: i64) -> anyhow::Result<Vec<Attempt>> {
+        let rows = sqlx::query(
+            "SELECT number, started_at, duration_ms, status_code, failure, message, response_body \
+             FROM attempts WHERE notification_id = ? ORDER BY number, id",
+        )
+        .bind(id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Attempt {
+                    number: row.try_get::<i64, _>("number")? as u32,
+                    started_at: from_ms(row.try_get("started_at")?),
+                    duration_ms: row.try_get("duration_ms")?,
+                    status_code: row.try_get::<Option<i64>, _>("status_code")?.map(|c| c as u16),
+                    failure: row
+                        .try_get::<Option<String>, _>("failure")?
+                        .and_then(|f| FailureKind::parse(&f)),
+                    message: row.try_get("message")?,
+                    response_body: row.try_get("response_body")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list(&self, filter: &ListFilter) -> anyhow::Result<Vec<Notification>> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE 1 = 1"
+        ));
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(mid) = &filter.mid {
+            query.push(" AND mid = ").push_bind(mid);
+        }
+        if let Some(contract_id) = &filter.contract_id {
+            query.push(" AND contract_id = ").push_bind(contract_id);
+        }
+        if let Some(before) = filter.before_id {
+            query.push(" AND id < ").push_bind(before);
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(filter.limit as i64);
+        let rows = query.build().fetch_all(&self.reader).await?;
+        rows.iter().map(notification_from_row).collect()
+    }
+
+    async fn act(
+        &self,
+        id: i64,
+        action: AdminAction,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<ActionOutcome> {
+        let (set, allowed) = action_sql(action, "?1");
+        let sql = format!(
+            "UPDATE notifications SET {set}, updated_at = ?1 WHERE id = ?2 AND status IN ({allowed}) \
+             RETURNING {COLUMNS}"
+        );
+        let mut conn = self.writer.acquire().await?;
+        let row = sqlx::query(&sql)
+            .bind(ms(now))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = row {
+            return Ok(ActionOutcome::Done(Box::new(notification_from_row(&row)?)));
+        }
+        Ok(match Self::fetch_one_by(&mut conn, Lookup::Id(id)).await? {
+            Some(existing) => ActionOutcome::Conflict(existing.status),
+            None => ActionOutcome::NotFound,
+        })
+    }
+
+    async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats> {
+        let mut stats = Stats::default();
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM notifications GROUP BY status")
+                .fetch_all(&self.reader)
+                .await?;
+        for (status, count) in rows {
+            stats.set(decode_status(&status)?, count as u64);
+        }
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(due_at) FROM notifications WHERE due_at <= ? AND status = 'pending'",
+        )
+        .bind(ms(now))
+        .fetch_one(&self.reader)
+        .await?;
+        stats.oldest_due_seconds = oldest
+            .map(|due| (ms(now) - due).max(0) as f64 / 1000.0)
+            .unwrap_or(0.0);
+        Ok(stats)
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM notifications WHERE finished_at < ? ORDER BY finished_at LIMIT ?",
+        )
+        .bind(ms(before))
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            sqlx::query("DELETE FROM attempts WHERE notification_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM notifications WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+}
