@@ -46,14 +46,18 @@ impl Clock {
     pub fn advance(&self, by: chrono::Duration) {
         let mut mode = self.lock();
         *mode = match *mode {
-            Mode::System { offset } => Mode::System { offset: offset + by },
+            Mode::System { offset } => Mode::System {
+                offset: offset + by,
+            },
             Mode::Fixed(at) => Mode::Fixed(at + by),
         };
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Mode> {
         // The guarded value is Copy and always valid, so a poisoned lock is still usable.
-        self.mode.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.mode
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

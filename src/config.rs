@@ -8,11 +8,17 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::delivery::schedule::{RetrySchedule, DEFAULT_DELAYS, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT};
+use crate::delivery::schedule::{
+    RetrySchedule, DEFAULT_DELAYS, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT,
+};
 use crate::duration::parse_duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "ums-notify", version, about = "A sandbox of the ChinaUMS open platform's notification center: a durable, retrying notification dispatcher.")]
+#[command(
+    name = "ums-notify",
+    version,
+    about = "A sandbox of the ChinaUMS open platform's notification center: a durable, retrying notification dispatcher."
+)]
 pub struct Cli {
     /// Log filter, such as `info` or `ums_notify=debug,info`.
     #[arg(long, env = "UMS_NOTIFY_LOG", default_value = "info", global = true)]
@@ -41,13 +47,21 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// Database URL: `sqlite://<file>` (created if missing) or `postgres://user@host/db`.
-    #[arg(long, env = "UMS_NOTIFY_DATABASE_URL", default_value = "sqlite://ums-notify.db")]
+    #[arg(
+        long,
+        env = "UMS_NOTIFY_DATABASE_URL",
+        default_value = "sqlite://ums-notify.db"
+    )]
     pub database_url: String,
     /// SQLite durability: `full` survives a power loss, `normal` only a process crash.
     #[arg(long, env = "UMS_NOTIFY_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
     pub sqlite_synchronous: String,
     /// PostgreSQL connection pool size.
-    #[arg(long, env = "UMS_NOTIFY_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "UMS_NOTIFY_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
     pub database_max_connections: u32,
 }
 

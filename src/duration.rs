@@ -47,7 +47,12 @@ pub fn parse_duration_list(input: &str) -> Result<Vec<Duration>, DurationError> 
 /// Formats a duration in the largest unit that represents it exactly (`90s`, `2m`, `250ms`).
 pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms >= size && ms % size == 0 {
             return format!("{}{unit}", ms / size);
         }
@@ -87,7 +92,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "s", "-1s", "1.5s", "10x", "99999999999999999999s", "1 fortnight"] {
+        for bad in [
+            "",
+            "s",
+            "-1s",
+            "1.5s",
+            "10x",
+            "99999999999999999999s",
+            "1 fortnight",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
     }

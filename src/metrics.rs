@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use crate::store::{FailureKind, Stats, Status};
@@ -104,11 +104,16 @@ impl Metrics {
                 "ums_notify_http_request_duration_seconds",
                 "Time to serve an HTTP request, by method and matched route template.",
             )
-            .buckets(vec![0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
+            .buckets(vec![
+                0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+            ]),
             &["method", "route"],
         )?;
         let build_info = IntGaugeVec::new(
-            Opts::new("ums_notify_build_info", "Always 1; labelled with the version."),
+            Opts::new(
+                "ums_notify_build_info",
+                "Always 1; labelled with the version.",
+            ),
             &["version"],
         )?;
         build_info

@@ -108,7 +108,8 @@ impl Application {
             database = %store::redact_url(&settings.database.database_url),
             "ums-notify serving"
         );
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let server =
+            axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let retention = tokio::spawn(sweep_retention(
             state.store.clone(),
             state.clock.clone(),
@@ -159,7 +160,10 @@ async fn sweep_retention(
             tokio::task::yield_now().await;
         }
         if deleted_total > 0 {
-            tracing::info!(deleted = deleted_total, "retention removed finished notifications");
+            tracing::info!(
+                deleted = deleted_total,
+                "retention removed finished notifications"
+            );
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}

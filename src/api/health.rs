@@ -47,7 +47,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         _ => state.metrics.database_ready.set(0),
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

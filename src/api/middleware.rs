@@ -35,7 +35,11 @@ impl AdminToken {
     }
 }
 
-pub async fn require_admin(State(token): State<AdminToken>, request: Request, next: Next) -> Response {
+pub async fn require_admin(
+    State(token): State<AdminToken>,
+    request: Request,
+    next: Next,
+) -> Response {
     let header = request
         .headers()
         .get(AUTHORIZATION)

@@ -55,8 +55,14 @@ pub fn router(
             post(notifications::create).get(notifications::list),
         )
         .route("/notifications/{id}", get(notifications::show))
-        .route("/notifications/{id}/redeliver", post(notifications::redeliver))
-        .route("/notifications/{id}/deliver-now", post(notifications::deliver_now))
+        .route(
+            "/notifications/{id}/redeliver",
+            post(notifications::redeliver),
+        )
+        .route(
+            "/notifications/{id}/deliver-now",
+            post(notifications::deliver_now),
+        )
         .route("/notifications/{id}/cancel", post(notifications::cancel))
         .route("/stats", get(notifications::stats))
         .merge(admin_extra)

@@ -195,7 +195,9 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
             ),
         ));
     }
-    if content_type.parse::<reqwest::header::HeaderValue>().is_err()
+    if content_type
+        .parse::<reqwest::header::HeaderValue>()
+        .is_err()
         || !content_type.contains('/')
     {
         return Err(ApiError::invalid(
@@ -272,7 +274,10 @@ pub async fn create(
                 ),
             ));
         }
-        return Ok((StatusCode::OK, Json(NotificationView::new(enqueued.notification, None)))
+        return Ok((
+            StatusCode::OK,
+            Json(NotificationView::new(enqueued.notification, None)),
+        )
             .into_response());
     }
     state.metrics.enqueued.inc();
@@ -360,7 +365,11 @@ pub async fn show(
     Ok(Json(NotificationView::new(notification, Some(attempts))))
 }
 
-async fn act(state: AppState, id: String, action: AdminAction) -> Result<Json<NotificationView>, ApiError> {
+async fn act(
+    state: AppState,
+    id: String,
+    action: AdminAction,
+) -> Result<Json<NotificationView>, ApiError> {
     let id = parse_id(&id)?;
     match state.store.act(id, action, state.clock.now()).await? {
         ActionOutcome::Done(notification) => {
@@ -374,8 +383,14 @@ async fn act(state: AppState, id: String, action: AdminAction) -> Result<Json<No
         ActionOutcome::Conflict(status) => Err(ApiError::conflict(
             "invalid_state",
             match action {
-                AdminAction::Redeliver => format!("notification {id} is {}: a try is running; redeliver it once it finishes", status.as_str()),
-                AdminAction::DeliverNow => format!("notification {id} is {}; only a pending notification can be delivered now", status.as_str()),
+                AdminAction::Redeliver => format!(
+                    "notification {id} is {}: a try is running; redeliver it once it finishes",
+                    status.as_str()
+                ),
+                AdminAction::DeliverNow => format!(
+                    "notification {id} is {}; only a pending notification can be delivered now",
+                    status.as_str()
+                ),
                 AdminAction::Cancel => format!("notification {id} is already {}", status.as_str()),
             },
         )),

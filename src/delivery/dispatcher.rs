@@ -106,9 +106,7 @@ impl Dispatcher {
 
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
-            let round = self
-                .claim_round(&permits, &hosts, &tracker, &shared)
-                .await;
+            let round = self.claim_round(&permits, &hosts, &tracker, &shared).await;
             match round {
                 Round::Busy => {
                     failures = 0;
@@ -185,7 +183,10 @@ impl Dispatcher {
             }
             Err(error) => {
                 self.metrics.database_ready.set(0);
-                tracing::warn!(error = format!("{error:#}"), "claiming due notifications failed");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "claiming due notifications failed"
+                );
                 return Round::Failed;
             }
         };
@@ -320,14 +321,19 @@ async fn deliver(job: Claimed, shared: Arc<Shared>, permit: OwnedSemaphorePermit
                 &notification.retry_schedule,
                 finished_at,
             );
-            shared.metrics.record_attempt(result.failure, result.duration);
+            shared
+                .metrics
+                .record_attempt(result.failure, result.duration);
             match next {
                 NextStep::Delivered => {
                     shared.metrics.record_finished(Status::Delivered);
                     let latency = (finished_at - notification.created_at)
                         .to_std()
                         .unwrap_or_default();
-                    shared.metrics.delivery_latency.observe(latency.as_secs_f64());
+                    shared
+                        .metrics
+                        .delivery_latency
+                        .observe(latency.as_secs_f64());
                 }
                 NextStep::Exhausted => shared.metrics.record_finished(Status::Failed),
                 NextStep::RetryAt(_) => {}

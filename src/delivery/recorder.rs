@@ -52,7 +52,10 @@ pub async fn run(
             }
         }
         if !abandoned.is_empty() {
-            persist("hand back leases", || store.release(&abandoned, clock.now())).await;
+            persist("hand back leases", || {
+                store.release(&abandoned, clock.now())
+            })
+            .await;
         }
     }
 }
@@ -70,7 +73,11 @@ where
         match write().await {
             Ok(()) => return,
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), attempt, "failed to {what}; retrying");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    attempt,
+                    "failed to {what}; retrying"
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(15));
             }

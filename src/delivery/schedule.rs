@@ -47,10 +47,7 @@ impl RetrySchedule {
         if delays.len() > Self::MAX_LEN {
             return Err(ScheduleError::TooLong { max: Self::MAX_LEN });
         }
-        if delays
-            .iter()
-            .any(|d| d.is_zero() || *d > Self::MAX_DELAY)
-        {
+        if delays.iter().any(|d| d.is_zero() || *d > Self::MAX_DELAY) {
             return Err(ScheduleError::OutOfRange);
         }
         Ok(Self { delays })
@@ -114,7 +111,9 @@ mod tests {
     #[test]
     fn default_grows_and_covers_ten_tries() {
         let schedule = RetrySchedule::default();
-        let waits: Vec<_> = (1..DEFAULT_MAX_ATTEMPTS).map(|n| schedule.delay_after(n)).collect();
+        let waits: Vec<_> = (1..DEFAULT_MAX_ATTEMPTS)
+            .map(|n| schedule.delay_after(n))
+            .collect();
         assert_eq!(waits.len(), 9);
         assert!(waits.windows(2).all(|w| w[0] < w[1]), "{waits:?} must grow");
         assert_eq!(waits[0], Duration::from_secs(15));
@@ -140,7 +139,10 @@ mod tests {
     #[test]
     fn round_trips_through_millis_and_text() {
         let schedule = RetrySchedule::parse("250ms,15s,2m").unwrap();
-        assert_eq!(RetrySchedule::from_millis(&schedule.to_millis()).unwrap(), schedule);
+        assert_eq!(
+            RetrySchedule::from_millis(&schedule.to_millis()).unwrap(),
+            schedule
+        );
         assert_eq!(schedule.to_string(), "250ms,15s,2m");
     }
 }

@@ -21,11 +21,11 @@ pub const WAKEUP_CHANNEL: &str = "ums_notify_due";
 
 const COLUMNS: &str = columns!();
 
-const FETCH_BY_ID: &str = concat!(
-    "SELECT ", columns!(), " FROM notifications WHERE id = $1"
-);
+const FETCH_BY_ID: &str = concat!("SELECT ", columns!(), " FROM notifications WHERE id = $1");
 const FETCH_BY_KEY: &str = concat!(
-    "SELECT ", columns!(), " FROM notifications WHERE idempotency_key = $1"
+    "SELECT ",
+    columns!(),
+    " FROM notifications WHERE idempotency_key = $1"
 );
 
 pub struct PgStore {
@@ -140,7 +140,9 @@ impl PgStore {
         let created = match Self::insert(conn, &new, now).await? {
             Some(id) => {
                 Self::wake_others(conn).await?;
-                Self::fetch_one_by(conn, Lookup::Id(id)).await?.map(|n| (n, true))
+                Self::fetch_one_by(conn, Lookup::Id(id))
+                    .await?
+                    .map(|n| (n, true))
             }
             None => {
                 let key = new.idempotency_key.clone().unwrap_or_default();
@@ -317,7 +319,9 @@ impl Store for PgStore {
                     number: row.try_get::<i32, _>("number")? as u32,
                     started_at: row.try_get("started_at")?,
                     duration_ms: row.try_get("duration_ms")?,
-                    status_code: row.try_get::<Option<i32>, _>("status_code")?.map(|c| c as u16),
+                    status_code: row
+                        .try_get::<Option<i32>, _>("status_code")?
+                        .map(|c| c as u16),
                     failure: row
                         .try_get::<Option<String>, _>("failure")?
                         .and_then(|f| FailureKind::parse(&f)),

@@ -21,11 +21,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 const COLUMNS: &str = columns!();
 
-const FETCH_BY_ID: &str = concat!(
-    "SELECT ", columns!(), " FROM notifications WHERE id = ?"
-);
+const FETCH_BY_ID: &str = concat!("SELECT ", columns!(), " FROM notifications WHERE id = ?");
 const FETCH_BY_KEY: &str = concat!(
-    "SELECT ", columns!(), " FROM notifications WHERE idempotency_key = ?"
+    "SELECT ",
+    columns!(),
+    " FROM notifications WHERE idempotency_key = ?"
 );
 
 pub struct SqliteStore {
@@ -336,7 +336,9 @@ impl Store for SqliteStore {
                     number: row.try_get::<i64, _>("number")? as u32,
                     started_at: from_ms(row.try_get("started_at")?),
                     duration_ms: row.try_get("duration_ms")?,
-                    status_code: row.try_get::<Option<i64>, _>("status_code")?.map(|c| c as u16),
+                    status_code: row
+                        .try_get::<Option<i64>, _>("status_code")?
+                        .map(|c| c as u16),
                     failure: row
                         .try_get::<Option<String>, _>("failure")?
                         .and_then(|f| FailureKind::parse(&f)),
@@ -348,9 +350,8 @@ impl Store for SqliteStore {
     }
 
     async fn list(&self, filter: &ListFilter) -> anyhow::Result<Vec<Notification>> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {COLUMNS} FROM notifications WHERE 1 = 1"
-        ));
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1"));
         if let Some(status) = filter.status {
             query.push(" AND status = ").push_bind(status.as_str());
         }

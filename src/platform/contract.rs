@@ -1,0 +1,426 @@
+//! The password-free (免密支付) contract model: contract states, the state machine between them, contract ids, and the contract state notification body sent to merchants.
+//!
+//! # States
+//!
+//! | wire value | meaning |
+//! |---|---|
+//! | `UNSIGNED` | not signed (yet) |
+//! | `SIGNED` | signed, in force |
+//! | `DELETING_CONTRACT` | rescission in progress |
+//! | `RESCISSION` | rescinded (terminal) |
+//! | `UNKNOWN` | the channel's state is unknown |
+//!
+//! # State machine
+//!
+//! A transition is legal only if listed here (see [`TRANSITIONS`]); a
+//! transition to the same state is never legal, and `RESCISSION` is terminal.
+//!
+//! | from | allowed targets | why |
+//! |---|---|---|
+//! | `UNSIGNED` | `SIGNED` | the user consents |
+//! |  | `RESCISSION` | the user declines / the request is cancelled |
+//! |  | `UNKNOWN` | the channel lost track |
+//! | `SIGNED` | `DELETING_CONTRACT` | rescission requested |
+//! |  | `RESCISSION` | rescinded at once |
+//! |  | `UNKNOWN` | the channel lost track |
+//! | `DELETING_CONTRACT` | `RESCISSION` | rescission completed |
+//! |  | `SIGNED` | rescission withdrawn or failed |
+//! |  | `UNKNOWN` | the channel lost track |
+//! | `RESCISSION` | — | terminal |
+//! | `UNKNOWN` | `UNSIGNED`, `SIGNED`, `DELETING_CONTRACT`, `RESCISSION` | the channel's state is recovered |
+//!
+//! # Notification body
+//!
+//! [`ContractNotification`] is the flat JSON object of ten string fields the
+//! notification center POSTs to the merchant's notify URL. Times are China
+//! Standard Time `yyyy-MM-dd HH:mm:ss`. `contractSignedTime` and
+//! `contractExpiredTime` are empty strings until the contract has ever been
+//! signed; from then on they are sent in every notification of that contract,
+//! including later `DELETING_CONTRACT`, `RESCISSION` and `UNKNOWN` ones.
+
+use std::{fmt, str::FromStr};
+
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::TimestampError;
+
+/// The state of a password-free contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContractState {
+    Unsigned,
+    Signed,
+    DeletingContract,
+    Rescission,
+    Unknown,
+}
+
+impl ContractState {
+    /// Every state, in documentation order.
+    pub const ALL: [ContractState; 5] = [
+        Self::Unsigned,
+        Self::Signed,
+        Self::DeletingContract,
+        Self::Rescission,
+        Self::Unknown,
+    ];
+
+    /// The wire value, e.g. `DELETING_CONTRACT`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unsigned => "UNSIGNED",
+            Self::Signed => "SIGNED",
+            Self::DeletingContract => "DELETING_CONTRACT",
+            Self::Rescission => "RESCISSION",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The states this one may move to (empty for the terminal `RESCISSION`).
+    pub fn allowed_targets(self) -> &'static [ContractState] {
+        TRANSITIONS
+            .iter()
+            .find(|(from, _)| *from == self)
+            .map_or(&[], |(_, targets)| targets)
+    }
+
+    /// Whether no transition leaves this state.
+    pub fn is_terminal(self) -> bool {
+        self.allowed_targets().is_empty()
+    }
+}
+
+impl fmt::Display for ContractState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that is not a contract state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown contract state {0:?}; valid states are UNSIGNED, SIGNED, DELETING_CONTRACT, RESCISSION, UNKNOWN")]
+pub struct ParseContractStateError(pub String);
+
+impl FromStr for ContractState {
+    type Err = ParseContractStateError;
+
+    /// Exact, case-sensitive wire values only.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| ParseContractStateError(s.chars().take(32).collect()))
+    }
+}
+
+/// The legal transitions: each state with the states it may move to.
+pub const TRANSITIONS: &[(ContractState, &[ContractState])] = {
+    use ContractState::{DeletingContract, Rescission, Signed, Unknown, Unsigned};
+    &[
+        (Unsigned, &[Signed, Rescission, Unknown]),
+        (Signed, &[DeletingContract, Rescission, Unknown]),
+        (DeletingContract, &[Rescission, Signed, Unknown]),
+        (Rescission, &[]),
+        (Unknown, &[Unsigned, Signed, DeletingContract, Rescission]),
+    ]
+};
+
+/// Whether `from → to` is a legal transition.
+pub fn can_transition(from: ContractState, to: ContractState) -> bool {
+    from.allowed_targets().contains(&to)
+}
+
+/// Checks `from → to` and returns the new state.
+pub fn transition(
+    from: ContractState,
+    to: ContractState,
+) -> Result<ContractState, IllegalTransition> {
+    if can_transition(from, to) {
+        Ok(to)
+    } else {
+        Err(IllegalTransition { from, to })
+    }
+}
+
+/// A transition the state machine does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", illegal_transition_message(*from, *to))]
+pub struct IllegalTransition {
+    pub from: ContractState,
+    pub to: ContractState,
+}
+
+fn illegal_transition_message(from: ContractState, to: ContractState) -> String {
+    let head = format!("illegal contract state transition {from} -> {to}");
+    if from == to {
+        return format!("{head}: the contract is already {from}");
+    }
+    let targets = from.allowed_targets();
+    if targets.is_empty() {
+        return format!("{head}: {from} is terminal");
+    }
+    let list: Vec<&str> = targets.iter().map(|s| s.as_str()).collect();
+    format!(
+        "{head}: from {from} the allowed targets are {}",
+        list.join(", ")
+    )
+}
+
+/// A fresh ChinaUMS contract id: standard Base64 of 32 random bytes (44
+/// characters, ending in one `=`).
+pub fn contract_id() -> String {
+    STANDARD.encode(rand::random::<[u8; 32]>())
+}
+
+/// Formats an instant as China Standard Time `yyyy-MM-dd HH:mm:ss`.
+pub fn format_cst(instant: DateTime<Utc>) -> String {
+    super::format_wall_clock(instant, "%Y-%m-%d %H:%M:%S")
+}
+
+/// Parses a China Standard Time `yyyy-MM-dd HH:mm:ss` (exactly 19 characters,
+/// no zone, no fraction) into an instant.
+pub fn parse_cst(text: &str) -> Result<DateTime<Utc>, TimestampError> {
+    super::parse_wall_clock(
+        text,
+        "yyyy-MM-dd HH:mm:ss",
+        &[(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')],
+        [0..4, 5..7, 8..10, 11..13, 14..16, 17..19],
+    )
+}
+
+/// What the platform knows about a contract when it notifies the merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractSnapshot {
+    pub mid: String,
+    pub contract_no: String,
+    pub contract_id: String,
+    pub state: ContractState,
+    /// When the contract was (first) signed; `None` if it never was. Keep it
+    /// after rescission: it stays in later notifications.
+    pub signed_at: Option<DateTime<Utc>>,
+    /// When the signed contract expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub single_limit_amt: String,
+    pub avl_num: String,
+    pub plan_id: String,
+}
+
+/// The contract state notification body, field for field and in the order of
+/// the platform's documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractNotification {
+    pub request_timestamp: String,
+    pub mid: String,
+    pub contract_no: String,
+    pub contract_id: String,
+    pub contract_state: String,
+    pub contract_signed_time: String,
+    pub contract_expired_time: String,
+    pub single_limit_amt: String,
+    pub avl_num: String,
+    pub plan_id: String,
+}
+
+impl ContractNotification {
+    /// Builds the notification for `snapshot`, sent at `now`.
+    ///
+    /// `contractSignedTime`/`contractExpiredTime` are filled only if the
+    /// contract has ever been signed (`signed_at` is set), whatever its
+    /// current state; otherwise both are empty.
+    pub fn from_snapshot(snapshot: &ContractSnapshot, now: DateTime<Utc>) -> Self {
+        let (signed, expired) = match snapshot.signed_at {
+            Some(signed_at) => (
+                format_cst(signed_at),
+                snapshot.expires_at.map(format_cst).unwrap_or_default(),
+            ),
+            None => (String::new(), String::new()),
+        };
+        Self {
+            request_timestamp: format_cst(now),
+            mid: snapshot.mid.clone(),
+            contract_no: snapshot.contract_no.clone(),
+            contract_id: snapshot.contract_id.clone(),
+            contract_state: snapshot.state.as_str().to_owned(),
+            contract_signed_time: signed,
+            contract_expired_time: expired,
+            single_limit_amt: snapshot.single_limit_amt.clone(),
+            avl_num: snapshot.avl_num.clone(),
+            plan_id: snapshot.plan_id.clone(),
+        }
+    }
+
+    /// The compact JSON body, exactly as POSTed (and signed).
+    pub fn to_body(&self) -> Vec<u8> {
+        // Serializing a struct of plain `String` fields cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use ContractState::*;
+
+    #[test]
+    fn states_round_trip_through_every_representation() {
+        for state in ContractState::ALL {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(serde_json::from_str::<ContractState>(&json).unwrap(), state);
+            assert_eq!(state.as_str().parse::<ContractState>(), Ok(state));
+            assert_eq!(state.to_string(), state.as_str());
+        }
+        assert_eq!(DeletingContract.as_str(), "DELETING_CONTRACT");
+        let err = "signed".parse::<ContractState>().unwrap_err().to_string();
+        assert!(
+            err.contains("\"signed\"") && err.contains("DELETING_CONTRACT"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn transition_table_covers_each_state_once() {
+        for state in ContractState::ALL {
+            assert_eq!(
+                TRANSITIONS.iter().filter(|(s, _)| *s == state).count(),
+                1,
+                "{state}"
+            );
+        }
+        assert_eq!(TRANSITIONS.len(), ContractState::ALL.len());
+    }
+
+    #[test]
+    fn legal_transitions_are_exactly_the_documented_ones() {
+        let legal = [
+            (Unsigned, Signed),
+            (Unsigned, Rescission),
+            (Unsigned, Unknown),
+            (Signed, DeletingContract),
+            (Signed, Rescission),
+            (Signed, Unknown),
+            (DeletingContract, Rescission),
+            (DeletingContract, Signed),
+            (DeletingContract, Unknown),
+            (Unknown, Unsigned),
+            (Unknown, Signed),
+            (Unknown, DeletingContract),
+            (Unknown, Rescission),
+        ];
+        for from in ContractState::ALL {
+            for to in ContractState::ALL {
+                let expected = legal.contains(&(from, to));
+                assert_eq!(can_transition(from, to), expected, "{from} -> {to}");
+                assert_eq!(transition(from, to).is_ok(), expected, "{from} -> {to}");
+            }
+        }
+        assert!(Rescission.is_terminal());
+        assert!(ContractState::ALL
+            .iter()
+            .filter(|s| s.is_terminal())
+            .eq([&Rescission]));
+    }
+
+    #[test]
+    fn illegal_transition_messages_explain_themselves() {
+        let err = transition(Unsigned, DeletingContract).unwrap_err();
+        assert_eq!(
+            err,
+            IllegalTransition {
+                from: Unsigned,
+                to: DeletingContract
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "illegal contract state transition UNSIGNED -> DELETING_CONTRACT: \
+             from UNSIGNED the allowed targets are SIGNED, RESCISSION, UNKNOWN"
+        );
+        assert!(transition(Rescission, Signed)
+            .unwrap_err()
+            .to_string()
+            .ends_with("RESCISSION is terminal"));
+        assert!(transition(Signed, Signed)
+            .unwrap_err()
+            .to_string()
+            .ends_with("already SIGNED"));
+    }
+
+    #[test]
+    fn contract_ids_are_44_char_base64_of_32_bytes() {
+        let id = contract_id();
+        assert_eq!(id.len(), 44);
+        assert!(id.ends_with('=') && !id.ends_with("=="));
+        assert_eq!(STANDARD.decode(&id).unwrap().len(), 32);
+        assert_ne!(id, contract_id());
+    }
+
+    #[test]
+    fn cst_times_format_and_parse_strictly() {
+        let instant = Utc.with_ymd_and_hms(2024, 12, 31, 16, 0, 1).unwrap();
+        assert_eq!(format_cst(instant), "2025-01-01 00:00:01");
+        assert_eq!(parse_cst("2025-01-01 00:00:01"), Ok(instant));
+        for bad in [
+            "",
+            "2025-01-01 00:00",
+            "2025-01-01T00:00:01",
+            "2025-01-01 00:00:01Z",
+            "2025-1-01 00:00:01",
+            "2025/01/01 00:00:01",
+            "2025-01-01 00:00:1 ",
+            "2025-02-29 00:00:00",
+            "2025-01-01 24:00:00",
+            "2025-01-01 00:00:60",
+            " 2025-01-01 00:00:01",
+        ] {
+            assert!(parse_cst(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn snapshot(state: ContractState, signed: bool) -> ContractSnapshot {
+        ContractSnapshot {
+            mid: "898310048161234".into(),
+            contract_no: "CN20240101000001".into(),
+            contract_id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+            state,
+            signed_at: signed.then(|| Utc.with_ymd_and_hms(2024, 1, 1, 2, 3, 4).unwrap()),
+            expires_at: signed.then(|| Utc.with_ymd_and_hms(2025, 1, 1, 2, 3, 4).unwrap()),
+            single_limit_amt: "500.00".into(),
+            avl_num: "99".into(),
+            plan_id: "PLAN01".into(),
+        }
+    }
+
+    #[test]
+    fn notification_body_is_byte_exact() {
+        let now = Utc.with_ymd_and_hms(2024, 6, 30, 16, 0, 0).unwrap();
+        let body = ContractNotification::from_snapshot(&snapshot(Signed, true), now).to_body();
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"requestTimestamp":"2024-07-01 00:00:00","mid":"898310048161234","contractNo":"CN20240101000001","contractId":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","contractState":"SIGNED","contractSignedTime":"2024-01-01 10:03:04","contractExpiredTime":"2025-01-01 10:03:04","singleLimitAmt":"500.00","avlNum":"99","planId":"PLAN01"}"#
+        );
+    }
+
+    #[test]
+    fn signed_times_are_empty_until_signed_and_kept_afterwards() {
+        let now = Utc.with_ymd_and_hms(2024, 6, 30, 16, 0, 0).unwrap();
+        let unsigned = ContractNotification::from_snapshot(&snapshot(Unsigned, false), now);
+        assert_eq!(
+            (
+                unsigned.contract_signed_time.as_str(),
+                unsigned.contract_expired_time.as_str()
+            ),
+            ("", "")
+        );
+        let rescinded = ContractNotification::from_snapshot(&snapshot(Rescission, true), now);
+        assert_eq!(rescinded.contract_state, "RESCISSION");
+        assert_eq!(rescinded.contract_signed_time, "2024-01-01 10:03:04");
+        assert_eq!(rescinded.contract_expired_time, "2025-01-01 10:03:04");
+        let back: ContractNotification = serde_json::from_slice(&rescinded.to_body()).unwrap();
+        assert_eq!(back, rescinded);
+    }
+}

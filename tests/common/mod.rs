@@ -1,0 +1,341 @@
+//! The test harness: a fresh database per test (a temp SQLite file or a new PostgreSQL
+//! database), the real application on port 0, and a real HTTP receiver that records what
+//! it gets and answers as scripted. Waiting is always on a condition with a deadline.
+
+#![allow(dead_code)]
+
+pub mod receiver;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use ums_notify::clock::Clock;
+use ums_notify::config::ServeArgs;
+use ums_notify::startup::Application;
+use ums_notify::store::{self, Store, StoreOptions};
+
+pub use receiver::{Receiver, Reply};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// Runs each named test function once per backend, with the same code.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests create their databases on.
+pub fn postgres_server_url() -> String {
+    std::env::var("UMS_NOTIFY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Whether a missing PostgreSQL server fails the tests instead of skipping them.
+pub fn postgres_required() -> bool {
+    std::env::var("UMS_NOTIFY_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+fn database_url(server: &str, name: &str) -> String {
+    let mut url = url::Url::parse(server).expect("UMS_NOTIFY_TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Drops the databases earlier runs left behind, once per test binary.
+async fn clean_old_databases(admin: &sqlx::PgPool) {
+    static ONCE: OnceCell<()> = OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'ums_test_%' \
+             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = pg_database.datname)",
+        )
+        .fetch_all(admin)
+        .await
+        .unwrap_or_default();
+        for name in names {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .execute(admin)
+                .await;
+        }
+    })
+    .await;
+}
+
+/// A fresh database. Dropping it removes an SQLite file; PostgreSQL databases are
+/// removed by the next test run.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A new empty database, or `None` (after saying so) when the backend is PostgreSQL
+    /// and no server is reachable and it is not required.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(Self {
+                    backend,
+                    url,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => {
+                let server = postgres_server_url();
+                let admin = match sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(&server)
+                    .await
+                {
+                    Ok(pool) => pool,
+                    Err(error) => {
+                        if postgres_required() {
+                            panic!("PostgreSQL is required but {server} is not reachable: {error}");
+                        }
+                        eprintln!("SKIPPED: PostgreSQL not reachable at {server}: {error}");
+                        return None;
+                    }
+                };
+                clean_old_databases(&admin).await;
+                let name = format!("ums_test_{}", uuid_like());
+                sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                Some(Self {
+                    backend,
+                    url: database_url(&server, &name),
+                    _dir: None,
+                })
+            }
+        }
+    }
+
+    /// A store on this database, migrated, for checks the API does not show.
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let store = store::open(&self.url, &StoreOptions::default())
+            .await
+            .expect("open store");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// The settings a test app starts from: port 0, this database, an admin token, and
+    /// fast timings.
+    pub fn settings(&self) -> ServeArgs {
+        let mut args = ServeArgs::from_env().expect("default settings");
+        args.listen = "127.0.0.1:0".parse().expect("addr");
+        args.database.database_url = self.url.clone();
+        args.admin_token = Some(ADMIN_TOKEN.to_owned());
+        args.request_timeout = Duration::from_secs(5);
+        args.lease = Duration::from_secs(30);
+        args.shutdown_grace = Duration::from_secs(5);
+        args
+    }
+
+    pub async fn spawn(&self, configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        self.spawn_with_clock(Clock::system(), configure).await
+    }
+
+    pub async fn spawn_with_clock(
+        &self,
+        clock: Clock,
+        configure: impl FnOnce(&mut ServeArgs),
+    ) -> TestApp {
+        let mut settings = self.settings();
+        configure(&mut settings);
+        let app = Application::build(settings, clock.clone())
+            .await
+            .expect("application builds");
+        let addr = app.local_addr().expect("bound");
+        let store = app.store();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(app.run(shutdown.clone()));
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            shutdown,
+            handle: Some(handle),
+            store,
+            clock,
+        }
+    }
+}
+
+/// A random suffix for database names.
+pub fn uuid_like() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
+        .collect()
+}
+
+/// A running application.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub shutdown: CancellationToken,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// An admin request with the token.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// POSTs JSON to the admin API and returns status and body.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .admin(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .admin(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Enqueues a notification and returns its id.
+    pub async fn enqueue(&self, body: Value) -> i64 {
+        let (status, created) = self.post("/admin/v1/notifications", body).await;
+        assert_eq!(status, 201, "enqueue failed: {created}");
+        created["id"].as_i64().expect("id")
+    }
+
+    pub async fn notification(&self, id: i64) -> Value {
+        let (status, body) = self.get(&format!("/admin/v1/notifications/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Waits until the notification has the status, and returns it.
+    pub async fn wait_for_status(&self, id: i64, status: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let last = self.notification(id).await;
+            if last["status"] == status {
+                return last;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "notification {id} did not become {status} within {within:?}; last seen: {last:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// Stops the application as SIGTERM would and waits for it to finish.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(30), handle)
+                .await
+                .expect("application stops within 30s")
+                .expect("application task")
+                .expect("application exits cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Polls `condition` until it holds or `within` passes; returns whether it held.
+pub async fn eventually<F, Fut>(within: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The value of a metric series in Prometheus text, such as
+/// `ums_notify_attempts_total{outcome="success"}`.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok()).flatten()
+        })
+}
