@@ -20,13 +20,14 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     settings: ServeArgs,
+    database: store::Database,
 }
 
 impl Application {
     /// Opens and migrates the database and binds the listener (port 0 picks a free port).
     pub async fn build(settings: ServeArgs, clock: Clock) -> anyhow::Result<Self> {
         settings.validate()?;
-        let store = store::open(
+        let database = store::Database::connect(
             &settings.database.database_url,
             &settings.database.store_options(),
         )
@@ -37,6 +38,7 @@ impl Application {
                 store::redact_url(&settings.database.database_url)
             ))
         })?;
+        let store = database.outbox();
         store.migrate().await?;
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -58,6 +60,7 @@ impl Application {
             listener,
             state,
             settings,
+            database,
         })
     }
 
@@ -81,6 +84,7 @@ impl Application {
             listener,
             state,
             settings,
+            database: _database,
         } = self;
         let dispatcher = Dispatcher {
             store: state.store.clone(),

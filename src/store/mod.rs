@@ -157,12 +157,36 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// Opens (creating if needed) the database a URL names.
+/// An open database of either backend. Modules with tables of their own (the platform
+/// simulation) reach the concrete backend here, so they share its pools and can write
+/// their rows and enqueue a notification in one transaction.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl Database {
+    /// Opens (creating if needed) the database a URL names.
+    pub async fn connect(url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
+        Ok(match Backend::from_url(url)? {
+            Backend::Sqlite => Database::Sqlite(sqlite::SqliteStore::open(url, options).await?),
+            Backend::Postgres => Database::Postgres(postgres::PgStore::open(url, options).await?),
+        })
+    }
+
+    /// The outbox of this database.
+    pub fn outbox(&self) -> Arc<dyn Store> {
+        match self {
+            Database::Sqlite(store) => Arc::new(store.clone()),
+            Database::Postgres(store) => Arc::new(store.clone()),
+        }
+    }
+}
+
+/// Opens (creating if needed) the outbox of the database a URL names.
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(match Backend::from_url(url)? {
-        Backend::Sqlite => Arc::new(sqlite::SqliteStore::open(url, options).await?),
-        Backend::Postgres => Arc::new(postgres::PgStore::open(url, options).await?),
-    })
+    Ok(Database::connect(url, options).await?.outbox())
 }
 
 /// Hides the password of a database URL for logs and errors.

@@ -28,9 +28,10 @@ const FETCH_BY_KEY: &str = concat!(
     " FROM notifications WHERE idempotency_key = $1"
 );
 
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
-    listener: Mutex<Option<PgListener>>,
+    listener: Arc<Mutex<Option<PgListener>>>,
 }
 
 fn notification_from_row(row: &PgRow) -> anyhow::Result<Notification> {
@@ -68,7 +69,7 @@ impl PgStore {
             .await?;
         Ok(Self {
             pool,
-            listener: Mutex::new(None),
+            listener: Arc::new(Mutex::new(None)),
         })
     }
 

@@ -28,6 +28,7 @@ const FETCH_BY_KEY: &str = concat!(
     " FROM notifications WHERE idempotency_key = ?"
 );
 
+#[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
