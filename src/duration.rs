@@ -11,6 +11,15 @@ pub struct DurationError {
 }
 
 /// Parses one duration such as `250ms`, `15s`, `1m`, `2h` or `1d`. A bare number means seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use ums_notify::duration::parse_duration;
+///
+/// assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+/// assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+/// assert!(parse_duration("soon").is_err());
+/// ```
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     let err = |reason| DurationError {
         input: input.to_owned(),

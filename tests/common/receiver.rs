@@ -20,6 +20,8 @@ pub enum Reply {
     Redirect(String),
     /// Never answers (until the client gives up).
     Hang,
+    /// Answers with the status after a delay.
+    Slow(u16, Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +132,10 @@ async fn handle(
             "moved",
         )
             .into_response(),
+        Reply::Slow(code, delay) => {
+            tokio::time::sleep(delay).await;
+            StatusCode::from_u16(code).unwrap().into_response()
+        }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()

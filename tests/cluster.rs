@@ -1,0 +1,288 @@
+//! Several instances sharing one PostgreSQL outbox, and storage behaviour over time:
+//! work is split without running a try twice, a killed instance's work is finished by
+//! the others, a dropped database connection loses nothing, retention is exact.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use common::process::ServiceProcess;
+use common::{eventually, metric_value, Backend, Receiver, Reply, TestDb};
+use ums_notify::delivery::schedule::RetrySchedule;
+use ums_notify::store::{AttemptRecord, ClaimRequest, NewNotification, NextStep, Store};
+
+both_backends!(
+    retention_removes_only_old_finished_rows,
+    expired_lease_is_claimed_again
+);
+
+fn new_notification(url: &str, i: usize) -> NewNotification {
+    let parsed = url::Url::parse(url).unwrap();
+    NewNotification {
+        url: url.to_owned(),
+        host: format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap()),
+        body: format!(r#"{{"i":{i}}}"#).into_bytes(),
+        content_type: "application/json".to_owned(),
+        headers: vec![],
+        max_attempts: 10,
+        retry_schedule: RetrySchedule::parse("100ms").unwrap(),
+        idempotency_key: None,
+        mid: None,
+        contract_id: None,
+        kind: "generic".to_owned(),
+    }
+}
+
+async fn load(store: &dyn Store, url: &str, count: usize) {
+    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+        let batch = chunk.iter().map(|i| new_notification(url, *i)).collect();
+        store.enqueue_batch(batch, Utc::now()).await.unwrap();
+    }
+}
+
+/// Every request's notification index, checking each arrived exactly once.
+fn assert_each_once(receiver: &Receiver, count: usize) {
+    let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+    for request in receiver.received() {
+        *seen.entry(request.body.to_vec()).or_default() += 1;
+    }
+    assert_eq!(seen.len(), count, "every notification arrived");
+    let repeated: Vec<_> = seen.values().filter(|n| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "{} notifications arrived more than once",
+        repeated.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_split_the_work_without_running_a_try_twice() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    let a = db.spawn(|s| s.concurrency = 16).await;
+    let b = db.spawn(|s| s.concurrency = 16).await;
+    load(a.store.as_ref(), &receiver.url("/n"), 2000).await;
+    receiver.wait_for(2000, Duration::from_secs(60)).await;
+    let store = db.store().await;
+    let settled = eventually(Duration::from_secs(20), || async {
+        store.stats(Utc::now()).await.unwrap().delivered == 2000
+    })
+    .await;
+    assert!(settled, "{:?}", store.stats(Utc::now()).await.unwrap());
+    assert_each_once(&receiver, 2000);
+    let series = r#"ums_notify_attempts_total{outcome="success"}"#;
+    let by_a = metric_value(&a.metrics().await, series).unwrap();
+    let by_b = metric_value(&b.metrics().await, series).unwrap();
+    assert_eq!(by_a + by_b, 2000.0);
+    assert!(
+        by_a > 0.0 && by_b > 0.0,
+        "both instances worked: {by_a} + {by_b}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_instance_s_work_is_finished_by_the_other() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Slow(200, Duration::from_millis(20))).await;
+    let args = [
+        "--lease",
+        "3s",
+        "--request-timeout",
+        "2s",
+        "--concurrency",
+        "8",
+    ];
+    let first = ServiceProcess::start(&db.url, &args);
+    let second = ServiceProcess::start(&db.url, &args);
+    let store = db.store().await;
+    load(store.as_ref(), &receiver.url("/n"), 600).await;
+    receiver.wait_for(100, Duration::from_secs(30)).await;
+    first.kill();
+    let done = eventually(Duration::from_secs(60), || async {
+        store.stats(Utc::now()).await.unwrap().delivered == 600
+    })
+    .await;
+    assert!(done, "{:?}", store.stats(Utc::now()).await.unwrap());
+    // Tries cut off by the kill may run again (at least once), but none is lost.
+    let distinct: std::collections::HashSet<_> =
+        receiver.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(distinct.len(), 600);
+    assert_eq!(second.terminate().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dropped_database_connections_lose_nothing() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Slow(200, Duration::from_millis(5))).await;
+    let app = db.spawn(|s| s.concurrency = 8).await;
+    load(app.store.as_ref(), &receiver.url("/n"), 1000).await;
+    let database = url::Url::parse(&db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let admin = sqlx::PgPool::connect(&common::postgres_server_url())
+        .await
+        .unwrap();
+    for round in 1..=3 {
+        receiver
+            .wait_for(round * 200, Duration::from_secs(30))
+            .await;
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+        )
+        .bind(&database)
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert!(!killed.is_empty(), "there were connections to kill");
+    }
+    let store = db.store().await;
+    let done = eventually(Duration::from_secs(60), || async {
+        store
+            .stats(Utc::now())
+            .await
+            .is_ok_and(|stats| stats.delivered == 1000)
+    })
+    .await;
+    assert!(done, "{:?}", store.stats(Utc::now()).await);
+    let distinct: std::collections::HashSet<_> =
+        receiver.received().into_iter().map(|r| r.body).collect();
+    assert_eq!(distinct.len(), 1000);
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+async fn retention_removes_only_old_finished_rows(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let url = "http://127.0.0.1:9/n";
+    let t0 = Utc::now() - chrono::Duration::days(10);
+    store
+        .enqueue_batch((0..4).map(|i| new_notification(url, i)).collect(), t0)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim(&ClaimRequest {
+            now: t0,
+            limit: 3,
+            lease: Duration::from_secs(60),
+            exclude_hosts: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    // Two finish ten days ago, one yesterday; the fourth stays pending (old, unfinished).
+    let finish = |i: usize, at| AttemptRecord {
+        notification_id: claimed[i].notification.id,
+        lease_token: claimed[i].lease_token,
+        number: 1,
+        started_at: at,
+        duration_ms: 1,
+        status_code: Some(200),
+        failure: None,
+        message: None,
+        response_body: None,
+        next: NextStep::Delivered,
+    };
+    store
+        .record(&[finish(0, t0), finish(1, t0)], t0)
+        .await
+        .unwrap();
+    let yesterday = Utc::now() - chrono::Duration::days(1);
+    store
+        .record(&[finish(2, yesterday)], yesterday)
+        .await
+        .unwrap();
+
+    let cutoff = Utc::now() - chrono::Duration::days(7);
+    assert_eq!(
+        store.purge_finished(cutoff, 1).await.unwrap(),
+        1,
+        "batches are bounded"
+    );
+    assert_eq!(store.purge_finished(cutoff, 100).await.unwrap(), 1);
+    assert_eq!(store.purge_finished(cutoff, 100).await.unwrap(), 0);
+    let stats = store.stats(Utc::now()).await.unwrap();
+    assert_eq!((stats.delivered, stats.pending), (1, 1));
+    assert!(store
+        .get(claimed[0].notification.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .attempts(claimed[0].notification.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .attempts(claimed[2].notification.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn expired_lease_is_claimed_again(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    let now = Utc::now();
+    store
+        .enqueue_batch(vec![new_notification("http://127.0.0.1:9/n", 0)], now)
+        .await
+        .unwrap();
+    let request = |at| ClaimRequest {
+        now: at,
+        limit: 10,
+        lease: Duration::from_secs(30),
+        exclude_hosts: vec![],
+    };
+    let first = store.claim(&request(now)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        store.claim(&request(now)).await.unwrap().is_empty(),
+        "leased"
+    );
+    let later = now + chrono::Duration::seconds(31);
+    let second = store.claim(&request(later)).await.unwrap();
+    assert_eq!(second.len(), 1, "the lease expired");
+    assert!(second[0].lease_token > first[0].lease_token);
+    // The stale holder's result is kept as an attempt but does not move the row.
+    let stale = AttemptRecord {
+        notification_id: first[0].notification.id,
+        lease_token: first[0].lease_token,
+        number: 1,
+        started_at: now,
+        duration_ms: 1,
+        status_code: Some(500),
+        failure: Some(ums_notify::store::FailureKind::HttpStatus),
+        message: None,
+        response_body: None,
+        next: NextStep::Exhausted,
+    };
+    store.record(&[stale], later).await.unwrap();
+    let row = store.get(first[0].notification.id).await.unwrap().unwrap();
+    assert_eq!(row.status.as_str(), "delivering");
+    // Excluded hosts are not claimed.
+    store
+        .enqueue_batch(vec![new_notification("http://127.0.0.2:9/n", 1)], later)
+        .await
+        .unwrap();
+    let mut excluded = request(later);
+    excluded.exclude_hosts = vec!["127.0.0.2:9".to_owned()];
+    assert!(store.claim(&excluded).await.unwrap().is_empty());
+}
