@@ -104,13 +104,16 @@ impl Dispatcher {
             shutdown.clone(),
         ));
 
+        let refill_at = (config.concurrency / 4).max(1);
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
             let round = self.claim_round(&permits, &hosts, &tracker, &shared).await;
             match round {
                 Round::Busy => {
                     failures = 0;
-                    if permits.available_permits() == 0 {
+                    // Under load, claim in batches: wait until a quarter of the slots
+                    // are free rather than claiming one row per finished try.
+                    while permits.available_permits() < refill_at && !shutdown.is_cancelled() {
                         tokio::select! {
                             _ = freed.woken() => {}
                             _ = shutdown.cancelled() => {}

@@ -189,11 +189,43 @@ impl Store for PgStore {
         batch: Vec<NewNotification>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
+        let column = |f: fn(&NewNotification) -> String| batch.iter().map(f).collect::<Vec<_>>();
+        let urls = column(|n| n.url.clone());
+        let hosts = column(|n| n.host.clone());
+        let types = column(|n| n.content_type.clone());
+        let headers = column(|n| encode_headers(&n.headers));
+        let schedules = column(|n| encode_schedule(&n.retry_schedule));
+        let kinds = column(|n| n.kind.clone());
+        let bodies: Vec<&[u8]> = batch.iter().map(|n| n.body.as_slice()).collect();
+        let max_attempts: Vec<i32> = batch.iter().map(|n| n.max_attempts as i32).collect();
+        let keys: Vec<Option<&str>> = batch.iter().map(|n| n.idempotency_key.as_deref()).collect();
+        let mids: Vec<Option<&str>> = batch.iter().map(|n| n.mid.as_deref()).collect();
+        let contracts: Vec<Option<&str>> = batch.iter().map(|n| n.contract_id.as_deref()).collect();
         let mut tx = self.pool.begin().await?;
-        let mut created = 0;
-        for new in &batch {
-            created += u64::from(Self::insert(&mut tx, new, now).await?.is_some());
-        }
+        let created = sqlx::query(
+            "INSERT INTO notifications (status, url, host, body, content_type, headers, \
+             max_attempts, retry_schedule, idempotency_key, mid, contract_id, kind, due_at, \
+             created_at, updated_at) \
+             SELECT 'pending', u.*, $12, $12, $12 FROM UNNEST($1::text[], $2::text[], \
+             $3::bytea[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], \
+             $9::text[], $10::text[], $11::text[]) AS u \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(&urls)
+        .bind(&hosts)
+        .bind(&bodies)
+        .bind(&types)
+        .bind(&headers)
+        .bind(&max_attempts)
+        .bind(&schedules)
+        .bind(&keys)
+        .bind(&mids)
+        .bind(&contracts)
+        .bind(&kinds)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         Self::wake_others(&mut tx).await?;
         tx.commit().await?;
         Ok(created)
@@ -234,43 +266,75 @@ impl Store for PgStore {
     }
 
     async fn record(&self, batch: &[AttemptRecord], now: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        // Two statements for the whole batch, whatever its size: round trips, not rows,
+        // are what a commit costs here.
+        let mut ids = Vec::with_capacity(batch.len());
+        let mut tokens = Vec::with_capacity(batch.len());
+        let mut numbers = Vec::with_capacity(batch.len());
+        let mut started = Vec::with_capacity(batch.len());
+        let mut durations = Vec::with_capacity(batch.len());
+        let mut codes = Vec::with_capacity(batch.len());
+        let mut failures = Vec::with_capacity(batch.len());
+        let mut messages = Vec::with_capacity(batch.len());
+        let mut bodies = Vec::with_capacity(batch.len());
+        let mut statuses = Vec::with_capacity(batch.len());
+        let mut dues = Vec::with_capacity(batch.len());
+        let mut finishes = Vec::with_capacity(batch.len());
+        let mut errors = Vec::with_capacity(batch.len());
         for record in batch {
-            sqlx::query(
-                "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
-                 status_code, failure, message, response_body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(record.notification_id)
-            .bind(record.number as i32)
-            .bind(record.started_at)
-            .bind(record.duration_ms)
-            .bind(record.status_code.map(i32::from))
-            .bind(record.failure.map(FailureKind::as_str))
-            .bind(&record.message)
-            .bind(&record.response_body)
-            .execute(&mut *tx)
-            .await?;
             let (status, due_at, finished_at) = transition_of(record.next, now);
-            sqlx::query(
-                "UPDATE notifications SET attempts = attempts + 1, \
-                 round_attempts = round_attempts + 1, \
-                 status = CASE WHEN status = 'delivering' THEN $1 ELSE status END, \
-                 due_at = CASE WHEN status = 'delivering' THEN $2 ELSE due_at END, \
-                 finished_at = CASE WHEN status = 'delivering' THEN $3 ELSE finished_at END, \
-                 last_error = $4, updated_at = $5 \
-                 WHERE id = $6 AND lease_token = $7",
-            )
-            .bind(status.as_str())
-            .bind(due_at)
-            .bind(finished_at)
-            .bind(last_error_of(record))
-            .bind(now)
-            .bind(record.notification_id)
-            .bind(record.lease_token)
-            .execute(&mut *tx)
-            .await?;
+            ids.push(record.notification_id);
+            tokens.push(record.lease_token);
+            numbers.push(record.number as i32);
+            started.push(record.started_at);
+            durations.push(record.duration_ms);
+            codes.push(record.status_code.map(i32::from));
+            failures.push(record.failure.map(|f| f.as_str().to_owned()));
+            messages.push(record.message.clone());
+            bodies.push(record.response_body.clone());
+            statuses.push(status.as_str().to_owned());
+            dues.push(due_at);
+            finishes.push(finished_at);
+            errors.push(last_error_of(record));
         }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
+             status_code, failure, message, response_body) \
+             SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::timestamptz[], $4::bigint[], \
+             $5::int[], $6::text[], $7::text[], $8::bytea[])",
+        )
+        .bind(&ids)
+        .bind(&numbers)
+        .bind(&started)
+        .bind(&durations)
+        .bind(&codes)
+        .bind(&failures)
+        .bind(&messages)
+        .bind(&bodies)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE notifications n SET attempts = n.attempts + 1, \
+             round_attempts = n.round_attempts + 1, \
+             status = CASE WHEN n.status = 'delivering' THEN u.status ELSE n.status END, \
+             due_at = CASE WHEN n.status = 'delivering' THEN u.due_at ELSE n.due_at END, \
+             finished_at = CASE WHEN n.status = 'delivering' THEN u.finished_at ELSE n.finished_at END, \
+             last_error = u.last_error, updated_at = $1 \
+             FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], \
+                         $6::timestamptz[], $7::text[]) \
+                  AS u(id, token, status, due_at, finished_at, last_error) \
+             WHERE n.id = u.id AND n.lease_token = u.token",
+        )
+        .bind(now)
+        .bind(&ids)
+        .bind(&tokens)
+        .bind(&statuses)
+        .bind(&dues)
+        .bind(&finishes)
+        .bind(&errors)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
