@@ -347,3 +347,32 @@ async fn stats_count_by_status(backend: Backend) {
     // The pending one is due in an hour: nothing is overdue.
     assert_eq!(stats["oldest_due_seconds"], 0.0, "{stats}");
 }
+
+/// An open admin API is refused on a non-loopback address unless explicitly allowed.
+#[tokio::test]
+async fn open_admin_api_off_loopback_is_refused_at_start() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let mut settings = db.settings();
+    settings.listen = "0.0.0.0:0".parse().unwrap();
+    settings.admin_token = None;
+    let refused = ums_notify::startup::Application::build(
+        settings.clone(),
+        ums_notify::clock::Clock::system(),
+    )
+    .await;
+    let message = format!("{:#}", refused.err().expect("refused"));
+    assert!(message.contains("UMS_NOTIFY_ADMIN_TOKEN"), "{message}");
+
+    settings.allow_insecure_admin = true;
+    assert!(
+        ums_notify::startup::Application::build(settings, ums_notify::clock::Clock::system())
+            .await
+            .is_ok()
+    );
+
+    let mut settings = db.settings();
+    settings.lease = settings.request_timeout;
+    let refused =
+        ums_notify::startup::Application::build(settings, ums_notify::clock::Clock::system()).await;
+    assert!(format!("{:#}", refused.err().expect("refused")).contains("--lease"));
+}
