@@ -119,6 +119,8 @@ pub struct ServeArgs {
     /// The largest notification body accepted, in bytes.
     #[arg(long, env = "UMS_NOTIFY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub platform: crate::platform::PlatformArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -163,6 +165,6 @@ impl ServeArgs {
         if matches!(&self.admin_token, Some(token) if token.trim().is_empty()) {
             anyhow::bail!("UMS_NOTIFY_ADMIN_TOKEN is set but empty");
         }
-        Ok(())
+        self.platform.validate()
     }
 }

@@ -1,5 +1,6 @@
-//! Builds the application from its settings and runs it: the HTTP server, the dispatcher
-//! and the retention sweeper, all stopped by one cancellation token.
+//! Builds the application from its settings and runs it: the HTTP server, the dispatcher,
+//! the retention sweeper and the platform simulation's background work, all stopped by
+//! one cancellation token.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::delivery::{Dispatcher, DispatcherConfig, Wakeup};
 use crate::metrics::Metrics;
+use crate::platform::Sandbox;
 use crate::store::{self, Store};
 
 /// A built application: database open and migrated, listener bound, nothing running yet.
@@ -20,7 +22,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     settings: ServeArgs,
-    database: store::Database,
+    platform: Sandbox,
 }
 
 impl Application {
@@ -56,11 +58,12 @@ impl Application {
                 max_body_bytes: settings.max_body_bytes,
             }),
         };
+        let platform = Sandbox::new(&database, settings.platform.clone(), state.clone())?;
         Ok(Self {
             listener,
             state,
             settings,
-            database,
+            platform,
         })
     }
 
@@ -76,6 +79,11 @@ impl Application {
         &self.state
     }
 
+    /// The platform simulation (its store, for checks the API does not show).
+    pub fn platform(&self) -> &Sandbox {
+        &self.platform
+    }
+
     /// Serves until `shutdown` is cancelled, then drains: the server stops accepting, the
     /// dispatcher lets in-flight tries finish within the grace period and hands back the
     /// rest. Returns when everything has stopped.
@@ -84,7 +92,7 @@ impl Application {
             listener,
             state,
             settings,
-            database: _database,
+            platform,
         } = self;
         let dispatcher = Dispatcher {
             store: state.store.clone(),
@@ -99,13 +107,13 @@ impl Application {
                 poll_interval: settings.poll_interval,
                 shutdown_grace: settings.shutdown_grace,
             },
-            signer: None,
+            signer: Some(platform.signer()),
         };
         let app = api::router(
             state.clone(),
             settings.admin_token.clone(),
-            axum::Router::new(),
-            axum::Router::new(),
+            platform.admin_router(),
+            platform.public_router(),
         );
         tracing::info!(
             listen = %listener.local_addr()?,
@@ -120,6 +128,7 @@ impl Application {
             settings.retention,
             shutdown.clone(),
         ));
+        let simulation = tokio::spawn(platform.run(shutdown.clone()));
         let (served, dispatched) = tokio::join!(
             async {
                 let result = server.await;
@@ -129,6 +138,10 @@ impl Application {
             dispatcher.run(shutdown.clone())
         );
         retention.abort();
+        // It stops at the same token; a change it is making finishes first.
+        if let Err(error) = simulation.await {
+            tracing::warn!(%error, "the platform simulation task failed");
+        }
         served?;
         dispatched?;
         Ok(())

@@ -1,14 +1,27 @@
-//! The platform side of the ChinaUMS open platform: pure protocol logic (authentication, the password-free contract model, request field validation) shared by the HTTP layer and the dispatcher.
+//! The platform side of the ChinaUMS open platform, simulated: merchants and their
+//! credentials, the platform API they call, password-free contracts and the contract
+//! state notification the notification center sends them.
 //!
-//! Nothing in this module does I/O or touches the database; everything here is
-//! deterministic given its inputs (apart from the explicit random generators
-//! [`auth::generate_credential`] and [`contract::contract_id`]).
+//! Pure protocol logic, with no I/O, deterministic given its inputs (apart from the
+//! explicit random generators [`auth::generate_credential`] and [`contract::contract_id`]):
 //!
 //! * [`auth`] — access-token and `OPEN-BODY-SIG` signatures, `Authorization`
 //!   header parsing, compact (`yyyyMMddHHmmss`) timestamps, credential generation.
 //! * [`contract`] — contract states, the state machine, and the contract state
 //!   notification body the notification center sends to merchants.
 //! * [`fields`] — validation of the request fields and the platform error codes.
+//! * [`lifecycle`] — what a state change does to a contract and which notifications
+//!   it sends.
+//! * [`notice`] — the contract state notification as an outbox entry (the one
+//!   product-specific notification type; another would be one more such module).
+//!
+//! The service around it:
+//!
+//! * [`store`] — merchants, contracts, tokens and nonces in the outbox's database.
+//! * [`api`] — the admin routes and the platform's own `/v1/...` routes.
+//! * [`signer`] — signs every try of a merchant's notification.
+//! * [`worker`] — simulated users' automatic consent; pruning.
+//! * [`sandbox`] — all of it as one value the application wires in.
 //!
 //! # Time zone
 //!
@@ -17,9 +30,20 @@
 //! carries no zone, so this crate reads and writes them as UTC+8
 //! ([`CHINA_STANDARD_TIME`]) and keeps instants as `DateTime<Utc>` internally.
 
+pub mod api;
 pub mod auth;
+pub mod config;
 pub mod contract;
 pub mod fields;
+pub mod lifecycle;
+pub mod notice;
+pub mod sandbox;
+pub mod signer;
+pub mod store;
+pub mod worker;
+
+pub use config::PlatformArgs;
+pub use sandbox::Sandbox;
 
 use std::ops::Range;
 

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod platform;
 pub mod process;
 pub mod receiver;
 

@@ -1,0 +1,256 @@
+//! Authentication of the platform API: `POST /v1/token/access`, and the check of both
+//! `Authorization` schemes on every other call.
+//!
+//! A refused request writes nothing. A nonce is only checked here; it is spent by the
+//! request's own write (see [`Caller::nonce`]), so a request refused later, for a bad
+//! field, spends nothing either.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::error::{parse_body, success, PlatformError};
+use crate::platform::auth::{
+    generate_credential, parse_authorization, parse_compact_timestamp,
+    verify_access_token_signature, verify_body_signature, Credentials, CREDENTIAL_LEN,
+    SIGN_METHOD_SHA256,
+};
+use crate::platform::fields::codes;
+use crate::platform::sandbox::Sandbox;
+use crate::platform::store::{Merchant, NewToken, NonceUse};
+
+/// The longest nonce accepted (the platform's clients send 32 characters).
+pub const NONCE_MAX_LEN: usize = 128;
+
+/// An authenticated merchant.
+pub struct Caller {
+    pub merchant: Merchant,
+    /// The nonce of a body-signed request: the handler spends it with its own write, or
+    /// alone for a read.
+    pub nonce: Option<NonceUse>,
+}
+
+/// The digest under which a token is stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn auth_window(sandbox: &Sandbox) -> chrono::Duration {
+    // The settings bound the window, so the conversion cannot fail.
+    chrono::Duration::from_std(sandbox.settings.auth_window).unwrap_or_default()
+}
+
+/// Reads a compact timestamp and checks it is within the window around now.
+fn within_window(
+    sandbox: &Sandbox,
+    timestamp: &str,
+    malformed: &'static str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, PlatformError> {
+    let at = parse_compact_timestamp(timestamp)
+        .map_err(|error| PlatformError::new(malformed, format!("timestamp: {error}")))?;
+    let window = auth_window(sandbox);
+    if (now - at).abs() > window {
+        return Err(PlatformError::new(
+            codes::TIMESTAMP_OUT_OF_WINDOW,
+            format!(
+                "timestamp {timestamp} is {}s away from the platform's time {} (China Standard Time); at most {}s is accepted",
+                (now - at).num_seconds().abs(),
+                crate::platform::auth::format_compact_timestamp(now),
+                window.num_seconds()
+            ),
+        ));
+    }
+    Ok(at)
+}
+
+/// A nonce is remembered until no request carrying it can pass the window any more.
+fn nonce_use(sandbox: &Sandbox, app_id: &str, nonce: &str, at: DateTime<Utc>) -> NonceUse {
+    let now = sandbox.app.clock.now();
+    NonceUse {
+        app_id: app_id.to_owned(),
+        nonce: nonce.to_owned(),
+        expires_at: at.max(now) + auth_window(sandbox),
+    }
+}
+
+fn check_nonce(nonce: &str, code: &'static str) -> Result<(), PlatformError> {
+    let ok =
+        (1..=NONCE_MAX_LEN).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(())
+    } else {
+        Err(PlatformError::new(
+            code,
+            format!("nonce must be 1 to {NONCE_MAX_LEN} printable ASCII characters"),
+        ))
+    }
+}
+
+async fn merchant_of(sandbox: &Sandbox, app_id: &str) -> Result<Merchant, PlatformError> {
+    sandbox
+        .store
+        .merchant_by_app_id(app_id)
+        .await?
+        .ok_or_else(|| {
+            PlatformError::new(
+                codes::UNKNOWN_APP_ID,
+                format!("no application has the appId {:?}", truncate(app_id)),
+            )
+        })
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+async fn check_nonce_unspent(
+    sandbox: &Sandbox,
+    app_id: &str,
+    nonce: &str,
+) -> Result<(), PlatformError> {
+    let now = sandbox.app.clock.now();
+    if sandbox.store.nonce_spent(app_id, nonce, now).await? {
+        return Err(replayed(nonce));
+    }
+    Ok(())
+}
+
+pub fn replayed(nonce: &str) -> PlatformError {
+    PlatformError::new(
+        codes::NONCE_REPLAYED,
+        format!(
+            "nonce {:?} was already used within the timestamp window; send a new one",
+            truncate(nonce)
+        ),
+    )
+}
+
+/// Authenticates a platform call from its `Authorization` header and raw body.
+pub async fn authenticate(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Caller, PlatformError> {
+    let malformed = |info: String| PlatformError::new(codes::AUTH_HEADER_MALFORMED, info);
+    let value = headers.get(AUTHORIZATION).ok_or_else(|| {
+        PlatformError::new(
+            codes::AUTH_HEADER_MISSING,
+            "send `Authorization: OPEN-ACCESS-TOKEN AccessToken=…` or `Authorization: OPEN-BODY-SIG AppId=…, Timestamp=…, Nonce=…, Signature=…`",
+        )
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| malformed("the Authorization header is not ASCII".to_owned()))?;
+    let now = sandbox.app.clock.now();
+    match parse_authorization(value).map_err(|error| malformed(error.to_string()))? {
+        Credentials::AccessToken { token, app_id } => {
+            let invalid = |info: &str| PlatformError::new(codes::TOKEN_INVALID, info);
+            let owner = sandbox
+                .store
+                .token_app_id(&token_hash(&token), now)
+                .await?
+                .ok_or_else(|| {
+                    invalid("the access token is unknown or expired; get a new one from POST /v1/token/access")
+                })?;
+            if app_id.is_some_and(|given| given != owner) {
+                return Err(invalid(
+                    "the access token was not issued to the AppId the header names",
+                ));
+            }
+            let merchant = merchant_of(sandbox, &owner).await?;
+            Ok(Caller {
+                merchant,
+                nonce: None,
+            })
+        }
+        Credentials::BodySig {
+            app_id,
+            timestamp,
+            nonce,
+            signature,
+        } => {
+            check_nonce(&nonce, codes::AUTH_HEADER_MALFORMED)?;
+            let merchant = merchant_of(sandbox, &app_id).await?;
+            let at = within_window(sandbox, &timestamp, codes::AUTH_HEADER_MALFORMED, now)?;
+            let key = merchant.app_key.expose();
+            if !verify_body_signature(&app_id, key, &timestamp, &nonce, body, &signature) {
+                return Err(PlatformError::new(
+                    codes::SIGNATURE_MISMATCH,
+                    "Signature does not verify: expected Base64(HMAC-SHA256(appKey, AppId + Timestamp + Nonce + hex(SHA-256(body)))) over the exact body bytes",
+                ));
+            }
+            check_nonce_unspent(sandbox, &app_id, &nonce).await?;
+            let nonce = nonce_use(sandbox, &app_id, &nonce, at);
+            Ok(Caller {
+                merchant,
+                nonce: Some(nonce),
+            })
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRequest {
+    app_id: Option<String>,
+    timestamp: Option<String>,
+    nonce: Option<String>,
+    sign_method: Option<String>,
+    signature: Option<String>,
+}
+
+/// `POST /v1/token/access`.
+pub async fn access_token(
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<Value>, PlatformError> {
+    let bad = |info: String| PlatformError::new(codes::BAD_TOKEN_REQUEST, info);
+    let request: TokenRequest = parse_body(&body, codes::BAD_TOKEN_REQUEST)?;
+    let field = |name: &str, value: Option<String>| {
+        value
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| bad(format!("{name} is required")))
+    };
+    let app_id = field("appId", request.app_id)?;
+    let timestamp = field("timestamp", request.timestamp)?;
+    let nonce = field("nonce", request.nonce)?;
+    let sign_method = field("signMethod", request.sign_method)?;
+    let signature = field("signature", request.signature)?;
+    if sign_method != SIGN_METHOD_SHA256 {
+        return Err(bad(format!(
+            "signMethod must be {SIGN_METHOD_SHA256}, not {:?}",
+            truncate(&sign_method)
+        )));
+    }
+    check_nonce(&nonce, codes::BAD_TOKEN_REQUEST)?;
+    let merchant = merchant_of(&sandbox, &app_id).await?;
+    let now = sandbox.app.clock.now();
+    let at = within_window(&sandbox, &timestamp, codes::BAD_TOKEN_REQUEST, now)?;
+    let key = merchant.app_key.expose();
+    if !verify_access_token_signature(&app_id, &timestamp, &nonce, key, &signature) {
+        return Err(PlatformError::new(
+            codes::SIGNATURE_MISMATCH,
+            "signature does not verify: expected lowercase hex SHA-256 of appId + timestamp + nonce + appKey",
+        ));
+    }
+    check_nonce_unspent(&sandbox, &app_id, &nonce).await?;
+    let token = generate_credential(CREDENTIAL_LEN);
+    let ttl = sandbox.settings.token_ttl;
+    let record = NewToken {
+        token_hash: token_hash(&token),
+        app_id: app_id.clone(),
+        expires_at: now + chrono::Duration::from_std(ttl).unwrap_or_default(),
+    };
+    let spend = nonce_use(&sandbox, &app_id, &nonce, at);
+    if !sandbox.store.issue_token(record, spend, now).await? {
+        return Err(replayed(&nonce));
+    }
+    success(json!({"accessToken": token, "expiresIn": ttl.as_secs()}))
+}

@@ -1,0 +1,250 @@
+//! Admin API of contracts, standing in for the user and the payment channel:
+//! `POST|GET /admin/v1/contracts`, `GET /admin/v1/contracts/{contractId}` and
+//! `POST /admin/v1/contracts/{contractId}/transitions`.
+//!
+//! A contractId is standard Base64 and may hold `/` and `+`: in a path, percent-encode it,
+//! or write it in the URL-safe alphabet (`-` for `+`, `_` for `/`), which is accepted too.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::ApiError;
+use crate::platform::contract::ContractState;
+use crate::platform::fields::{self, FieldError};
+use crate::platform::sandbox::Sandbox;
+use crate::platform::store::{Cause, Contract, ContractFilter, CreateOutcome, TransitionOutcome};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContract {
+    mid: Option<String>,
+    contract_no: Option<String>,
+    plan_id: Option<String>,
+    notify_url: Option<String>,
+    single_limit_amt: Option<String>,
+    avl_num: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    mid: Option<String>,
+    state: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    to: String,
+}
+
+/// A contract as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct ContractView {
+    contract_id: String,
+    mid: String,
+    contract_no: String,
+    plan_id: String,
+    state: ContractState,
+    /// The states the contract may move to next.
+    allowed_transitions: &'static [ContractState],
+    notify_url: String,
+    single_limit_amt: String,
+    avl_num: String,
+    signed_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    /// When the simulated user consents, while that is still to come.
+    consent_due_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Contract> for ContractView {
+    fn from(c: Contract) -> Self {
+        Self {
+            allowed_transitions: c.state.allowed_targets(),
+            contract_id: c.contract_id,
+            mid: c.mid,
+            contract_no: c.contract_no,
+            plan_id: c.plan_id,
+            state: c.state,
+            notify_url: c.notify_url,
+            single_limit_amt: c.single_limit_amt,
+            avl_num: c.avl_num,
+            signed_at: c.signed_at,
+            expires_at: c.expires_at,
+            consent_due_at: c.consent_due_at,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContractList {
+    contracts: Vec<ContractView>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TransitionView {
+    contract: ContractView,
+    /// The notifications the change enqueued (one, plus the merchant's extra copies).
+    notification_ids: Vec<i64>,
+}
+
+fn invalid(error: FieldError) -> ApiError {
+    ApiError::invalid("invalid_field", error.message)
+}
+
+/// Accepts a contractId in the standard or the URL-safe Base64 alphabet.
+fn contract_id_of(path: &str) -> String {
+    path.replace('-', "+").replace('_', "/")
+}
+
+fn not_found(contract_id: &str) -> ApiError {
+    ApiError::not_found(&format!("contract {contract_id:?}"))
+}
+
+pub async fn create(
+    State(sandbox): State<Sandbox>,
+    ApiJson(request): ApiJson<CreateContract>,
+) -> Result<(StatusCode, Json<ContractView>), ApiError> {
+    let required = |name: &'static str, value: &Option<String>| -> Result<String, ApiError> {
+        fields::require(name, value.as_deref())
+            .map(str::to_owned)
+            .map_err(|_| ApiError::invalid("invalid_field", format!("`{name}` is required")))
+    };
+    let mid = required("mid", &request.mid)?;
+    fields::validate_mid(&mid).map_err(invalid)?;
+    let contract_no = required("contract_no", &request.contract_no)?;
+    fields::validate_contract_no(&contract_no).map_err(invalid)?;
+    let plan_id = required("plan_id", &request.plan_id)?;
+    fields::validate_plan_id(&plan_id).map_err(invalid)?;
+    if let Some(url) = &request.notify_url {
+        fields::validate_notify_url(url).map_err(invalid)?;
+    }
+    let single_limit_amt = request.single_limit_amt.unwrap_or_default();
+    fields::validate_single_limit_amt(Some(&single_limit_amt)).map_err(invalid)?;
+    let avl_num = request.avl_num.unwrap_or_default();
+    fields::validate_avl_num(Some(&avl_num)).map_err(invalid)?;
+    let merchant = sandbox.store.merchant(&mid).await?.ok_or_else(|| {
+        ApiError::invalid("unknown_merchant", format!("merchant {mid} does not exist"))
+    })?;
+    let notify_url = request
+        .notify_url
+        .or_else(|| merchant.notify_url.clone())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "missing_notify_url",
+                "`notify_url` is required: the merchant has no default notify URL",
+            )
+        })?;
+    let new = sandbox.draft_contract(
+        &merchant,
+        &contract_no,
+        &plan_id,
+        notify_url,
+        &single_limit_amt,
+        &avl_num,
+    );
+    let now = sandbox.app.clock.now();
+    match sandbox.store.create_contract(new, None, now).await? {
+        CreateOutcome::Created(contract) => Ok((StatusCode::CREATED, Json(contract.into()))),
+        CreateOutcome::DuplicateContractNo(existing) => Err(ApiError::conflict(
+            "duplicate_contract_no",
+            format!(
+                "merchant {mid} already has contract {} with contract_no {contract_no}",
+                existing.contract_id
+            ),
+        )),
+        CreateOutcome::NonceReplayed => Err(anyhow::anyhow!("no nonce was given").into()),
+    }
+}
+
+pub async fn list(
+    State(sandbox): State<Sandbox>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<ContractList>, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message);
+    let state = query
+        .state
+        .map(|s| s.parse::<ContractState>())
+        .transpose()
+        .map_err(|e| bad(e.to_string()))?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(bad("`limit` must be between 1 and 500".to_owned()));
+    }
+    let before_seq = query
+        .cursor
+        .map(|c| c.parse::<i64>())
+        .transpose()
+        .map_err(|_| bad("`cursor` is not a cursor this API returned".to_owned()))?;
+    let filter = ContractFilter {
+        mid: query.mid,
+        state,
+        before_seq,
+        limit,
+    };
+    let page = sandbox.store.contracts(&filter).await?;
+    let next_cursor = (page.len() == limit as usize)
+        .then(|| page.last().map(|c| c.seq.to_string()))
+        .flatten();
+    Ok(Json(ContractList {
+        contracts: page.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+pub async fn show(
+    State(sandbox): State<Sandbox>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ContractView>, ApiError> {
+    let id = contract_id_of(&id);
+    let contract = sandbox
+        .store
+        .contract(&id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    Ok(Json(contract.into()))
+}
+
+/// Moves a contract along the state machine; the change and its notification are one
+/// transaction. An illegal move is 409 and changes nothing.
+pub async fn transition(
+    State(sandbox): State<Sandbox>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<TransitionRequest>,
+) -> Result<Json<TransitionView>, ApiError> {
+    let id = contract_id_of(&id);
+    let to = request
+        .to
+        .parse::<ContractState>()
+        .map_err(|e| ApiError::invalid("invalid_state", e.to_string()))?;
+    match sandbox.change(&id, to, Cause::Admin).await? {
+        TransitionOutcome::Done {
+            contract,
+            notifications,
+        } => {
+            tracing::info!(mid = %contract.mid, contract_no = %contract.contract_no, state = %contract.state, "contract moved by the admin API");
+            Ok(Json(TransitionView {
+                contract: (*contract).into(),
+                notification_ids: notifications,
+            }))
+        }
+        TransitionOutcome::NotFound => Err(not_found(&id)),
+        TransitionOutcome::Illegal(illegal) => Err(ApiError::conflict(
+            "illegal_transition",
+            illegal.to_string(),
+        )),
+        TransitionOutcome::Skipped => Err(anyhow::anyhow!("an admin change was skipped").into()),
+    }
+}

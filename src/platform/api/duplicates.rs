@@ -1,0 +1,43 @@
+//! Duplicate testing: `POST /admin/v1/notifications/{id}/duplicate` sends one more copy of
+//! a notification, as the platform's re-sends do: the same bytes to the same URL, a new
+//! outbox entry with tries of its own (signed afresh on each try).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+use crate::api::extract::ApiPath;
+use crate::api::notifications::NotificationView;
+use crate::api::ApiError;
+use crate::platform::sandbox::Sandbox;
+use crate::store::NewNotification;
+
+pub async fn duplicate(
+    State(sandbox): State<Sandbox>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, Json<NotificationView>), ApiError> {
+    let not_found = || ApiError::not_found(&format!("notification {id:?}"));
+    let id_number: i64 = id.parse().map_err(|_| not_found())?;
+    let app = &sandbox.app;
+    let original = app.store.get(id_number).await?.ok_or_else(not_found)?;
+    let copy = NewNotification {
+        url: original.url,
+        host: original.host,
+        body: original.body,
+        content_type: original.content_type,
+        headers: original.headers,
+        max_attempts: original.max_attempts,
+        retry_schedule: original.retry_schedule,
+        idempotency_key: None,
+        mid: original.mid,
+        contract_id: original.contract_id,
+        kind: original.kind,
+    };
+    let enqueued = app.store.enqueue(copy, app.clock.now()).await?;
+    app.metrics.enqueued.inc();
+    app.wakeup.wake();
+    Ok((
+        StatusCode::CREATED,
+        Json(NotificationView::new(enqueued.notification, None)),
+    ))
+}

@@ -1,0 +1,230 @@
+//! Admin API of merchants: `POST|GET /admin/v1/merchants`, `GET|PATCH
+//! /admin/v1/merchants/{mid}`.
+//!
+//! Creating a merchant issues its appId and appKey (32 random characters each). The key
+//! is shown by these endpoints only: never logged (its `Debug` is redacted), never a
+//! metric label.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::api::extract::{ApiJson, ApiPath};
+use crate::api::ApiError;
+use crate::duration::{format_duration, parse_duration};
+use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
+use crate::platform::fields;
+use crate::platform::sandbox::Sandbox;
+use crate::platform::store::{Merchant, MerchantPatch, NewMerchant};
+
+/// The most extra copies a merchant can ask for.
+pub const MAX_EXTRA_COPIES: u32 = 10;
+/// The longest simulated consent delay.
+pub const MAX_CONSENT_DELAY: Duration = Duration::from_secs(30 * 24 * 3600);
+const NAME_MAX_LEN: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMerchant {
+    mid: Option<String>,
+    name: Option<String>,
+    notify_url: Option<String>,
+    auto_consent_after: Option<String>,
+    extra_copies: Option<u32>,
+}
+
+/// Absent stays `None`; `null` becomes `Some(None)`: a patch can clear a field.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMerchant {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    notify_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    auto_consent_after: Option<Option<String>>,
+    extra_copies: Option<u32>,
+}
+
+/// A merchant as the admin API shows it, key included.
+#[derive(Debug, Serialize)]
+pub struct MerchantView {
+    mid: String,
+    name: String,
+    notify_url: Option<String>,
+    app_id: String,
+    app_key: AppKey,
+    auto_consent_after: Option<String>,
+    extra_copies: u32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Merchant> for MerchantView {
+    fn from(m: Merchant) -> Self {
+        Self {
+            mid: m.mid,
+            name: m.name,
+            notify_url: m.notify_url,
+            app_id: m.app_id,
+            app_key: m.app_key,
+            auto_consent_after: m.auto_consent_after.map(format_duration),
+            extra_copies: m.extra_copies,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MerchantList {
+    merchants: Vec<MerchantView>,
+}
+
+fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX_LEN {
+        return Err(ApiError::invalid(
+            "invalid_name",
+            format!("`name` must have 1 to {NAME_MAX_LEN} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn check_notify_url(url: &str) -> Result<String, ApiError> {
+    fields::validate_notify_url(url).map_err(|e| {
+        ApiError::invalid(
+            "invalid_notify_url",
+            e.message.replace("notifyUrl", "`notify_url`"),
+        )
+    })?;
+    Ok(url.to_owned())
+}
+
+fn check_delay(text: &str) -> Result<Duration, ApiError> {
+    let bad = |why: String| ApiError::invalid("invalid_auto_consent_after", why);
+    let delay = parse_duration(text).map_err(|e| bad(e.to_string()))?;
+    if delay > MAX_CONSENT_DELAY {
+        return Err(bad("`auto_consent_after` must be at most 30d".to_owned()));
+    }
+    Ok(delay)
+}
+
+fn check_copies(copies: u32) -> Result<u32, ApiError> {
+    if copies > MAX_EXTRA_COPIES {
+        return Err(ApiError::invalid(
+            "invalid_extra_copies",
+            format!("`extra_copies` must be between 0 and {MAX_EXTRA_COPIES}"),
+        ));
+    }
+    Ok(copies)
+}
+
+pub async fn create(
+    State(sandbox): State<Sandbox>,
+    ApiJson(request): ApiJson<CreateMerchant>,
+) -> Result<(StatusCode, Json<MerchantView>), ApiError> {
+    let mid = request
+        .mid
+        .ok_or_else(|| ApiError::invalid("invalid_mid", "`mid` is required"))?;
+    fields::validate_mid(&mid).map_err(|e| ApiError::invalid("invalid_mid", e.message))?;
+    let name = check_name(
+        request
+            .name
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("invalid_name", "`name` is required"))?,
+    )?;
+    let new = NewMerchant {
+        mid,
+        name,
+        notify_url: request
+            .notify_url
+            .as_deref()
+            .map(check_notify_url)
+            .transpose()?,
+        app_id: generate_credential(CREDENTIAL_LEN),
+        app_key: AppKey::generate(),
+        auto_consent_after: request
+            .auto_consent_after
+            .as_deref()
+            .map(check_delay)
+            .transpose()?,
+        extra_copies: check_copies(request.extra_copies.unwrap_or(0))?,
+    };
+    let mid = new.mid.clone();
+    let merchant = sandbox
+        .store
+        .create_merchant(new, sandbox.app.clock.now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("merchant_exists", format!("merchant {mid} already exists"))
+        })?;
+    tracing::info!(%mid, app_id = %merchant.app_id, "merchant created");
+    Ok((StatusCode::CREATED, Json(merchant.into())))
+}
+
+pub async fn list(State(sandbox): State<Sandbox>) -> Result<Json<MerchantList>, ApiError> {
+    let merchants = sandbox.store.merchants().await?;
+    Ok(Json(MerchantList {
+        merchants: merchants.into_iter().map(Into::into).collect(),
+    }))
+}
+
+pub async fn show(
+    State(sandbox): State<Sandbox>,
+    ApiPath(mid): ApiPath<String>,
+) -> Result<Json<MerchantView>, ApiError> {
+    let merchant = sandbox
+        .store
+        .merchant(&mid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))?;
+    Ok(Json(merchant.into()))
+}
+
+pub async fn update(
+    State(sandbox): State<Sandbox>,
+    ApiPath(mid): ApiPath<String>,
+    ApiJson(request): ApiJson<PatchMerchant>,
+) -> Result<Json<MerchantView>, ApiError> {
+    let patch = MerchantPatch {
+        name: request.name.as_deref().map(check_name).transpose()?,
+        notify_url: request
+            .notify_url
+            .map(|url| url.as_deref().map(check_notify_url).transpose())
+            .transpose()?,
+        auto_consent_after: request
+            .auto_consent_after
+            .map(|delay| delay.as_deref().map(check_delay).transpose())
+            .transpose()?,
+        extra_copies: request.extra_copies.map(check_copies).transpose()?,
+    };
+    if patch.name.is_none()
+        && patch.notify_url.is_none()
+        && patch.auto_consent_after.is_none()
+        && patch.extra_copies.is_none()
+    {
+        return Err(ApiError::invalid(
+            "empty_patch",
+            "give at least one of name, notify_url, auto_consent_after, extra_copies",
+        ));
+    }
+    let merchant = sandbox
+        .store
+        .update_merchant(&mid, patch, sandbox.app.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))?;
+    Ok(Json(merchant.into()))
+}
