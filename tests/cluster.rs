@@ -178,6 +178,7 @@ async fn retention_removes_only_old_finished_rows(backend: Backend) {
             limit: 3,
             lease: Duration::from_secs(60),
             exclude_hosts: vec![],
+            per_host: 100,
         })
         .await
         .unwrap();
@@ -250,6 +251,7 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
         limit: 10,
         lease: Duration::from_secs(30),
         exclude_hosts: vec![],
+        per_host: 100,
     };
     let first = store.claim(&request(now)).await.unwrap();
     assert_eq!(first.len(), 1);
@@ -274,15 +276,38 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
         response_body: None,
         next: NextStep::Exhausted,
     };
-    store.record(&[stale], later).await.unwrap();
+    assert!(
+        store.record(&[stale], later).await.unwrap().is_empty(),
+        "not applied"
+    );
     let row = store.get(first[0].notification.id).await.unwrap().unwrap();
     assert_eq!(row.status.as_str(), "delivering");
-    // Excluded hosts are not claimed.
+    // A claim takes at most `per_host` rows of one host, and none of an excluded host.
+    store
+        .enqueue_batch(
+            (2..6)
+                .map(|i| new_notification("http://127.0.0.3:9/n", i))
+                .collect(),
+            later,
+        )
+        .await
+        .unwrap();
+    let mut capped = request(later);
+    capped.per_host = 3;
+    let taken = store.claim(&capped).await.unwrap();
+    assert_eq!(taken.len(), 3, "3 of the 4 due rows of 127.0.0.3:9");
+    assert!(taken.iter().all(|c| c.notification.host == "127.0.0.3:9"));
     store
         .enqueue_batch(vec![new_notification("http://127.0.0.2:9/n", 1)], later)
         .await
         .unwrap();
     let mut excluded = request(later);
-    excluded.exclude_hosts = vec!["127.0.0.2:9".to_owned()];
+    excluded.exclude_hosts = vec!["127.0.0.2:9".to_owned(), "127.0.0.3:9".to_owned()];
     assert!(store.claim(&excluded).await.unwrap().is_empty());
+    excluded.exclude_hosts.pop();
+    assert_eq!(
+        store.claim(&excluded).await.unwrap().len(),
+        1,
+        "the fourth row of .3"
+    );
 }

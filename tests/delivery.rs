@@ -20,6 +20,8 @@ both_backends!(
     hanging_host_does_not_delay_other_hosts,
     redeliver_deliver_now_and_cancel,
     shutdown_hands_back_unfinished_tries,
+    a_running_try_cannot_be_cancelled_or_redelivered,
+    one_worker_never_stalls,
 );
 
 async fn delivered_after_one_try_on_200(backend: Backend) {
@@ -402,4 +404,51 @@ async fn shutdown_hands_back_unfinished_tries(backend: Backend) {
     assert_eq!(n.status.as_str(), "pending");
     assert_eq!(n.attempts, 0);
     assert!(n.due_at.unwrap() <= chrono::Utc::now());
+}
+
+async fn a_running_try_cannot_be_cancelled_or_redelivered(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Slow(200, Duration::from_millis(1500))).await;
+    let app = db.spawn(|_| {}).await;
+    let id = app
+        .enqueue(json!({"url": receiver.url("/n"), "body": {}}))
+        .await;
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    for action in ["cancel", "redeliver"] {
+        let (status, body) = app
+            .post(&format!("/admin/v1/notifications/{id}/{action}"), json!({}))
+            .await;
+        assert_eq!(status, 409, "{action}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_state");
+    }
+    let done = app
+        .wait_for_status(id, "delivered", Duration::from_secs(10))
+        .await;
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(receiver.count(), 1, "never two tries at once");
+}
+
+async fn one_worker_never_stalls(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    let app = db
+        .spawn(|s| {
+            s.concurrency = 1;
+            s.per_host_concurrency = 1;
+            s.poll_interval = Duration::from_secs(60);
+        })
+        .await;
+    let mut last = 0;
+    for i in 0..300 {
+        last = app
+            .enqueue(json!({"url": receiver.url("/n"), "body": {"i": i}}))
+            .await;
+    }
+    receiver.wait_for(300, Duration::from_secs(60)).await;
+    app.wait_for_status(last, "delivered", Duration::from_secs(10))
+        .await;
 }

@@ -391,7 +391,12 @@ async fn act(
                     "notification {id} is {}; only a pending notification can be delivered now",
                     status.as_str()
                 ),
-                AdminAction::Cancel => format!("notification {id} is already {}", status.as_str()),
+                AdminAction::Cancel => match status {
+                    Status::Delivering => format!(
+                        "notification {id} has a try running; cancel it once the try finishes"
+                    ),
+                    _ => format!("notification {id} is already {}", status.as_str()),
+                },
             },
         )),
     }

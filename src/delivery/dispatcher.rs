@@ -15,13 +15,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::hosts::{HostSlot, HostSlots};
-use super::recorder::{self, Done};
+use super::recorder::{Done, Recorder};
 use super::schedule::RetrySchedule;
-use super::sender::{Outgoing, Sender, TryResult};
+use super::sender::{Outgoing, Sender};
 use super::Wakeup;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{AttemptRecord, ClaimRequest, Claimed, NextStep, Notification, Status, Store};
+use crate::store::{AttemptRecord, ClaimRequest, Claimed, NextStep, Notification, Store};
 
 /// Adds headers computed per try, such as a signature over the body.
 #[async_trait]
@@ -58,8 +58,8 @@ pub struct Dispatcher {
 enum Round {
     /// The claim was full: more may be due at once.
     Busy,
-    /// Everything due was claimed or is blocked by a host cap.
-    Idle { blocked_by_hosts: bool },
+    /// Everything due was claimed or is held back by these hosts' caps.
+    Idle { blocked_hosts: Vec<String> },
     /// The store failed.
     Failed,
 }
@@ -72,6 +72,8 @@ struct Shared {
     signer: Option<Arc<dyn Signer>>,
     results: mpsc::Sender<Done>,
     hard_stop: CancellationToken,
+    /// Woken whenever a permit or a host slot is returned.
+    freed: Wakeup,
 }
 
 impl Dispatcher {
@@ -80,12 +82,16 @@ impl Dispatcher {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let config = self.config.clone();
         let (results_tx, results_rx) = mpsc::channel(config.concurrency.max(1) * 2);
-        let recorder = tokio::spawn(recorder::run(
-            self.store.clone(),
-            self.clock.clone(),
-            self.wakeup.clone(),
-            results_rx,
-        ));
+        let recorder = tokio::spawn(
+            Recorder {
+                store: self.store.clone(),
+                clock: self.clock.clone(),
+                metrics: self.metrics.clone(),
+                wakeup: self.wakeup.clone(),
+                shutdown: shutdown.clone(),
+            }
+            .run(results_rx),
+        );
         let freed = Wakeup::default();
         let hosts = HostSlots::new(config.per_host, freed.clone());
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
@@ -97,6 +103,7 @@ impl Dispatcher {
             signer: self.signer.clone(),
             results: results_tx,
             hard_stop: CancellationToken::new(),
+            freed: freed.clone(),
         });
         let remote = tokio::spawn(relay_remote_wakeups(
             self.store.clone(),
@@ -116,13 +123,15 @@ impl Dispatcher {
                     while permits.available_permits() < refill_at && !shutdown.is_cancelled() {
                         tokio::select! {
                             _ = freed.woken() => {}
+                            _ = tokio::time::sleep(config.poll_interval) => {}
                             _ = shutdown.cancelled() => {}
                         }
                     }
                 }
-                Round::Idle { blocked_by_hosts } => {
+                Round::Idle { blocked_hosts } => {
                     failures = 0;
-                    let sleep = self.idle_sleep().await;
+                    let blocked_by_hosts = !blocked_hosts.is_empty();
+                    let sleep = self.idle_sleep(&blocked_hosts).await;
                     tokio::select! {
                         _ = self.wakeup.woken() => {}
                         _ = freed.woken(), if blocked_by_hosts => {}
@@ -178,6 +187,7 @@ impl Dispatcher {
             limit: free.min(256) as u32,
             lease: self.config.lease,
             exclude_hosts,
+            per_host: self.config.per_host as u32,
         };
         let claimed = match self.store.claim(&request).await {
             Ok(claimed) => {
@@ -194,18 +204,27 @@ impl Dispatcher {
             }
         };
         let full = claimed.len() as u32 == request.limit;
+        // A claim takes at most `per_host` rows of a host; a host that already had tries
+        // in flight may have less room, and its surplus goes straight back.
         let mut handed_back = Vec::new();
+        let mut blocked_hosts = request.exclude_hosts.clone();
         for job in claimed {
             let slot = hosts.try_take(&job.notification.host);
             let permit = permits.clone().try_acquire_owned().ok();
             match (slot, permit) {
                 (Some(slot), Some(permit)) => {
+                    let permit = PermitGuard {
+                        permit: Some(permit),
+                        freed: shared.freed.clone(),
+                    };
                     tracker.spawn(deliver(job, shared.clone(), permit, slot));
                 }
-                _ => handed_back.push((job.notification.id, job.lease_token)),
+                _ => {
+                    blocked_hosts.push(job.notification.host.clone());
+                    handed_back.push((job.notification.id, job.lease_token));
+                }
             }
         }
-        let blocked_by_hosts = !handed_back.is_empty() || !request.exclude_hosts.is_empty();
         if !handed_back.is_empty() {
             if let Err(error) = self.store.release(&handed_back, self.clock.now()).await {
                 // The leases expire on their own; the tries are only delayed.
@@ -215,22 +234,23 @@ impl Dispatcher {
         if full && handed_back.is_empty() {
             Round::Busy
         } else {
-            Round::Idle { blocked_by_hosts }
+            Round::Idle { blocked_hosts }
         }
     }
 
-    /// How long to sleep when nothing more can be claimed: until the next due time, but
-    /// at least a moment (work due now is held by a host cap or another instance) and at
-    /// most the poll interval.
-    async fn idle_sleep(&self) -> Duration {
+    /// How long to sleep when nothing more can be claimed: until the next due time of a
+    /// host that has room (a capped host's work waits for its slots to free, which wakes
+    /// the loop), but at least a moment (work due now may be held by another instance's
+    /// claim) and at most the poll interval.
+    async fn idle_sleep(&self, blocked_hosts: &[String]) -> Duration {
         let floor = Duration::from_millis(20);
-        match self.store.next_due_at().await {
+        match self.store.next_due_at(blocked_hosts).await {
             Ok(Some(due)) => (due - self.clock.now())
                 .to_std()
                 .unwrap_or(floor)
                 .clamp(floor, self.config.poll_interval),
             Ok(None) => self.config.poll_interval,
-            Err(_) => floor.max(Duration::from_millis(200)),
+            Err(_) => Duration::from_millis(200),
         }
     }
 }
@@ -277,70 +297,78 @@ pub fn next_step(
     }
 }
 
-async fn deliver(job: Claimed, shared: Arc<Shared>, permit: OwnedSemaphorePermit, slot: HostSlot) {
+/// A global permit that wakes the dispatcher once it is back in the semaphore (waking
+/// first would let the dispatcher look, find no permit, and sleep through the release).
+struct PermitGuard {
+    permit: Option<OwnedSemaphorePermit>,
+    freed: Wakeup,
+}
+
+impl Drop for PermitGuard {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.freed.wake();
+    }
+}
+
+/// How long a notification whose request could not be prepared waits before its next
+/// chance; no try is counted for it.
+const PREPARE_RETRY: Duration = Duration::from_secs(5);
+
+async fn deliver(job: Claimed, shared: Arc<Shared>, permit: PermitGuard, slot: HostSlot) {
     let notification = &job.notification;
     shared.metrics.inflight.inc();
     let started_at = shared.clock.now();
-    let extra = match &shared.signer {
-        Some(signer) => signer.headers(notification).await,
-        None => Ok(HeaderMap::new()),
+    let attempt = async {
+        let extra = match &shared.signer {
+            Some(signer) => signer.headers(notification).await?,
+            None => HeaderMap::new(),
+        };
+        let outgoing = Outgoing {
+            url: &notification.url,
+            body: &notification.body,
+            content_type: &notification.content_type,
+            headers: &notification.headers,
+        };
+        anyhow::Ok(shared.sender.send(&outgoing, extra).await)
     };
-    let result = match extra {
-        Ok(extra) => {
-            let outgoing = Outgoing {
-                url: &notification.url,
-                body: &notification.body,
-                content_type: &notification.content_type,
-                headers: &notification.headers,
-            };
-            tokio::select! {
-                result = shared.sender.send(&outgoing, extra) => Some(result),
-                _ = shared.hard_stop.cancelled() => None,
-            }
-        }
-        Err(error) => Some(TryResult {
-            duration: Duration::ZERO,
-            status_code: None,
-            failure: Some(crate::store::FailureKind::Other),
-            message: Some(format!("could not prepare the request: {error:#}")),
-            response_body: None,
-        }),
+    let result = tokio::select! {
+        result = attempt => Some(result),
+        _ = shared.hard_stop.cancelled() => None,
     };
     shared.metrics.inflight.dec();
     drop(slot);
-    drop(permit);
 
+    let hand_back = |due_at| Done::HandBack {
+        id: notification.id,
+        lease_token: job.lease_token,
+        due_at,
+    };
     let done = match result {
-        None => Done::Abandoned {
-            id: notification.id,
-            lease_token: job.lease_token,
-        },
-        Some(result) => {
-            let finished_at = shared.clock.now();
+        None => hand_back(shared.clock.now()),
+        Some(Err(error)) => {
+            // Nothing was sent, so no try is spent: a database blip while signing must not
+            // use up a notification's tries.
+            tracing::warn!(
+                id = notification.id,
+                error = format!("{error:#}"),
+                "could not prepare the request; handing the notification back"
+            );
+            hand_back(
+                shared.clock.now() + chrono::Duration::from_std(PREPARE_RETRY).unwrap_or_default(),
+            )
+        }
+        Some(Ok(result)) => {
             let next = next_step(
                 result.failure.is_none(),
                 notification.round_attempts,
                 notification.max_attempts,
                 &notification.retry_schedule,
-                finished_at,
+                shared.clock.now(),
             );
             shared
                 .metrics
                 .record_attempt(result.failure, result.duration);
-            match next {
-                NextStep::Delivered => {
-                    shared.metrics.record_finished(Status::Delivered);
-                    let latency = (finished_at - notification.created_at)
-                        .to_std()
-                        .unwrap_or_default();
-                    shared
-                        .metrics
-                        .delivery_latency
-                        .observe(latency.as_secs_f64());
-                }
-                NextStep::Exhausted => shared.metrics.record_finished(Status::Failed),
-                NextStep::RetryAt(_) => {}
-            }
             tracing::debug!(
                 id = notification.id,
                 attempt = notification.attempts + 1,
@@ -348,23 +376,28 @@ async fn deliver(job: Claimed, shared: Arc<Shared>, permit: OwnedSemaphorePermit
                 failure = result.failure.map(|f| f.as_str()),
                 "try finished"
             );
-            Done::Attempt(AttemptRecord {
-                notification_id: notification.id,
-                lease_token: job.lease_token,
-                number: notification.attempts + 1,
-                started_at,
-                duration_ms: result.duration.as_millis() as i64,
-                status_code: result.status_code,
-                failure: result.failure,
-                message: result.message,
-                response_body: result.response_body,
-                next,
-            })
+            Done::Attempt {
+                record: AttemptRecord {
+                    notification_id: notification.id,
+                    lease_token: job.lease_token,
+                    number: notification.attempts + 1,
+                    started_at,
+                    duration_ms: result.duration.as_millis() as i64,
+                    status_code: result.status_code,
+                    failure: result.failure,
+                    message: result.message,
+                    response_body: result.response_body,
+                    next,
+                },
+                created_at: notification.created_at,
+            }
         }
     };
-    // The recorder outlives every delivery task, so this only fails if it crashed; then
-    // the lease expires and the try runs again.
+    // The permit is held until the result is queued, so a recorder that falls behind
+    // slows claiming instead of piling up results. The recorder outlives every delivery
+    // task; if it crashed, the lease expires and the try runs again.
     let _ = shared.results.send(done).await;
+    drop(permit);
 }
 
 #[cfg(test)]

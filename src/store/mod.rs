@@ -87,6 +87,8 @@ pub struct ClaimRequest {
     pub lease: Duration,
     /// Hosts already at their concurrency cap; their notifications stay where they are.
     pub exclude_hosts: Vec<String>,
+    /// The most rows taken from one host.
+    pub per_host: u32,
 }
 
 /// The result of an enqueue: the stored notification and whether this call created it.
@@ -122,13 +124,16 @@ pub trait Store: Send + Sync + 'static {
     async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>>;
 
     /// Records finished tries and applies their transitions, all in one transaction.
-    async fn record(&self, batch: &[AttemptRecord], now: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Returns the notifications whose transition applied: those still leased under the
+    /// token the try was claimed with.
+    async fn record(&self, batch: &[AttemptRecord], now: DateTime<Utc>)
+        -> anyhow::Result<Vec<i64>>;
 
-    /// Hands leased notifications back, due at once, without counting a try.
-    async fn release(&self, leases: &[(i64, i64)], now: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Hands leased notifications back, due at `due_at`, without counting a try.
+    async fn release(&self, leases: &[(i64, i64)], due_at: DateTime<Utc>) -> anyhow::Result<()>;
 
-    /// The earliest `due_at` of any notification (a next try or a lease expiry).
-    async fn next_due_at(&self) -> anyhow::Result<Option<DateTime<Utc>>>;
+    /// The earliest `due_at` (a next try or a lease expiry) outside the given hosts.
+    async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>>;
 
     async fn get(&self, id: i64) -> anyhow::Result<Option<Notification>>;
 
@@ -251,9 +256,28 @@ pub(crate) fn action_sql(action: AdminAction, now: &str) -> (String, &'static st
             "'pending', 'delivered', 'failed', 'cancelled'",
         ),
         AdminAction::DeliverNow => (format!("due_at = {now}"), "'pending'"),
+        // A running try must finish first: a cancelled row that could be redelivered while
+        // its old try still runs would have two tries in flight.
         AdminAction::Cancel => (
             format!("status = 'cancelled', due_at = NULL, finished_at = {now}"),
-            "'pending', 'delivering'",
+            "'pending'",
         ),
     }
+}
+
+/// Keeps the claims that decode. A row that does not (written by an incompatible version,
+/// say) is logged and left leased: it comes back when its lease expires instead of
+/// failing every claim and stalling all the others.
+pub(crate) fn decode_claims(rows: impl Iterator<Item = anyhow::Result<Claimed>>) -> Vec<Claimed> {
+    rows.filter_map(|row| match row {
+        Ok(claimed) => Some(claimed),
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "skipping an outbox row that does not decode"
+            );
+            None
+        }
+    })
+    .collect()
 }

@@ -28,6 +28,23 @@ const FETCH_BY_KEY: &str = concat!(
     " FROM notifications WHERE idempotency_key = $1"
 );
 
+/// Leases due rows: at most `$6` per host among the `$5` most overdue, `$3` in all. The
+/// final `FOR UPDATE SKIP LOCKED` re-checks each row on its newest version, so a row
+/// another instance claimed meanwhile is skipped, never leased twice.
+const CLAIM: &str = "WITH candidates AS ( \
+        SELECT id, host, due_at FROM notifications \
+        WHERE due_at <= $1 AND host <> ALL($4) ORDER BY due_at LIMIT $5), \
+    ranked AS ( \
+        SELECT id FROM (SELECT id, due_at, ROW_NUMBER() OVER \
+            (PARTITION BY host ORDER BY due_at, id) AS nth FROM candidates) r \
+        WHERE nth <= $6 ORDER BY due_at LIMIT $3), \
+    due AS ( \
+        SELECT n.id FROM notifications n JOIN ranked USING (id) \
+        WHERE n.due_at <= $1 FOR UPDATE OF n SKIP LOCKED) \
+    UPDATE notifications n SET status = 'delivering', lease_token = n.lease_token + 1, \
+        due_at = $2, updated_at = $1 \
+    FROM due WHERE n.id = due.id RETURNING n.*";
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -232,40 +249,28 @@ impl Store for PgStore {
     }
 
     async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
-        let sql = format!(
-            "WITH due AS ( \
-                SELECT id FROM notifications \
-                WHERE due_at <= $1 AND host <> ALL($4) \
-                ORDER BY due_at LIMIT $3 \
-                FOR UPDATE SKIP LOCKED) \
-             UPDATE notifications n SET status = 'delivering', lease_token = n.lease_token + 1, \
-                due_at = $2, updated_at = $1 \
-             FROM due WHERE n.id = due.id \
-             RETURNING {}",
-            COLUMNS
-                .split(", ")
-                .map(|c| format!("n.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(CLAIM)
             .bind(request.now)
             .bind(request.now + request.lease)
-            .bind(request.limit as i64)
+            .bind(i64::from(request.limit))
             .bind(&request.exclude_hosts)
+            .bind(i64::from(request.limit) * 4)
+            .bind(i64::from(request.per_host))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Claimed {
-                    lease_token: row.try_get("lease_token")?,
-                    notification: notification_from_row(row)?,
-                })
+        Ok(decode_claims(rows.iter().map(|row| {
+            Ok(Claimed {
+                lease_token: row.try_get("lease_token")?,
+                notification: notification_from_row(row)?,
             })
-            .collect()
+        })))
     }
 
-    async fn record(&self, batch: &[AttemptRecord], now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn record(
+        &self,
+        batch: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<i64>> {
         // Two statements for the whole batch, whatever its size: round trips, not rows,
         // are what a commit costs here.
         let mut ids = Vec::with_capacity(batch.len());
@@ -301,8 +306,10 @@ impl Store for PgStore {
         sqlx::query(
             "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
              status_code, failure, message, response_body) \
-             SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::timestamptz[], $4::bigint[], \
-             $5::int[], $6::text[], $7::text[], $8::bytea[])",
+             SELECT u.* FROM UNNEST($1::bigint[], $2::int[], $3::timestamptz[], $4::bigint[], \
+             $5::int[], $6::text[], $7::text[], $8::bytea[]) \
+             AS u(id, number, started_at, duration_ms, status_code, failure, message, body) \
+             WHERE EXISTS (SELECT 1 FROM notifications n WHERE n.id = u.id)",
         )
         .bind(&ids)
         .bind(&numbers)
@@ -314,17 +321,16 @@ impl Store for PgStore {
         .bind(&bodies)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        // Applied only while the row is still leased under the try's token.
+        let applied: Vec<i64> = sqlx::query_scalar(
             "UPDATE notifications n SET attempts = n.attempts + 1, \
-             round_attempts = n.round_attempts + 1, \
-             status = CASE WHEN n.status = 'delivering' THEN u.status ELSE n.status END, \
-             due_at = CASE WHEN n.status = 'delivering' THEN u.due_at ELSE n.due_at END, \
-             finished_at = CASE WHEN n.status = 'delivering' THEN u.finished_at ELSE n.finished_at END, \
-             last_error = u.last_error, updated_at = $1 \
+             round_attempts = n.round_attempts + 1, status = u.status, due_at = u.due_at, \
+             finished_at = u.finished_at, last_error = u.last_error, updated_at = $1 \
              FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], \
                          $6::timestamptz[], $7::text[]) \
                   AS u(id, token, status, due_at, finished_at, last_error) \
-             WHERE n.id = u.id AND n.lease_token = u.token",
+             WHERE n.id = u.id AND n.lease_token = u.token AND n.status = 'delivering' \
+             RETURNING n.id",
         )
         .bind(now)
         .bind(&ids)
@@ -333,36 +339,37 @@ impl Store for PgStore {
         .bind(&dues)
         .bind(&finishes)
         .bind(&errors)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(applied)
     }
 
-    async fn release(&self, leases: &[(i64, i64)], now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn release(&self, leases: &[(i64, i64)], due_at: DateTime<Utc>) -> anyhow::Result<()> {
+        let (ids, tokens): (Vec<i64>, Vec<i64>) = leases.iter().copied().unzip();
         let mut tx = self.pool.begin().await?;
-        for (id, token) in leases {
-            sqlx::query(
-                "UPDATE notifications SET status = 'pending', due_at = $1, updated_at = $1 \
-                 WHERE id = $2 AND lease_token = $3 AND status = 'delivering'",
-            )
-            .bind(now)
-            .bind(id)
-            .bind(token)
-            .execute(&mut *tx)
-            .await?;
-        }
+        sqlx::query(
+            "UPDATE notifications n SET status = 'pending', due_at = $1, updated_at = $1 \
+             FROM UNNEST($2::bigint[], $3::bigint[]) AS u(id, token) \
+             WHERE n.id = u.id AND n.lease_token = u.token AND n.status = 'delivering'",
+        )
+        .bind(due_at)
+        .bind(&ids)
+        .bind(&tokens)
+        .execute(&mut *tx)
+        .await?;
         Self::wake_others(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn next_due_at(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
-        Ok(
-            sqlx::query_scalar("SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL")
-                .fetch_one(&self.pool)
-                .await?,
+    async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL AND host <> ALL($1)",
         )
+        .bind(exclude_hosts)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     async fn get(&self, id: i64) -> anyhow::Result<Option<Notification>> {
@@ -473,25 +480,17 @@ impl Store for PgStore {
     }
 
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {
-        let mut tx = self.pool.begin().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM notifications WHERE finished_at < $1 \
-             ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        // Attempts go with their notification (ON DELETE CASCADE). SKIP LOCKED lets several
+        // instances sweep at once without waiting on each other.
+        let deleted = sqlx::query(
+            "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications \
+             WHERE finished_at < $1 ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
         )
         .bind(before)
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
         .await?;
-        sqlx::query("DELETE FROM attempts WHERE notification_id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM notifications WHERE id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ids.len() as u64)
+        Ok(deleted.rows_affected())
     }
 
     async fn wait_for_remote_wakeup(&self) -> anyhow::Result<()> {

@@ -220,13 +220,18 @@ impl Store for SqliteStore {
 
     async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
         let now = ms(request.now);
-        let lease_until = ms(request.now + request.lease);
         let mut query = QueryBuilder::<Sqlite>::new(
             "UPDATE notifications SET status = 'delivering', lease_token = lease_token + 1, due_at = ",
         );
-        query.push_bind(lease_until);
+        query.push_bind(ms(request.now + request.lease));
         query.push(", updated_at = ").push_bind(now);
-        query.push(" WHERE id IN (SELECT id FROM notifications WHERE due_at <= ");
+        // The window bounds the rows taken from one host; the inner LIMIT bounds the
+        // window's work however large the backlog.
+        query.push(
+            " WHERE id IN (SELECT id FROM (SELECT id, due_at, ROW_NUMBER() OVER \
+             (PARTITION BY host ORDER BY due_at, id) AS nth FROM (SELECT id, host, due_at \
+             FROM notifications WHERE due_at <= ",
+        );
         query.push_bind(now);
         if !request.exclude_hosts.is_empty() {
             query.push(" AND host NOT IN (");
@@ -237,26 +242,35 @@ impl Store for SqliteStore {
             query.push(")");
         }
         query.push(" ORDER BY due_at LIMIT ");
-        query.push_bind(request.limit as i64);
+        query.push_bind(i64::from(request.limit) * 4);
+        query.push(")) WHERE nth <= ");
+        query.push_bind(i64::from(request.per_host));
+        query.push(" ORDER BY due_at LIMIT ");
+        query.push_bind(i64::from(request.limit));
         query.push(") RETURNING ");
         query.push(COLUMNS);
         let rows = query.build().fetch_all(&self.writer).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Claimed {
-                    lease_token: row.try_get("lease_token")?,
-                    notification: notification_from_row(row)?,
-                })
+        Ok(decode_claims(rows.iter().map(|row| {
+            Ok(Claimed {
+                lease_token: row.try_get("lease_token")?,
+                notification: notification_from_row(row)?,
             })
-            .collect()
+        })))
     }
 
-    async fn record(&self, batch: &[AttemptRecord], now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn record(
+        &self,
+        batch: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<i64>> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut applied = Vec::with_capacity(batch.len());
         for record in batch {
+            // A row deleted meanwhile (retention) keeps no history: skip, don't fail the batch.
             sqlx::query(
                 "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
-                 status_code, failure, message, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 status_code, failure, message, response_body) \
+                 SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM notifications WHERE id = ?)",
             )
             .bind(record.notification_id)
             .bind(record.number as i64)
@@ -266,17 +280,15 @@ impl Store for SqliteStore {
             .bind(record.failure.map(FailureKind::as_str))
             .bind(&record.message)
             .bind(&record.response_body)
+            .bind(record.notification_id)
             .execute(&mut *tx)
             .await?;
             let (status, due_at, finished_at) = transition_of(record.next, now);
-            sqlx::query(
+            let updated = sqlx::query(
                 "UPDATE notifications SET attempts = attempts + 1, \
-                 round_attempts = round_attempts + 1, \
-                 status = CASE WHEN status = 'delivering' THEN ? ELSE status END, \
-                 due_at = CASE WHEN status = 'delivering' THEN ? ELSE due_at END, \
-                 finished_at = CASE WHEN status = 'delivering' THEN ? ELSE finished_at END, \
+                 round_attempts = round_attempts + 1, status = ?, due_at = ?, finished_at = ?, \
                  last_error = ?, updated_at = ? \
-                 WHERE id = ? AND lease_token = ?",
+                 WHERE id = ? AND lease_token = ? AND status = 'delivering'",
             )
             .bind(status.as_str())
             .bind(due_at.map(ms))
@@ -287,20 +299,23 @@ impl Store for SqliteStore {
             .bind(record.lease_token)
             .execute(&mut *tx)
             .await?;
+            if updated.rows_affected() == 1 {
+                applied.push(record.notification_id);
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(applied)
     }
 
-    async fn release(&self, leases: &[(i64, i64)], now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn release(&self, leases: &[(i64, i64)], due_at: DateTime<Utc>) -> anyhow::Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (id, token) in leases {
             sqlx::query(
                 "UPDATE notifications SET status = 'pending', due_at = ?, updated_at = ? \
                  WHERE id = ? AND lease_token = ? AND status = 'delivering'",
             )
-            .bind(ms(now))
-            .bind(ms(now))
+            .bind(ms(due_at))
+            .bind(ms(due_at))
             .bind(id)
             .bind(token)
             .execute(&mut *tx)
@@ -310,11 +325,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn next_due_at(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let min: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL")
-                .fetch_one(&self.reader)
-                .await?;
+    async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL",
+        );
+        if !exclude_hosts.is_empty() {
+            query.push(" AND host NOT IN (");
+            let mut list = query.separated(", ");
+            for host in exclude_hosts {
+                list.push_bind(host);
+            }
+            query.push(")");
+        }
+        let min: Option<i64> = query.build_query_scalar().fetch_one(&self.reader).await?;
         Ok(min.map(from_ms))
     }
 
@@ -420,25 +443,15 @@ impl Store for SqliteStore {
     }
 
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM notifications WHERE finished_at < ? ORDER BY finished_at LIMIT ?",
+        // Attempts go with their notification (ON DELETE CASCADE).
+        let deleted = sqlx::query(
+            "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications \
+             WHERE finished_at < ? ORDER BY finished_at LIMIT ?)",
         )
         .bind(ms(before))
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
+        .bind(i64::from(limit))
+        .execute(&self.writer)
         .await?;
-        for id in &ids {
-            sqlx::query("DELETE FROM attempts WHERE notification_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM notifications WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(ids.len() as u64)
+        Ok(deleted.rows_affected())
     }
 }
