@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{metric_value, Backend, Receiver, Reply, TestDb};
+use common::{eventually, metric_value, Backend, Receiver, Reply, TestDb};
 use serde_json::json;
 
 both_backends!(counters_match_what_happened);
@@ -74,16 +74,20 @@ async fn counters_match_what_happened(backend: Backend) {
         )
         .await;
     assert_eq!(cancelled["status"], "cancelled");
-    // Results are recorded in batches; wait until the three successes are.
-    let (_, page) = app.get("/admin/v1/notifications?status=delivered").await;
-    let mut delivered = page["notifications"].as_array().unwrap().len();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while delivered < 3 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let (_, page) = app.get("/admin/v1/notifications?status=delivered").await;
-        delivered = page["notifications"].as_array().unwrap().len();
-    }
-    assert_eq!(delivered, 3);
+    // Results are recorded, and counted, in batches: wait until all are.
+    let settled = eventually(Duration::from_secs(10), || async {
+        let text = app.metrics().await;
+        metric_value(
+            &text,
+            r#"ums_notify_notifications_finished_total{status="delivered"}"#,
+        ) == Some(3.0)
+            && metric_value(
+                &text,
+                r#"ums_notify_notifications_finished_total{status="failed"}"#,
+            ) == Some(1.0)
+    })
+    .await;
+    assert!(settled, "{}", app.metrics().await);
 
     let text = app.metrics().await;
     parse_exposition(&text);
