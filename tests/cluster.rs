@@ -311,3 +311,61 @@ async fn expired_lease_is_claimed_again(backend: Backend) {
         "the fourth row of .3"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_work_resumes() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    let app = db.spawn(|_| {}).await;
+    let name = url::Url::parse(&db.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let admin = sqlx::PgPool::connect(&common::postgres_server_url())
+        .await
+        .unwrap();
+    let ready = || async {
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(ready().await, 200);
+
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS false"
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert!(eventually(Duration::from_secs(15), || async { ready().await == 503 }).await);
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metric_value(&metrics, "ums_notify_database_ready"),
+        Some(0.0)
+    );
+
+    sqlx::query(&format!(
+        "ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS true"
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    assert!(eventually(Duration::from_secs(15), || async { ready().await == 200 }).await);
+    let id = app
+        .enqueue(serde_json::json!({"url": receiver.url("/n"), "body": {"after": "outage"}}))
+        .await;
+    app.wait_for_status(id, "delivered", Duration::from_secs(15))
+        .await;
+}
