@@ -167,8 +167,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if args.rate == 0 { "unlimited".to_owned() } else { format!("{}/s", args.rate) }
     );
     let started = Instant::now();
-    let host = url::Url::parse(&target)?;
-    let host = format!(
+    let host = crate::api::notifications::validate_url(&target)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         "{}:{}",
         host.host_str().unwrap_or("127.0.0.1"),
         host.port().unwrap_or(80)
