@@ -169,10 +169,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let host = crate::api::notifications::validate_url(&target)
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        "{}:{}",
-        host.host_str().unwrap_or("127.0.0.1"),
-        host.port().unwrap_or(80)
-    );
     let batch = args.enqueue_batch.max(1);
     let mut enqueued = 0;
     while enqueued < args.count {
