@@ -20,7 +20,7 @@ pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
     let mut pruned_at: Option<Instant> = None;
     while !shutdown.is_cancelled() {
         consent_round(&sandbox).await;
-        if pruned_at.map_or(true, |at| at.elapsed() >= PRUNE_EVERY) {
+        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             pruned_at = Some(Instant::now());
             match sandbox.store.prune(sandbox.app.clock.now()).await {
                 Ok(0) => {}

@@ -180,8 +180,8 @@ pub async fn sign_query(
     };
     let contract = found
         .filter(|c| c.mid == mid)
-        .filter(|c| contract_no.map_or(true, |no| c.contract_no == no))
-        .filter(|c| plan_id.map_or(true, |plan| c.plan_id == plan))
+        .filter(|c| contract_no.is_none_or(|no| c.contract_no == no))
+        .filter(|c| plan_id.is_none_or(|plan| c.plan_id == plan))
         .ok_or_else(|| {
             PlatformError::new(
                 codes::CONTRACT_NOT_FOUND,
