@@ -242,9 +242,7 @@ async fn restart_mid_schedule_keeps_the_schedule(backend: Backend) {
         }))
         .await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
-    let pending = app
-        .wait_for_status(id, "pending", Duration::from_secs(5))
-        .await;
+    let pending = app.wait_for_retry(id, 1, Duration::from_secs(5)).await;
     let planned = pending["next_attempt_at"].as_str().unwrap().to_owned();
     app.stop().await;
 

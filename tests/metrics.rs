@@ -64,8 +64,7 @@ async fn counters_match_what_happened(backend: Backend) {
         .await;
     app.wait_for_status(failing, "failed", Duration::from_secs(10))
         .await;
-    app.wait_for_status(parked, "pending", Duration::from_secs(10))
-        .await;
+    app.wait_for_retry(parked, 1, Duration::from_secs(10)).await;
     ok.wait_for(3, Duration::from_secs(10)).await;
     let (_, cancelled) = app
         .post(

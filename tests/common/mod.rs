@@ -283,6 +283,23 @@ impl TestApp {
         }
     }
 
+    /// Waits until the notification is pending again after exactly `attempts` tries (a
+    /// try recorded, not merely a notification not yet tried).
+    pub async fn wait_for_retry(&self, id: i64, attempts: u64, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let last = self.notification(id).await;
+            if last["status"] == "pending" && last["attempts"] == attempts {
+                return last;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "notification {id} was not pending after {attempts} tries within {within:?}: {last:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn metrics(&self) -> String {
         self.http
             .get(self.url("/metrics"))
