@@ -369,3 +369,47 @@ async fn readiness_follows_the_database_and_work_resumes() {
     app.wait_for_status(id, "delivered", Duration::from_secs(15))
         .await;
 }
+
+/// An enqueue through a busy instance is delivered at once by an idle one: the idle one
+/// polls only once a minute here, so only the `LISTEN/NOTIFY` wake-up can explain it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_instance_hears_another_instance_s_enqueue() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let hanging = Receiver::start(Reply::Hang).await;
+    let healthy = Receiver::start(Reply::Status(200)).await;
+    let busy = db
+        .spawn(|s| {
+            s.concurrency = 1;
+            s.request_timeout = Duration::from_secs(30);
+            s.lease = Duration::from_secs(60);
+            s.poll_interval = Duration::from_secs(60);
+        })
+        .await;
+    busy.enqueue(serde_json::json!({"url": hanging.url("/"), "body": {}}))
+        .await;
+    hanging.wait_for(1, Duration::from_secs(5)).await;
+    let idle = db
+        .spawn(|s| s.poll_interval = Duration::from_secs(60))
+        .await;
+    // Let the idle instance finish its start-up look at the outbox and go to sleep.
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            idle.http.get(idle.url("/readyz")).send().await.is_ok()
+        })
+        .await
+    );
+    let started = std::time::Instant::now();
+    let id = busy
+        .enqueue(serde_json::json!({"url": healthy.url("/"), "body": {"via": "busy"}}))
+        .await;
+    busy.wait_for_status(id, "delivered", Duration::from_secs(10))
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "delivered by the idle instance well before any poll or lease expiry"
+    );
+    let series = r#"ums_notify_attempts_total{outcome="success"}"#;
+    assert_eq!(metric_value(&idle.metrics().await, series), Some(1.0));
+}
