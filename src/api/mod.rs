@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod notifications;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -6,17 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+pub use super::views::NotificationView;
 use super::{ApiError, AppState};
 use crate::delivery::schedule::{RetrySchedule, MAX_ATTEMPTS_LIMIT};
 use crate::duration::parse_duration;
-use crate::store::{
-    ActionOutcome, AdminAction, Attempt, ListFilter, NewNotification, Notification, Status,
-};
+use crate::store::{ActionOutcome, AdminAction, ListFilter, NewNotification, Status};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,93 +28,6 @@ pub struct CreateRequest {
     max_attempts: Option<u32>,
     retry_schedule: Option<Vec<String>>,
     idempotency_key: Option<String>,
-}
-
-/// A notification as the admin API shows it.
-#[derive(Debug, Serialize)]
-pub struct NotificationView {
-    id: i64,
-    status: Status,
-    url: String,
-    content_type: String,
-    /// The exact body every try sends.
-    body: String,
-    headers: BTreeMap<String, String>,
-    attempts: u32,
-    round_attempts: u32,
-    max_attempts: u32,
-    retry_schedule: Vec<String>,
-    next_attempt_at: Option<DateTime<Utc>>,
-    lease_expires_at: Option<DateTime<Utc>>,
-    last_error: Option<String>,
-    idempotency_key: Option<String>,
-    kind: String,
-    mid: Option<String>,
-    contract_id: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attempt_log: Option<Vec<AttemptView>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AttemptView {
-    number: u32,
-    started_at: DateTime<Utc>,
-    duration_ms: i64,
-    status_code: Option<u16>,
-    failure_kind: Option<&'static str>,
-    message: Option<String>,
-    /// The first 4 KiB of the merchant's answer.
-    response_body: Option<String>,
-}
-
-impl NotificationView {
-    pub fn new(n: Notification, attempts: Option<Vec<Attempt>>) -> Self {
-        let (next_attempt_at, lease_expires_at) = match n.status {
-            Status::Pending => (n.due_at, None),
-            Status::Delivering => (None, n.due_at),
-            _ => (None, None),
-        };
-        Self {
-            id: n.id,
-            status: n.status,
-            url: n.url,
-            content_type: n.content_type,
-            body: String::from_utf8_lossy(&n.body).into_owned(),
-            headers: n.headers.into_iter().collect(),
-            attempts: n.attempts,
-            round_attempts: n.round_attempts,
-            max_attempts: n.max_attempts,
-            retry_schedule: n.retry_schedule.to_strings(),
-            next_attempt_at,
-            lease_expires_at,
-            last_error: n.last_error,
-            idempotency_key: n.idempotency_key,
-            kind: n.kind,
-            mid: n.mid,
-            contract_id: n.contract_id,
-            created_at: n.created_at,
-            updated_at: n.updated_at,
-            finished_at: n.finished_at,
-            attempt_log: attempts.map(|list| {
-                list.into_iter()
-                    .map(|a| AttemptView {
-                        number: a.number,
-                        started_at: a.started_at,
-                        duration_ms: a.duration_ms,
-                        status_code: a.status_code,
-                        failure_kind: a.failure.map(|f| f.as_str()),
-                        message: a.message,
-                        response_body: a
-                            .response_body
-                            .map(|b| String::from_utf8_lossy(&b).into_owned()),
-                    })
-                    .collect()
-            }),
-        }
-    }
 }
 
 /// Headers the service sets itself or that would corrupt the request.

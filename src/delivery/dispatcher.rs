@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -16,12 +15,12 @@ use tokio_util::task::TaskTracker;
 
 use super::hosts::{HostSlot, HostSlots};
 use super::recorder::{Done, Recorder};
-use super::schedule::RetrySchedule;
+use super::schedule::next_step;
 use super::sender::{Outgoing, Sender};
 use super::Wakeup;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{AttemptRecord, ClaimRequest, Claimed, NextStep, Notification, Store};
+use crate::store::{AttemptRecord, ClaimRequest, Claimed, Notification, Store};
 
 /// Adds headers computed per try, such as a signature over the body.
 #[async_trait]
@@ -278,25 +277,6 @@ async fn relay_remote_wakeups(store: Arc<dyn Store>, wakeup: Wakeup, shutdown: C
     }
 }
 
-/// The status a try leads to, given the tries already made in this round.
-pub fn next_step(
-    success: bool,
-    round_attempts_before: u32,
-    max_attempts: u32,
-    schedule: &RetrySchedule,
-    now: DateTime<Utc>,
-) -> NextStep {
-    let tried = round_attempts_before + 1;
-    if success {
-        NextStep::Delivered
-    } else if tried >= max_attempts {
-        NextStep::Exhausted
-    } else {
-        let delay = schedule.delay_after(tried);
-        NextStep::RetryAt(now + chrono::Duration::from_std(delay).unwrap_or_default())
-    }
-}
-
 /// A global permit that wakes the dispatcher once it is back in the semaphore (waking
 /// first would let the dispatcher look, find no permit, and sleep through the release).
 struct PermitGuard {
@@ -398,26 +378,4 @@ async fn deliver(job: Claimed, shared: Arc<Shared>, permit: PermitGuard, slot: H
     // task; if it crashed, the lease expires and the try runs again.
     let _ = shared.results.send(done).await;
     drop(permit);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_step_follows_the_schedule_and_stops_at_max() {
-        let schedule = RetrySchedule::parse("1s,10s").unwrap();
-        let now = DateTime::<Utc>::default();
-        assert_eq!(next_step(true, 0, 10, &schedule, now), NextStep::Delivered);
-        assert_eq!(
-            next_step(false, 0, 10, &schedule, now),
-            NextStep::RetryAt(now + chrono::Duration::seconds(1))
-        );
-        assert_eq!(
-            next_step(false, 5, 10, &schedule, now),
-            NextStep::RetryAt(now + chrono::Duration::seconds(10))
-        );
-        assert_eq!(next_step(false, 9, 10, &schedule, now), NextStep::Exhausted);
-        assert_eq!(next_step(false, 0, 1, &schedule, now), NextStep::Exhausted);
-    }
 }

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::duration::{format_duration, parse_duration_list, DurationError};
+use crate::store::NextStep;
 
 /// The default delays between tries: growing from 15 seconds to 2 hours, which spreads the
 /// ten tries of the platform over about four hours.
@@ -104,6 +107,25 @@ impl std::fmt::Display for RetrySchedule {
     }
 }
 
+/// The status a try leads to, given the tries already made in this round.
+pub fn next_step(
+    success: bool,
+    round_attempts_before: u32,
+    max_attempts: u32,
+    schedule: &RetrySchedule,
+    now: DateTime<Utc>,
+) -> NextStep {
+    let tried = round_attempts_before + 1;
+    if success {
+        NextStep::Delivered
+    } else if tried >= max_attempts {
+        NextStep::Exhausted
+    } else {
+        let delay = schedule.delay_after(tried);
+        NextStep::RetryAt(now + chrono::Duration::from_std(delay).unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +166,22 @@ mod tests {
             schedule
         );
         assert_eq!(schedule.to_string(), "250ms,15s,2m");
+    }
+
+    #[test]
+    fn next_step_follows_the_schedule_and_stops_at_max() {
+        let schedule = RetrySchedule::parse("1s,10s").unwrap();
+        let now = DateTime::<Utc>::default();
+        assert_eq!(next_step(true, 0, 10, &schedule, now), NextStep::Delivered);
+        assert_eq!(
+            next_step(false, 0, 10, &schedule, now),
+            NextStep::RetryAt(now + chrono::Duration::seconds(1))
+        );
+        assert_eq!(
+            next_step(false, 5, 10, &schedule, now),
+            NextStep::RetryAt(now + chrono::Duration::seconds(10))
+        );
+        assert_eq!(next_step(false, 9, 10, &schedule, now), NextStep::Exhausted);
+        assert_eq!(next_step(false, 0, 1, &schedule, now), NextStep::Exhausted);
     }
 }
