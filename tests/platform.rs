@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::platform::{
     at, compact, cst, sign_body, verify_notification, Counter, MID, QUERY, SIGN,
 };
-use common::{eventually, Backend, Receiver, Reply, TestDb};
+use common::{eventually, Backend, Receiver, Reply, TestApp, TestDb};
 use serde_json::{json, Value};
 use ums_notify::clock::Clock;
 use ums_notify::delivery::schedule::RetrySchedule;
@@ -22,6 +22,7 @@ both_backends!(
     retries_resend_identical_bytes_with_fresh_signatures,
     automatic_consent_after_the_merchant_delay,
     duplicates_send_identical_copies,
+    changes_within_one_second_get_distinct_request_timestamps,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -188,13 +189,14 @@ async fn sign_consent_query_and_rescind(backend: Backend) {
             json!({"notify_url": receiver.url("/other")}),
         )
         .await;
-    let (status, _) = app
+    let (status, other_contract) = app
         .post(
             "/admin/v1/contracts",
             json!({"mid": other.mid, "contract_no": "OTHER0001", "plan_id": "P"}),
         )
         .await;
     assert_eq!(status, 201);
+    let other_id = other_contract["contract_id"].as_str().unwrap().to_owned();
     assert_eq!(app.notifications_of(&contract_id).await.len(), 3);
     let (_, by_mid) = app.get(&format!("/admin/v1/notifications?mid={MID}")).await;
     assert_eq!(by_mid["notifications"].as_array().unwrap().len(), 3);
@@ -214,12 +216,15 @@ async fn sign_consent_query_and_rescind(backend: Backend) {
         .await;
     assert_eq!(shown["state"], "RESCISSION");
     assert_eq!(shown["allowed_transitions"], json!([]));
-    assert!(
-        !eventually(Duration::from_millis(300), || async {
-            receiver.count() > 3
-        })
-        .await
-    );
+    // A sentinel enqueued after the refusal: once it is delivered, anything the refusal
+    // had sent would have been sent too. Only the sentinel came.
+    let (status, moved) = app.transition(&other_id, "SIGNED").await;
+    assert_eq!(status, 200, "{moved}");
+    let sentinel = moved["notification_ids"][0].as_i64().unwrap();
+    app.wait_for_status(sentinel, "delivered", WAIT).await;
+    let paths: Vec<String> = receiver.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, ["/contract", "/contract", "/contract", "/other"]);
+    assert_eq!(app.notifications_of(&contract_id).await.len(), 3);
 }
 
 async fn notify_url_falls_back_to_the_merchant_default(backend: Backend) {
@@ -300,6 +305,31 @@ async fn retries_resend_identical_bytes_with_fresh_signatures(backend: Backend) 
     assert_eq!(nonces.len(), 3, "each try is signed with a fresh nonce");
 }
 
+/// A contract of the sentinel merchant `898310048169999`.
+async fn sentinel_contract(app: &TestApp, contract_no: &str) -> String {
+    let (status, created) = app
+        .post(
+            "/admin/v1/contracts",
+            json!({"mid": "898310048169999", "contract_no": contract_no, "plan_id": "P"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["contract_id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until a contract's (automatic) consent has been notified and delivered.
+async fn consented(app: &TestApp, contract_id: &str) {
+    let notified = eventually(WAIT, || async {
+        !app.notifications_of(contract_id).await.is_empty()
+    });
+    assert!(notified.await, "contract {contract_id} consents");
+    let sent = app.notifications_of(contract_id).await;
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0]["body"].as_str().unwrap().contains("\"SIGNED\""));
+    app.wait_for_status(sent[0]["id"].as_i64().unwrap(), "delivered", WAIT)
+        .await;
+}
+
 async fn automatic_consent_after_the_merchant_delay(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else {
         return;
@@ -317,6 +347,15 @@ async fn automatic_consent_after_the_merchant_delay(backend: Backend) {
             json!({"notify_url": receiver.url("/n"), "auto_consent_after": "30s"}),
         )
         .await;
+    // Sentinels: contracts of another merchant whose users consent a second earlier. Once
+    // a sentinel has consented, the worker has looked at every contract due by then.
+    app.create_merchant(
+        "898310048169999",
+        json!({"notify_url": receiver.url("/sentinel"), "auto_consent_after": "29s"}),
+    )
+    .await;
+    let first_sentinel = sentinel_contract(&app, "SENTINEL01").await;
+
     let signed = merchant
         .call(&app, SIGN, &sign_body(MID, "CN00000004", None, t0))
         .await;
@@ -338,20 +377,22 @@ async fn automatic_consent_after_the_merchant_delay(backend: Backend) {
     let (_, shown) = app.get(&path).await;
     assert_eq!(shown["consent_due_at"], "2024-12-31T16:00:20Z");
 
+    // A second early: the sentinel consents, our user has not yet.
     app.clock.advance(chrono::Duration::seconds(29));
-    assert!(
-        !eventually(Duration::from_millis(300), || async {
-            receiver.count() > 1
-        })
-        .await
-    );
+    consented(&app, &first_sentinel).await;
+    let (_, shown) = app.get(&path).await;
+    assert_eq!(shown["state"], "UNSIGNED", "not due before its time");
+    assert_eq!(shown["consent_due_at"], "2024-12-31T16:00:20Z");
+    assert_eq!(receiver.count(), 2, "the UNKNOWN and the sentinel's");
+
     app.clock.advance(chrono::Duration::seconds(1));
-    let got = receiver.wait_for(2, WAIT).await;
-    let consented: Vec<Value> = got
+    let got = receiver.wait_for(3, WAIT).await;
+    let consented_fields: Vec<Value> = got
         .iter()
+        .filter(|r| r.path == "/n")
         .map(|r| Value::Object(ten_fields(&r.body)))
         .collect();
-    let fields = consented
+    let fields = consented_fields
         .iter()
         .find(|f| f["contractState"] == "SIGNED")
         .unwrap();
@@ -361,17 +402,23 @@ async fn automatic_consent_after_the_merchant_delay(backend: Backend) {
     let (_, shown) = app.get(&path).await;
     assert_eq!(shown["state"], "SIGNED");
     assert_eq!(shown["consent_due_at"], Value::Null);
+    let sent = app.notifications_of(&contract_id).await;
+    assert_eq!(sent.len(), 1);
+    app.wait_for_status(sent[0]["id"].as_i64().unwrap(), "delivered", WAIT)
+        .await;
+
+    // A consent is applied once: a later sentinel consents, and nothing else came.
+    let second_sentinel = sentinel_contract(&app, "SENTINEL02").await;
+    app.clock.advance(chrono::Duration::seconds(29));
+    consented(&app, &second_sentinel).await;
+    assert_eq!(app.notifications_of(&contract_id).await.len(), 1);
+    assert_eq!(app.notifications_of(&other_id).await.len(), 1);
     let other_path = format!(
         "/admin/v1/contracts/{}",
         common::platform::url_safe(&other_id)
     );
     assert_eq!(app.get(&other_path).await.1["state"], "UNKNOWN");
-    assert!(
-        !eventually(Duration::from_millis(300), || async {
-            receiver.count() > 2
-        })
-        .await
-    );
+    assert_eq!(receiver.count(), 4, "UNKNOWN, two sentinels, one consent");
 }
 
 async fn duplicates_send_identical_copies(backend: Backend) {
@@ -436,10 +483,109 @@ async fn duplicates_send_identical_copies(backend: Backend) {
     assert!(copies.iter().all(|b| *b == copies[0]));
     assert!(String::from_utf8_lossy(&copies[0]).contains("DELETING_CONTRACT"));
     assert_eq!(app.notifications_of(&contract_id).await.len(), 5);
-    assert!(
-        !eventually(Duration::from_millis(300), || async {
-            receiver.count() > 5
-        })
+
+    // `"extra_copies": null` is back to none. The next change is a sentinel: once it is
+    // delivered, a stray copy of the last one would have been delivered too.
+    let (status, patched) = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/admin/v1/merchants/{MID}"),
+        )
+        .json(&json!({"extra_copies": null}))
+        .send()
         .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 200, "{:?}", patched.text().await);
+    let (_, moved) = app.transition(&contract_id, "RESCISSION").await;
+    let ids = moved["notification_ids"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 1, "no extra copies any more");
+    app.wait_for_status(ids[0].as_i64().unwrap(), "delivered", WAIT)
+        .await;
+    assert_eq!(receiver.count(), 6);
+    assert_eq!(app.notifications_of(&contract_id).await.len(), 6);
+}
+
+/// Two changes of one contract within a second: the merchant tells them apart by
+/// `(contractNo, requestTimestamp)`, so each gets its own, later one; the copies of one
+/// notification keep its bytes.
+async fn changes_within_one_second_get_distinct_request_timestamps(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    let t0 = at("2024-06-30T16:00:00Z");
+    let app = db.spawn_with_clock(Clock::fixed(t0), |_| {}).await;
+    app.create_merchant(
+        MID,
+        json!({"notify_url": receiver.url("/n"), "extra_copies": 1}),
+    )
+    .await;
+    let (status, created) = app
+        .post(
+            "/admin/v1/contracts",
+            json!({"mid": MID, "contract_no": "CN00000007", "plan_id": "P1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let contract_id = created["contract_id"].as_str().unwrap().to_owned();
+    let mut stamps = Vec::new();
+    let mut last_ids = Vec::new();
+    for (i, state) in ["SIGNED", "DELETING_CONTRACT", "SIGNED"].iter().enumerate() {
+        if i > 0 {
+            app.clock.advance(chrono::Duration::milliseconds(400));
+        }
+        let (status, moved) = app.transition(&contract_id, state).await;
+        assert_eq!(status, 200, "{moved}");
+        let ids: Vec<i64> = moved["notification_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_i64().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 2, "the notification and its extra copy");
+        let mut bodies = Vec::new();
+        for id in &ids {
+            let done = app.wait_for_status(*id, "delivered", WAIT).await;
+            bodies.push(done["body"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            bodies[0], bodies[1],
+            "copies of one notification are identical"
+        );
+        let fields = ten_fields(bodies[0].as_bytes());
+        assert_eq!(fields["contractState"], *state);
+        stamps.push(fields["requestTimestamp"].as_str().unwrap().to_owned());
+        last_ids = ids;
+    }
+    let second = chrono::Duration::seconds(1);
+    assert_eq!(stamps, [cst(t0), cst(t0 + second), cst(t0 + second * 2)]);
+    assert!(
+        stamps.windows(2).all(|w| w[0] < w[1]),
+        "strictly increasing"
     );
+    // What the merchant got: three distinct (contractNo, requestTimestamp) pairs, each
+    // twice, and each pair always with the same bytes.
+    let got = receiver.wait_for(6, WAIT).await;
+    let mut pairs = std::collections::BTreeMap::<(String, String), Vec<Vec<u8>>>::new();
+    for request in &got {
+        let fields = ten_fields(&request.body);
+        let key = (
+            fields["contractNo"].as_str().unwrap().to_owned(),
+            fields["requestTimestamp"].as_str().unwrap().to_owned(),
+        );
+        pairs.entry(key).or_default().push(request.body.to_vec());
+    }
+    assert_eq!(pairs.len(), 3, "{pairs:?}");
+    assert!(pairs.values().all(|b| b.len() == 2 && b[0] == b[1]));
+    // A copy on demand keeps the bytes, requestTimestamp included.
+    let (status, copy) = app
+        .post(
+            &format!("/admin/v1/notifications/{}/duplicate", last_ids[0]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{copy}");
+    let original = app.notification(last_ids[0]).await;
+    assert_eq!(copy["body"], original["body"]);
 }

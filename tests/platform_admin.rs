@@ -166,12 +166,24 @@ async fn merchants_admin_api(backend: Backend) {
         (json!({}), 422, "empty_patch"),
         (json!({"extra_copies": 99}), 422, "invalid_extra_copies"),
         (json!({"mid": "898310048160001"}), 422, "unknown_field"),
+        // A merchant always has a name: null does not clear it, it is refused.
+        (json!({"name": null}), 422, "invalid_name"),
+        (
+            json!({"name": null, "extra_copies": 1}),
+            422,
+            "invalid_name",
+        ),
     ] {
-        let (got, refused) = patch(&app, &path, body).await;
+        let (got, refused) = patch(&app, &path, body.clone()).await;
         assert_eq!(
             (got, refused["error"]["code"].as_str()),
-            (status, Some(code))
+            (status, Some(code)),
+            "{body}: {refused}"
         );
+        if body["name"].is_null() && body.get("name").is_some() {
+            let message = refused["error"]["message"].as_str().unwrap();
+            assert!(message.contains("`name` cannot be cleared"), "{message}");
+        }
     }
     assert_eq!(
         patch(
@@ -184,6 +196,17 @@ async fn merchants_admin_api(backend: Backend) {
         404
     );
     assert_eq!(app.get(&path).await.1, kept);
+
+    // `"extra_copies": null` is its default, none.
+    let (status, three) = patch(&app, &path, json!({"extra_copies": 3})).await;
+    assert_eq!((status, &three["extra_copies"]), (200, &json!(3)));
+    let (status, reset) = patch(&app, &path, json!({"extra_copies": null})).await;
+    assert_eq!(
+        (status, &reset["extra_copies"]),
+        (200, &json!(0)),
+        "{reset}"
+    );
+    assert_eq!(reset["name"], "Renamed");
 
     // The key is for the admin API only.
     let metrics = app.metrics().await;
@@ -224,64 +247,112 @@ async fn contracts_admin_api(backend: Backend) {
     assert!(ids.iter().all(|id| id.len() == 44));
 
     let before = counter.counts().await;
+    // Each refusal, with the admin (snake_case) name of the field its message must use.
     let bad = [
         (
             json!({"contract_no": "CN00000009", "plan_id": "P"}),
             422,
             "invalid_field",
+            "`mid`",
+        ),
+        (
+            json!({"mid": "89831004816", "contract_no": "CN00000009", "plan_id": "P"}),
+            422,
+            "invalid_field",
+            "`mid`",
         ),
         (
             json!({"mid": MID, "contract_no": "CN1", "plan_id": "P"}),
             422,
             "invalid_field",
+            "`contract_no`",
+        ),
+        (
+            json!({"mid": MID, "contract_no": "CN 00000009", "plan_id": "P"}),
+            422,
+            "invalid_field",
+            "`contract_no`",
         ),
         (
             json!({"mid": MID, "contract_no": "CN00000009"}),
             422,
             "invalid_field",
+            "`plan_id`",
         ),
         (
             json!({"mid": MID, "contract_no": "CN00000009", "plan_id": "P".repeat(33)}),
             422,
             "invalid_field",
+            "`plan_id`",
         ),
         (
             json!({"mid": MID, "contract_no": "CN00000009", "plan_id": "P", "notify_url": "nope"}),
             422,
             "invalid_field",
+            "`notify_url`",
+        ),
+        (
+            json!({"mid": MID, "contract_no": "CN00000009", "plan_id": "P", "single_limit_amt": "1e3"}),
+            422,
+            "invalid_field",
+            "`single_limit_amt`",
         ),
         (
             json!({"mid": MID, "contract_no": "CN00000009", "plan_id": "P", "avl_num": "-1"}),
             422,
             "invalid_field",
+            "`avl_num`",
         ),
         (
             json!({"mid": MID, "contract_no": "CN00000009", "plan_id": "P", "state": "SIGNED"}),
             422,
             "unknown_field",
+            "state",
         ),
         (
             json!({"mid": "898310048169999", "contract_no": "CN00000009", "plan_id": "P"}),
             422,
             "unknown_merchant",
+            "898310048169999",
         ),
         (
             json!({"mid": "898310048160000", "contract_no": "CN00000009", "plan_id": "P"}),
             422,
             "missing_notify_url",
+            "`notify_url`",
+        ),
+        (
+            json!({"mid": "898310048160000", "contract_no": "CN00000009", "plan_id": "P", "notify_url": ""}),
+            422,
+            "missing_notify_url",
+            "`notify_url`",
         ),
         (
             json!({"mid": MID, "contract_no": "CN00000001", "plan_id": "P"}),
             409,
             "duplicate_contract_no",
+            "contract_no",
         ),
     ];
-    for (body, status, code) in bad {
+    let platform_names = [
+        "contractNo",
+        "planId",
+        "notifyUrl",
+        "singleLimitAmt",
+        "avlNum",
+    ];
+    for (body, status, code, names) in bad {
         let (got, refused) = app.post("/admin/v1/contracts", body.clone()).await;
         assert_eq!(
             (got, refused["error"]["code"].as_str()),
             (status, Some(code)),
             "{body}"
+        );
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.contains(names), "{body}: {message}");
+        assert!(
+            !platform_names.iter().any(|name| message.contains(name)),
+            "{body}: the admin API names fields its own way: {message}"
         );
     }
     assert_eq!(counter.counts().await, before);
@@ -332,6 +403,15 @@ async fn contracts_admin_api(backend: Backend) {
     let missing = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     assert_eq!(app.transition(missing, "SIGNED").await.0, 404);
     assert_eq!(counter.counts().await, before);
+    // An empty notify_url is no notify_url: the merchant's default applies.
+    let (status, defaulted) = app
+        .post(
+            "/admin/v1/contracts",
+            json!({"mid": MID, "contract_no": "CN00000004", "plan_id": "P1", "notify_url": ""}),
+        )
+        .await;
+    assert_eq!(status, 201, "{defaulted}");
+    assert_eq!(defaulted["notify_url"], "http://127.0.0.1:1/n");
 }
 
 async fn every_state_pair_follows_the_state_machine(backend: Backend) {

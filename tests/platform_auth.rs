@@ -16,7 +16,8 @@ use ums_notify::clock::Clock;
 both_backends!(
     access_token_requests,
     access_token_header,
-    body_signature_header
+    body_signature_header,
+    a_nonce_is_spent_up_to_the_edge_of_the_window,
 );
 
 fn t0() -> chrono::DateTime<chrono::Utc> {
@@ -86,6 +87,11 @@ async fn access_token_requests(backend: Backend) {
         (token_request(&id, &compact(t0() - secs(601)), &key), "3004"),
         (token_request(&id, &compact(t0() + secs(601)), &key), "3004"),
         (token_request(&id, "2024-07-01 10:00:00", &key), "3008"),
+        // Read completely before the appId is looked up: malformed beats unknown.
+        (
+            token_request(&other_id, "2024-07-01 10:00:00", &key),
+            "3008",
+        ),
     ];
     let mut md5 = token_request(&id, &now, &key);
     md5["signMethod"] = json!("MD5");
@@ -264,6 +270,10 @@ async fn body_signature_header(backend: Backend) {
             "3004",
         ),
         (m.sig_with("2024-07-01", &nonce(), &sign), "3002"),
+        // The header is read completely before its appId is looked up: an unknown appId
+        // with a malformed Timestamp or Nonce is a malformed header.
+        (stranger.sig_with("2024-07-01", &nonce(), &sign), "3002"),
+        (stranger.sig_with(&ts, &"n".repeat(129), &sign), "3002"),
         (
             format!(
                 r#"OPEN-BODY-SIG AppId="{}", Timestamp="{ts}", Nonce="n1""#,
@@ -291,4 +301,52 @@ async fn body_signature_header(backend: Backend) {
     let (_, answer) = app.platform(SIGN, Some(&later), &other_body).await;
     assert_eq!(answer["errCode"], "0000", "{answer}");
     assert_eq!(receiver.count(), 0, "signing a contract sends nothing");
+}
+
+/// A timestamp exactly at the edge of the window still passes, so its nonce must still be
+/// remembered then: a replay at exactly +600s is a replay, for both kinds of request.
+async fn a_nonce_is_spent_up_to_the_edge_of_the_window(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let app = db.spawn_with_clock(Clock::fixed(t0()), |_| {}).await;
+    let counter = Counter::new(&db).await;
+    let m = app
+        .create_merchant(MID, json!({"notify_url": "http://127.0.0.1:1/n"}))
+        .await;
+    let (status, _) = app
+        .post(
+            "/admin/v1/contracts",
+            json!({"mid": MID, "contract_no": "CN00000001", "plan_id": "P"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let ts = compact(t0());
+    let token = serde_json::to_vec(&token_request(&m.app_id, &ts, &m.app_key)).unwrap();
+    let query = serde_json::to_vec(
+        &json!({"mid": MID, "requestTimestamp": cst(t0()), "contractNo": "CN00000001"}),
+    )
+    .unwrap();
+    let sig = m.sig_with(&ts, &nonce(), &query);
+    let (_, answer) = app.platform(TOKEN, None, &token).await;
+    assert_eq!(answer["errCode"], "0000", "{answer}");
+    let (_, answer) = app.platform(QUERY, Some(&sig), &query).await;
+    assert_eq!(answer["errCode"], "0000", "{answer}");
+
+    app.clock.advance(secs(600));
+    // The timestamp still passes (a new nonce with it is accepted) ...
+    let fresh = serde_json::to_vec(&token_request(&m.app_id, &ts, &m.app_key)).unwrap();
+    let (_, answer) = app.platform(TOKEN, None, &fresh).await;
+    assert_eq!(answer["errCode"], "0000", "{answer}");
+    let fresh_sig = m.sig_with(&ts, &nonce(), &query);
+    let (_, answer) = app.platform(QUERY, Some(&fresh_sig), &query).await;
+    assert_eq!(answer["errCode"], "0000", "{answer}");
+    // ... so the replays are refused as replays.
+    refused(&app, &counter, TOKEN, None, &token, "3005").await;
+    refused(&app, &counter, QUERY, Some(&sig), &query, "3005").await;
+
+    // A second later the timestamp itself is too old.
+    app.clock.advance(secs(1));
+    refused(&app, &counter, TOKEN, None, &token, "3004").await;
+    refused(&app, &counter, QUERY, Some(&sig), &query, "3004").await;
 }

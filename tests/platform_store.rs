@@ -1,22 +1,29 @@
 //! Storage behaviours of the platform simulation that the API alone cannot show: changes
-//! of one contract racing each other apply once, and expired tokens and nonces are
-//! forgotten (and an expired nonce record does not block its nonce). Each test runs
+//! of one contract racing each other (or the simulated user's consent) apply once, and
+//! expired tokens and nonces are forgotten, by the store and by the background worker (and
+//! an expired nonce record does not block its nonce). Each test runs
 //! against SQLite and PostgreSQL with the same code.
 
 mod common;
 
 use std::time::Duration;
 
-use common::platform::{at, url_safe, Counter, MID};
+use common::platform::{at, cst, url_safe, Counter, MID, QUERY};
 use common::{eventually, Backend, Receiver, Reply, TestDb};
-use serde_json::json;
+use serde_json::{json, Value};
+use ums_notify::clock::Clock;
 use ums_notify::platform::auth::AppKey;
 use ums_notify::platform::store::{self, NewMerchant, NewToken, NonceUse};
 
 both_backends!(
     concurrent_changes_of_one_contract_apply_once,
     expired_tokens_and_nonces_are_forgotten,
+    consent_racing_an_admin_change_applies_one_order,
+    the_worker_prunes_expired_tokens_and_nonces,
+    a_stored_notify_url_is_not_validated_again,
 );
+
+const WAIT: Duration = Duration::from_secs(10);
 
 async fn concurrent_changes_of_one_contract_apply_once(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else {
@@ -58,11 +65,207 @@ async fn concurrent_changes_of_one_contract_apply_once(backend: Backend) {
         "{statuses:?}"
     );
     assert_eq!(app.notifications_of(&id).await.len(), 1);
-    receiver.wait_for(1, Duration::from_secs(10)).await;
-    let more = eventually(Duration::from_millis(300), || async {
-        receiver.count() > 1
+    receiver.wait_for(1, WAIT).await;
+    // A sentinel: one more change, enqueued after the race. Once it is delivered, a stray
+    // notification of the race would have been delivered too; none was.
+    let (status, moved) = app.transition(&id, "DELETING_CONTRACT").await;
+    assert_eq!(status, 200, "{moved}");
+    let sentinel = moved["notification_ids"][0].as_i64().unwrap();
+    app.wait_for_status(sentinel, "delivered", WAIT).await;
+    let states: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| state_of(&r.body))
+        .collect();
+    assert_eq!(
+        states,
+        ["SIGNED", "DELETING_CONTRACT"],
+        "one change, one notification"
+    );
+    assert_eq!(app.notifications_of(&id).await.len(), 2);
+}
+
+fn state_of(body: &[u8]) -> String {
+    let body: Value = serde_json::from_slice(body).expect("JSON body");
+    body["contractState"]
+        .as_str()
+        .expect("contractState")
+        .to_owned()
+}
+
+/// The simulated user's consent and an admin change of the same contract, at the instant
+/// the consent is due: each contract ends in the outcome of one order or the other, with
+/// exactly that order's notifications. Half the contracts are moved to `SIGNED` (the same
+/// outcome either way: one `SIGNED` notification), half to `UNKNOWN` (after the consent
+/// or instead of it).
+async fn consent_racing_an_admin_change_applies_one_order(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    let t0 = at("2024-07-01T00:00:00Z");
+    let app = db
+        .spawn_with_clock(Clock::fixed(t0), |s| {
+            s.platform.consent_poll = Duration::from_millis(1);
+        })
+        .await;
+    app.create_merchant(
+        MID,
+        json!({"notify_url": receiver.url("/n"), "auto_consent_after": "30s"}),
+    )
+    .await;
+    app.create_merchant(
+        "898310048169999",
+        json!({"notify_url": receiver.url("/sentinel"), "auto_consent_after": "31s"}),
+    )
+    .await;
+    let create = |mid: &'static str, no: String| {
+        let app = &app;
+        async move {
+            let (status, created) = app
+                .post(
+                    "/admin/v1/contracts",
+                    json!({"mid": mid, "contract_no": no, "plan_id": "P"}),
+                )
+                .await;
+            assert_eq!(status, 201, "{created}");
+            created["contract_id"].as_str().unwrap().to_owned()
+        }
+    };
+    const RACES: usize = 16;
+    let mut ids = Vec::new();
+    for n in 0..RACES {
+        ids.push(create(MID, format!("CN{n:08}")).await);
+    }
+    let sentinel = create("898310048169999", "SENTINEL01".to_owned()).await;
+
+    // The due instant: the worker (polling every millisecond) consents from the oldest
+    // contract on while the admin API moves them from the newest back, so the two meet
+    // somewhere in between and race on the contracts there.
+    app.clock.advance(chrono::Duration::seconds(30));
+    let mut answers = Vec::new();
+    for (n, id) in ids.iter().enumerate().rev() {
+        let to = if n % 2 == 0 { "SIGNED" } else { "UNKNOWN" };
+        let path = format!("/admin/v1/contracts/{}/transitions", url_safe(id));
+        let (status, answer) = app.post(&path, json!({"to": to})).await;
+        answers.push((id.clone(), to, status, answer));
+    }
+
+    // Sentinel: due a second later, so once it has consented the worker has finished every
+    // round that could still hold one of the raced contracts.
+    app.clock.advance(chrono::Duration::seconds(1));
+    let sentinel_sent = eventually(WAIT, || async {
+        !app.notifications_of(&sentinel).await.is_empty()
     });
-    assert!(!more.await, "one change, one notification");
+    assert!(sentinel_sent.await, "the sentinel consents");
+
+    let due = at("2024-07-01T00:00:30Z");
+    let (mut consent_first, mut admin_first) = (0, 0);
+    let mut expected_sends = 1; // the sentinel's
+    for (id, to, status, answer) in answers {
+        let (_, shown) = app
+            .get(&format!("/admin/v1/contracts/{}", url_safe(&id)))
+            .await;
+        assert_eq!(shown["consent_due_at"], Value::Null, "{shown}");
+        let sent = app.notifications_of(&id).await;
+        // Oldest first.
+        let states: Vec<String> = sent
+            .iter()
+            .rev()
+            .map(|n| state_of(n["body"].as_str().unwrap().as_bytes()))
+            .collect();
+        let consent_won = match (to, status) {
+            // Admin first (the consent is skipped) or consent first (the admin move is
+            // refused as a move to the state it is in): one SIGNED either way.
+            ("SIGNED", 200) => false,
+            ("SIGNED", 409) => {
+                assert_eq!(answer["error"]["code"], "illegal_transition", "{answer}");
+                true
+            }
+            // Allowed from UNSIGNED and from SIGNED: whether it came second shows in the
+            // contract it answers.
+            ("UNKNOWN", 200) => !answer["contract"]["signed_at"].is_null(),
+            _ => panic!("{id} -> {to}: {status} {answer}"),
+        };
+        let expected: &[&str] = match (to, consent_won) {
+            ("SIGNED", _) => &["SIGNED"],
+            (_, true) => &["SIGNED", "UNKNOWN"],
+            (_, false) => &["UNKNOWN"],
+        };
+        assert_eq!(
+            states, expected,
+            "{id} -> {to} (consent first: {consent_won})"
+        );
+        assert_eq!(shown["state"], to);
+        if to == "SIGNED" || consent_won {
+            let signed_at =
+                chrono::DateTime::parse_from_rfc3339(shown["signed_at"].as_str().unwrap()).unwrap();
+            assert_eq!(signed_at, due, "signed at the due instant");
+        } else {
+            assert_eq!(shown["signed_at"], Value::Null);
+        }
+        if consent_won {
+            consent_first += 1;
+        } else {
+            admin_first += 1;
+        }
+        expected_sends += states.len();
+    }
+    eprintln!("consent first: {consent_first}, admin first: {admin_first}");
+    // Everything enqueued is sent once, and nothing else.
+    let counter = Counter::new(&db).await;
+    assert_eq!(counter.counts().await.notifications, expected_sends as i64);
+    receiver.wait_for(expected_sends, WAIT).await;
+    for notification in app.notifications_of(&sentinel).await {
+        app.wait_for_status(notification["id"].as_i64().unwrap(), "delivered", WAIT)
+            .await;
+    }
+    for id in &ids {
+        for notification in app.notifications_of(id).await {
+            app.wait_for_status(notification["id"].as_i64().unwrap(), "delivered", WAIT)
+                .await;
+        }
+    }
+    assert_eq!(receiver.count(), expected_sends);
+}
+
+/// The background worker forgets expired tokens and nonces on its own, following the
+/// (injected) clock; what has not expired stays and still works.
+async fn the_worker_prunes_expired_tokens_and_nonces(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let t0 = at("2024-07-01T00:00:00Z");
+    let app = db
+        .spawn_with_clock(Clock::fixed(t0), |s| {
+            s.platform.consent_poll = Duration::from_millis(10);
+        })
+        .await;
+    let counter = Counter::new(&db).await;
+    let merchant = app.create_merchant(MID, json!({})).await;
+    let old = merchant.token(&app).await;
+    let counts = counter.counts().await;
+    assert_eq!((counts.tokens, counts.nonces), (1, 1));
+
+    // Two hours on, the token (1h) and its request's nonce (about 10m) have expired.
+    app.clock.advance(chrono::Duration::hours(2));
+    let fresh = merchant.token(&app).await;
+    let pruned = eventually(WAIT, || async {
+        let counts = counter.counts().await;
+        (counts.tokens, counts.nonces) == (1, 1)
+    });
+    assert!(pruned.await, "pruned: {:?}", counter.counts().await);
+
+    // The one left is the fresh token.
+    let query = serde_json::to_vec(
+        &json!({"mid": MID, "requestTimestamp": cst(app.clock.now()), "contractNo": "CN00000001"}),
+    )
+    .unwrap();
+    for (token, code) in [(&fresh, "2002"), (&old, "3007")] {
+        let header = format!("OPEN-ACCESS-TOKEN AccessToken={token}");
+        let (_, answer) = app.platform(QUERY, Some(&header), &query).await;
+        assert_eq!(answer["errCode"], code, "{answer}");
+    }
 }
 
 async fn expired_tokens_and_nonces_are_forgotten(backend: Backend) {
@@ -160,4 +363,65 @@ async fn expired_tokens_and_nonces_are_forgotten(backend: Backend) {
     );
     let counts = counter.counts().await;
     assert_eq!((counts.tokens, counts.nonces), (0, 0));
+}
+
+/// A contract's notify URL is validated once, when it is accepted, and its delivery host
+/// kept with it. Even a URL the validator would refuse today (here written straight into
+/// the table, as a changed validator or a contract from before hosts were stored would
+/// leave it) cannot turn a state change into an error or stall the automatic consent: the
+/// change is made and its notification enqueued; its tries fail like any unreachable URL's.
+async fn a_stored_notify_url_is_not_validated_again(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let t0 = at("2024-07-01T00:00:00Z");
+    let app = db
+        .spawn_with_clock(Clock::fixed(t0), |s| {
+            s.platform.consent_poll = Duration::from_millis(10);
+        })
+        .await;
+    let counter = Counter::new(&db).await;
+    app.create_merchant(
+        MID,
+        json!({"notify_url": "http://127.0.0.1:1/n", "auto_consent_after": "30s"}),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for no in ["CN00000001", "CN00000002", "CN00000003"] {
+        let (status, created) = app
+            .post(
+                "/admin/v1/contracts",
+                json!({"mid": MID, "contract_no": no, "plan_id": "P"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["contract_id"].as_str().unwrap().to_owned());
+    }
+    // The first keeps the host it was accepted with; the others lost it, as contracts
+    // stored before migration 0003 have none.
+    let broken = counter
+        .execute("UPDATE contracts SET notify_url = 'mailto:shop@example.com'")
+        .await;
+    assert_eq!(broken, 3);
+    let forgotten = counter
+        .execute("UPDATE contracts SET notify_host = NULL WHERE contract_no <> 'CN00000001'")
+        .await;
+    assert_eq!(forgotten, 2);
+
+    for id in &ids[..2] {
+        let (status, moved) = app.transition(id, "UNKNOWN").await;
+        assert_eq!(status, 200, "{moved}");
+        let sent = app
+            .notification(moved["notification_ids"][0].as_i64().unwrap())
+            .await;
+        assert_eq!(sent["url"], "mailto:shop@example.com");
+    }
+    // The third signs itself when due, on the first round.
+    app.clock.advance(chrono::Duration::seconds(30));
+    let path = format!("/admin/v1/contracts/{}", url_safe(&ids[2]));
+    let signed = eventually(WAIT, || async {
+        app.get(&path).await.1["state"] == "SIGNED"
+    });
+    assert!(signed.await, "{}", app.get(&path).await.1);
+    assert_eq!(app.notifications_of(&ids[2]).await.len(), 1);
 }

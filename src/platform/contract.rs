@@ -225,12 +225,13 @@ pub struct ContractNotification {
 }
 
 impl ContractNotification {
-    /// Builds the notification for `snapshot`, sent at `now`.
+    /// Builds the notification for `snapshot`, stamped `request_time` (its
+    /// `requestTimestamp`; see [`crate::platform::lifecycle::request_time`]).
     ///
     /// `contractSignedTime`/`contractExpiredTime` are filled only if the
     /// contract has ever been signed (`signed_at` is set), whatever its
     /// current state; otherwise both are empty.
-    pub fn from_snapshot(snapshot: &ContractSnapshot, now: DateTime<Utc>) -> Self {
+    pub fn from_snapshot(snapshot: &ContractSnapshot, request_time: DateTime<Utc>) -> Self {
         let (signed, expired) = match snapshot.signed_at {
             Some(signed_at) => (
                 format_cst(signed_at),
@@ -239,7 +240,7 @@ impl ContractNotification {
             None => (String::new(), String::new()),
         };
         Self {
-            request_timestamp: format_cst(now),
+            request_timestamp: format_cst(request_time),
             mid: snapshot.mid.clone(),
             contract_no: snapshot.contract_no.clone(),
             contract_id: snapshot.contract_id.clone(),

@@ -193,6 +193,27 @@ pub fn validate_notify_url(value: &str) -> Result<(), FieldError> {
     parse_notify_url(value).map(drop)
 }
 
+/// A notify URL as it was accepted, with the delivery host (`host:port`, the key of the
+/// outbox's per-host cap) derived from it then. Contracts keep both, so sending a
+/// notification never validates the URL again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyTarget {
+    pub url: String,
+    pub host: String,
+}
+
+/// Validates `notifyUrl` and derives its delivery host.
+pub fn notify_target(value: &str) -> Result<NotifyTarget, FieldError> {
+    let url = parse_notify_url(value)?;
+    // `parse_notify_url` accepts only http(s) URLs with a host, which have a known port.
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    Ok(NotifyTarget {
+        url: value.to_owned(),
+        host: format!("{host}:{port}"),
+    })
+}
+
 /// Validates `notifyUrl` and returns it parsed.
 pub fn parse_notify_url(value: &str) -> Result<Url, FieldError> {
     let field = "notifyUrl";
@@ -423,6 +444,25 @@ mod tests {
                 .host_str(),
             Some("example.com")
         );
+    }
+
+    #[test]
+    fn notify_target_host_is_the_outbox_host_key() {
+        for (url, host) in [
+            ("https://merchant.example/notify", "merchant.example:443"),
+            ("http://127.0.0.1:8080/cb?x=1", "127.0.0.1:8080"),
+            ("HTTP://EXAMPLE.COM", "example.com:80"),
+            ("http://user:pw@[::1]:9/n", "[::1]:9"),
+            ("https://shop.example:443/n", "shop.example:443"),
+        ] {
+            let target = notify_target(url).unwrap();
+            assert_eq!((target.url.as_str(), target.host.as_str()), (url, host));
+            // The same key the generic admin API gives a notification to this URL, so
+            // both kinds share one per-host cap.
+            let generic = crate::api::notifications::validate_url(url).ok();
+            assert_eq!(generic.as_deref(), Some(host), "{url}");
+        }
+        assert_eq!(code(notify_target("ftp://x/y")), codes::BAD_URL);
     }
 
     #[test]

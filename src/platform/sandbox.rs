@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::api;
 use super::config::PlatformArgs;
 use super::contract::{self, ContractState};
+use super::fields::NotifyTarget;
 use super::lifecycle::{DeliveryPolicy, Lifecycle};
 use super::signer::MerchantSigner;
 use super::store::{self, Cause, Change, Merchant, NewContract, PlatformStore, TransitionOutcome};
@@ -71,14 +72,15 @@ impl Sandbox {
         super::worker::run(self, shutdown).await;
     }
 
-    /// A new contract of `merchant`, with a fresh contractId, and its simulated consent
-    /// due after the merchant's delay if it has one.
+    /// A new contract of `merchant` notified at `notify` (a URL accepted by
+    /// [`super::fields::notify_target`]), with a fresh contractId, and its simulated
+    /// consent due after the merchant's delay if it has one.
     pub fn draft_contract(
         &self,
         merchant: &Merchant,
         contract_no: &str,
         plan_id: &str,
-        notify_url: String,
+        notify: NotifyTarget,
         single_limit_amt: &str,
         avl_num: &str,
     ) -> NewContract {
@@ -88,7 +90,8 @@ impl Sandbox {
             mid: merchant.mid.clone(),
             contract_no: contract_no.to_owned(),
             plan_id: plan_id.to_owned(),
-            notify_url,
+            notify_url: notify.url,
+            notify_host: notify.host,
             single_limit_amt: single_limit_amt.to_owned(),
             avl_num: avl_num.to_owned(),
             consent_due_at: merchant

@@ -3,10 +3,10 @@
 //!
 //! Consent polls rather than sleeps until the next due time, so it follows an injected
 //! clock that jumps, and several instances share the work: a consent is a conditional
-//! state change, so only one of them applies it.
+//! state change, so only one of them applies it. Pruning follows the same clock: it runs
+//! when a minute of that clock has passed since the last time (or the clock went back).
 
-use std::time::{Duration, Instant};
-
+use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::contract::ContractState;
@@ -14,15 +14,21 @@ use super::sandbox::Sandbox;
 use super::store::{Cause, TransitionOutcome};
 
 const BATCH: u32 = 100;
-const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Whether pruning is due at `now`, last done at `pruned_at`.
+fn prune_due(pruned_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    pruned_at.is_none_or(|at| now - at >= PRUNE_EVERY || now < at)
+}
 
 pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
-    let mut pruned_at: Option<Instant> = None;
+    let mut pruned_at: Option<DateTime<Utc>> = None;
     while !shutdown.is_cancelled() {
         consent_round(&sandbox).await;
-        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-            pruned_at = Some(Instant::now());
-            match sandbox.store.prune(sandbox.app.clock.now()).await {
+        let now = sandbox.app.clock.now();
+        if prune_due(pruned_at, now) {
+            pruned_at = Some(now);
+            match sandbox.store.prune(now).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::debug!(removed, "expired tokens and nonces pruned"),
                 Err(error) => tracing::warn!(error = format!("{error:#}"), "pruning failed"),
@@ -61,5 +67,22 @@ async fn consent_round(sandbox: &Sandbox) {
                 tracing::warn!(error = format!("{error:#}"), %contract_id, "automatic consent failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn pruning_follows_the_clock() {
+        let t0 = Utc.with_ymd_and_hms(2024, 7, 1, 0, 0, 0).unwrap();
+        let secs = chrono::Duration::seconds;
+        assert!(prune_due(None, t0), "at start");
+        assert!(!prune_due(Some(t0), t0 + secs(59)));
+        assert!(prune_due(Some(t0), t0 + secs(60)));
+        assert!(prune_due(Some(t0), t0 + secs(7200)), "a jump");
+        assert!(prune_due(Some(t0), t0 - secs(1)), "a clock set back");
     }
 }

@@ -261,6 +261,22 @@ impl Counter {
         &self.database
     }
 
+    /// Runs one SQL statement (the same text on both backends), for states the API cannot
+    /// make; returns the rows it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let changed = match &self.database {
+            Database::Sqlite(store) => sqlx::query(sql)
+                .execute(store.writer())
+                .await
+                .map(|done| done.rows_affected()),
+            Database::Postgres(store) => sqlx::query(sql)
+                .execute(store.pool())
+                .await
+                .map(|done| done.rows_affected()),
+        };
+        changed.expect("statement runs")
+    }
+
     pub async fn counts(&self) -> Counts {
         let tables = [
             "merchants",

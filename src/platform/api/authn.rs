@@ -46,15 +46,23 @@ fn auth_window(sandbox: &Sandbox) -> chrono::Duration {
     chrono::Duration::from_std(sandbox.settings.auth_window).unwrap_or_default()
 }
 
-/// Reads a compact timestamp and checks it is within the window around now.
-fn within_window(
-    sandbox: &Sandbox,
+/// Reads a signed compact timestamp; a malformed one is answered with `malformed`.
+fn parse_timestamp(
     timestamp: &str,
     malformed: &'static str,
-    now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, PlatformError> {
-    let at = parse_compact_timestamp(timestamp)
-        .map_err(|error| PlatformError::new(malformed, format!("timestamp: {error}")))?;
+    parse_compact_timestamp(timestamp)
+        .map_err(|error| PlatformError::new(malformed, format!("timestamp: {error}")))
+}
+
+/// Checks a signed timestamp (`at`, as written in `timestamp`) is within the window
+/// around now. Both edges are accepted: `|now - at| == window` passes.
+fn check_window(
+    sandbox: &Sandbox,
+    timestamp: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), PlatformError> {
     let window = auth_window(sandbox);
     if (now - at).abs() > window {
         return Err(PlatformError::new(
@@ -67,16 +75,24 @@ fn within_window(
             ),
         ));
     }
-    Ok(at)
+    Ok(())
 }
 
-/// A nonce is remembered until no request carrying it can pass the window any more.
+/// A nonce is remembered for as long as a request carrying it can pass the window, and
+/// then a second more: a request signed at `at` passes up to and including `at + window`
+/// (see [`check_window`]), and a record is forgotten at its `expires_at` exactly, so
+/// `expires_at` must lie beyond that last instant. (`at.max(now)`: a timestamp from the
+/// past is remembered from now on, which is longer than needed and never shorter.)
+fn nonce_expiry(at: DateTime<Utc>, now: DateTime<Utc>, window: chrono::Duration) -> DateTime<Utc> {
+    at.max(now) + window + chrono::Duration::seconds(1)
+}
+
 fn nonce_use(sandbox: &Sandbox, app_id: &str, nonce: &str, at: DateTime<Utc>) -> NonceUse {
     let now = sandbox.app.clock.now();
     NonceUse {
         app_id: app_id.to_owned(),
         nonce: nonce.to_owned(),
-        expires_at: at.max(now) + auth_window(sandbox),
+        expires_at: nonce_expiry(at, now, auth_window(sandbox)),
     }
 }
 
@@ -176,9 +192,11 @@ pub async fn authenticate(
             nonce,
             signature,
         } => {
+            // The header is read completely (3002) before its appId is looked up (3003).
+            let at = parse_timestamp(&timestamp, codes::AUTH_HEADER_MALFORMED)?;
             check_nonce(&nonce, codes::AUTH_HEADER_MALFORMED)?;
             let merchant = merchant_of(sandbox, &app_id).await?;
-            let at = within_window(sandbox, &timestamp, codes::AUTH_HEADER_MALFORMED, now)?;
+            check_window(sandbox, &timestamp, at, now)?;
             let key = merchant.app_key.expose();
             if !verify_body_signature(&app_id, key, &timestamp, &nonce, body, &signature) {
                 return Err(PlatformError::new(
@@ -229,10 +247,12 @@ pub async fn access_token(
             truncate(&sign_method)
         )));
     }
+    // The request is read completely (3008) before its appId is looked up (3003).
+    let at = parse_timestamp(&timestamp, codes::BAD_TOKEN_REQUEST)?;
     check_nonce(&nonce, codes::BAD_TOKEN_REQUEST)?;
     let merchant = merchant_of(&sandbox, &app_id).await?;
     let now = sandbox.app.clock.now();
-    let at = within_window(&sandbox, &timestamp, codes::BAD_TOKEN_REQUEST, now)?;
+    check_window(&sandbox, &timestamp, at, now)?;
     let key = merchant.app_key.expose();
     if !verify_access_token_signature(&app_id, &timestamp, &nonce, key, &signature) {
         return Err(PlatformError::new(
@@ -253,4 +273,26 @@ pub async fn access_token(
         return Err(replayed(&nonce));
     }
     success(json!({"accessToken": token, "expiresIn": ttl.as_secs()}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_nonce_outlives_the_last_instant_its_timestamp_passes() {
+        let at = Utc.with_ymd_and_hms(2024, 7, 1, 2, 0, 0).unwrap();
+        let window = chrono::Duration::minutes(10);
+        let last_accepted = at + window;
+        assert!(nonce_expiry(at, at, window) > last_accepted);
+        // Signed in the future: the window around its timestamp counts.
+        assert!(nonce_expiry(at, at - window, window) > last_accepted);
+        // Signed in the past: remembered from now on.
+        let now = at + chrono::Duration::minutes(3);
+        assert_eq!(
+            nonce_expiry(at, now, window),
+            now + window + chrono::Duration::seconds(1)
+        );
+    }
 }

@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::api::ApiError;
 use crate::platform::contract::ContractState;
-use crate::platform::fields::{self, FieldError};
+use crate::platform::fields::{self, FieldError, NotifyTarget};
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{Cause, Contract, ContractFilter, CreateOutcome, TransitionOutcome};
+use crate::platform::store::{
+    Cause, Contract, ContractFilter, CreateOutcome, Merchant, TransitionOutcome,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,8 +102,27 @@ pub struct TransitionView {
     notification_ids: Vec<i64>,
 }
 
+/// The admin API's (snake_case) name of a platform field.
+fn admin_name(field: &'static str) -> &'static str {
+    match field {
+        "contractNo" => "contract_no",
+        "planId" => "plan_id",
+        "notifyUrl" => "notify_url",
+        "singleLimitAmt" => "single_limit_amt",
+        "avlNum" => "avl_num",
+        "contractId" => "contract_id",
+        other => other,
+    }
+}
+
+/// A platform field error in the admin API's words: the field by its admin name.
 fn invalid(error: FieldError) -> ApiError {
-    ApiError::invalid("invalid_field", error.message)
+    let name = format!("`{}`", admin_name(error.field));
+    let message = match error.message.strip_prefix(error.field) {
+        Some(rest) => format!("{name}{rest}"),
+        None => error.message.replace(error.field, &name),
+    };
+    ApiError::invalid("invalid_field", message)
 }
 
 /// Accepts a contractId in the standard or the URL-safe Base64 alphabet.
@@ -111,6 +132,27 @@ fn contract_id_of(path: &str) -> String {
 
 fn not_found(contract_id: &str) -> ApiError {
     ApiError::not_found(&format!("contract {contract_id:?}"))
+}
+
+/// The merchant's default notify URL, for a contract that names none. It was accepted by
+/// the same check when the merchant was saved; should it fail now, the contract is refused
+/// here rather than every notification of it later.
+fn default_notify_target(merchant: &Merchant) -> Result<NotifyTarget, ApiError> {
+    let url = merchant.notify_url.as_deref().ok_or_else(|| {
+        ApiError::invalid(
+            "missing_notify_url",
+            "`notify_url` is required: the merchant has no default notify URL",
+        )
+    })?;
+    fields::notify_target(url).map_err(|error| {
+        ApiError::invalid(
+            "invalid_notify_url",
+            format!(
+                "the merchant's default notify URL is refused ({}); give a `notify_url`",
+                error.message
+            ),
+        )
+    })
 }
 
 pub async fn create(
@@ -128,9 +170,14 @@ pub async fn create(
     fields::validate_contract_no(&contract_no).map_err(invalid)?;
     let plan_id = required("plan_id", &request.plan_id)?;
     fields::validate_plan_id(&plan_id).map_err(invalid)?;
-    if let Some(url) = &request.notify_url {
-        fields::validate_notify_url(url).map_err(invalid)?;
-    }
+    // An empty `notify_url` is no URL: the merchant's default applies.
+    let notify = request
+        .notify_url
+        .as_deref()
+        .filter(|url| !url.is_empty())
+        .map(fields::notify_target)
+        .transpose()
+        .map_err(invalid)?;
     let single_limit_amt = request.single_limit_amt.unwrap_or_default();
     fields::validate_single_limit_amt(Some(&single_limit_amt)).map_err(invalid)?;
     let avl_num = request.avl_num.unwrap_or_default();
@@ -138,20 +185,15 @@ pub async fn create(
     let merchant = sandbox.store.merchant(&mid).await?.ok_or_else(|| {
         ApiError::invalid("unknown_merchant", format!("merchant {mid} does not exist"))
     })?;
-    let notify_url = request
-        .notify_url
-        .or_else(|| merchant.notify_url.clone())
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "missing_notify_url",
-                "`notify_url` is required: the merchant has no default notify URL",
-            )
-        })?;
+    let notify = match notify {
+        Some(notify) => notify,
+        None => default_notify_target(&merchant)?,
+    };
     let new = sandbox.draft_contract(
         &merchant,
         &contract_no,
         &plan_id,
-        notify_url,
+        notify,
         &single_limit_amt,
         &avl_num,
     );

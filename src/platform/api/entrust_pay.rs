@@ -16,9 +16,9 @@ use serde_json::Value;
 use super::authn::{authenticate, replayed, Caller};
 use super::error::{parse_body, success, PlatformError};
 use crate::platform::contract::ContractNotification;
-use crate::platform::fields::{self, codes, require};
+use crate::platform::fields::{self, codes, require, NotifyTarget};
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{Contract, CreateOutcome};
+use crate::platform::store::{Contract, CreateOutcome, Merchant};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,6 +74,24 @@ pub fn contract_answer(
     success(value)
 }
 
+/// The merchant's default notify URL, for a sign request that names none. It was accepted
+/// by the same check when the merchant was saved; should it fail now, the request is
+/// refused here rather than every notification of the contract later.
+fn default_notify_target(merchant: &Merchant) -> Result<NotifyTarget, PlatformError> {
+    let url = merchant.notify_url.as_deref().ok_or_else(|| {
+        PlatformError::new(
+            codes::MISSING_FIELD,
+            "notifyUrl is required: the merchant has no default notify URL",
+        )
+    })?;
+    fields::notify_target(url).map_err(|error| {
+        PlatformError::new(
+            error.err_code,
+            format!("the merchant's default notify URL is refused: {error}; send a notifyUrl"),
+        )
+    })
+}
+
 /// `POST /v1/inip/sign/uac/entrust-pay/sign`: creates the contract in `UNSIGNED`.
 pub async fn sign(
     State(sandbox): State<Sandbox>,
@@ -92,29 +110,23 @@ pub async fn sign(
     fields::validate_contract_no(contract_no)?;
     let plan_id = require("planId", request.plan_id.as_deref())?;
     fields::validate_plan_id(plan_id)?;
-    let notify_url = optional(&request.notify_url);
-    if let Some(url) = notify_url {
-        fields::validate_notify_url(url)?;
-    }
+    let notify = optional(&request.notify_url)
+        .map(fields::notify_target)
+        .transpose()?;
     let single_limit_amt = optional(&request.single_limit_amt);
     fields::validate_single_limit_amt(single_limit_amt)?;
     let avl_num = optional(&request.avl_num);
     fields::validate_avl_num(avl_num)?;
     own_mid(&caller, mid)?;
-    let notify_url = notify_url
-        .map(str::to_owned)
-        .or_else(|| caller.merchant.notify_url.clone())
-        .ok_or_else(|| {
-            PlatformError::new(
-                codes::MISSING_FIELD,
-                "notifyUrl is required: the merchant has no default notify URL",
-            )
-        })?;
+    let notify = match notify {
+        Some(notify) => notify,
+        None => default_notify_target(&caller.merchant)?,
+    };
     let new = sandbox.draft_contract(
         &caller.merchant,
         contract_no,
         plan_id,
-        notify_url,
+        notify,
         single_limit_amt.unwrap_or_default(),
         avl_num.unwrap_or_default(),
     );

@@ -46,15 +46,20 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// A patch: an absent field is kept. `null` clears `notify_url` (no default) and
+/// `auto_consent_after` (no automatic consent), and sets `extra_copies` to its default, 0;
+/// `name` cannot be cleared, so `"name": null` is refused (`invalid_name`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMerchant {
-    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     notify_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     auto_consent_after: Option<Option<String>>,
-    extra_copies: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
+    extra_copies: Option<Option<u32>>,
 }
 
 /// A merchant as the admin API shows it, key included.
@@ -199,8 +204,18 @@ pub async fn update(
     ApiPath(mid): ApiPath<String>,
     ApiJson(request): ApiJson<PatchMerchant>,
 ) -> Result<Json<MerchantView>, ApiError> {
+    let name = match request.name {
+        None => None,
+        Some(None) => {
+            return Err(ApiError::invalid(
+                "invalid_name",
+                "`name` cannot be cleared: a merchant always has a name; give a new one or leave it out",
+            ))
+        }
+        Some(Some(name)) => Some(check_name(&name)?),
+    };
     let patch = MerchantPatch {
-        name: request.name.as_deref().map(check_name).transpose()?,
+        name,
         notify_url: request
             .notify_url
             .map(|url| url.as_deref().map(check_notify_url).transpose())
@@ -209,7 +224,11 @@ pub async fn update(
             .auto_consent_after
             .map(|delay| delay.as_deref().map(check_delay).transpose())
             .transpose()?,
-        extra_copies: request.extra_copies.map(check_copies).transpose()?,
+        // `null` is the default: no extra copies.
+        extra_copies: request
+            .extra_copies
+            .map(|copies| check_copies(copies.unwrap_or(0)))
+            .transpose()?,
     };
     if patch.name.is_none()
         && patch.notify_url.is_none()

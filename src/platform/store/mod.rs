@@ -1,9 +1,9 @@
 //! Storage of the platform simulation: merchants, contracts, access tokens and spent
 //! nonces, behind one [`PlatformStore`] trait with an SQLite and a PostgreSQL backend.
 //!
-//! The tables live in the outbox's database (migration `0002_platform`), so a contract's
-//! state change and its notification are written in one transaction: either both happen
-//! or neither does. Tokens and nonces are in the database too, so several instances
+//! The tables live in the outbox's database (migrations `0002_platform` and
+//! `0003_contract_notifications`), so a contract's state change and its notification are
+//! written in one transaction: either both happen or neither does. Tokens and nonces are in the database too, so several instances
 //! agree on them.
 //!
 //! Invariants every backend keeps:
@@ -78,6 +78,8 @@ pub struct Contract {
     pub state: ContractState,
     /// Where this contract's notifications go.
     pub notify_url: String,
+    /// The delivery host (`host:port`) of `notify_url`, derived when the URL was accepted.
+    pub notify_host: String,
     pub single_limit_amt: String,
     pub avl_num: String,
     /// When the contract was first signed; kept through later states.
@@ -85,6 +87,8 @@ pub struct Contract {
     pub expires_at: Option<DateTime<Utc>>,
     /// When the simulated user consents, while that is still to come.
     pub consent_due_at: Option<DateTime<Utc>>,
+    /// The `requestTimestamp` of the contract's last notification; the next one is later.
+    pub last_notified_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -114,6 +118,8 @@ pub struct NewContract {
     pub contract_no: String,
     pub plan_id: String,
     pub notify_url: String,
+    /// The delivery host of `notify_url`, from [`crate::platform::fields::notify_target`].
+    pub notify_host: String,
     pub single_limit_amt: String,
     pub avl_num: String,
     pub consent_due_at: Option<DateTime<Utc>>,
@@ -282,14 +288,26 @@ pub(crate) fn plan(
     extra_copies: u32,
     change: &Change,
     lifecycle: &Lifecycle,
-) -> anyhow::Result<Result<(Contract, Vec<NewNotification>), TransitionOutcome>> {
+) -> Result<(Contract, Vec<NewNotification>), TransitionOutcome> {
     if change.cause == Cause::Consent {
         let due = current.consent_due_at.is_some_and(|at| at <= change.now);
         if current.state != ContractState::Unsigned || !due {
-            return Ok(Err(TransitionOutcome::Skipped));
+            return Err(TransitionOutcome::Skipped);
         }
     }
-    Ok(lifecycle
-        .plan(current, change.to, extra_copies, change.now)?
-        .map_err(TransitionOutcome::Illegal))
+    lifecycle
+        .plan(current, change.to, extra_copies, change.now)
+        .map_err(TransitionOutcome::Illegal)
+}
+
+/// The delivery host of a stored contract: the one derived when its notify URL was
+/// accepted, or, for a contract stored before hosts were kept (migration 0003), derived
+/// from the URL now. That cannot fail either: a URL that no longer validates is its own
+/// host key, and its tries fail and are retried as any unreachable URL's are.
+pub(crate) fn stored_notify_host(host: Option<String>, notify_url: &str) -> String {
+    host.unwrap_or_else(|| {
+        super::fields::notify_target(notify_url)
+            .map(|target| target.host)
+            .unwrap_or_else(|_| notify_url.to_owned())
+    })
 }

@@ -14,7 +14,8 @@ use crate::store::postgres::PgStore;
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
      extra_copies, created_at, updated_at";
 const CONTRACT_COLUMNS: &str = "id, contract_id, mid, contract_no, plan_id, state, notify_url, \
-     single_limit_amt, avl_num, signed_at, expires_at, consent_due_at, created_at, updated_at";
+     notify_host, single_limit_amt, avl_num, signed_at, expires_at, consent_due_at, \
+     last_notified_at, created_at, updated_at";
 
 #[derive(Clone)]
 pub struct PgPlatform {
@@ -38,6 +39,7 @@ fn merchant_from_row(row: &PgRow) -> anyhow::Result<Merchant> {
 }
 
 fn contract_from_row(row: &PgRow) -> anyhow::Result<Contract> {
+    let notify_url: String = row.try_get("notify_url")?;
     Ok(Contract {
         seq: row.try_get("id")?,
         contract_id: row.try_get("contract_id")?,
@@ -45,12 +47,14 @@ fn contract_from_row(row: &PgRow) -> anyhow::Result<Contract> {
         contract_no: row.try_get("contract_no")?,
         plan_id: row.try_get("plan_id")?,
         state: ContractState::from_str(row.try_get("state")?)?,
-        notify_url: row.try_get("notify_url")?,
+        notify_host: stored_notify_host(row.try_get("notify_host")?, &notify_url),
+        notify_url,
         single_limit_amt: row.try_get("single_limit_amt")?,
         avl_num: row.try_get("avl_num")?,
         signed_at: row.try_get("signed_at")?,
         expires_at: row.try_get("expires_at")?,
         consent_due_at: row.try_get("consent_due_at")?,
+        last_notified_at: row.try_get("last_notified_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -262,8 +266,8 @@ impl PlatformStore for PgPlatform {
         // contractNo cannot both pass.
         let row = sqlx::query(&format!(
             "INSERT INTO contracts (contract_id, mid, contract_no, plan_id, state, notify_url, \
-             single_limit_amt, avl_num, consent_due_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'UNSIGNED', $5, $6, $7, $8, $9, $9) \
+             notify_host, single_limit_amt, avl_num, consent_due_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'UNSIGNED', $5, $6, $7, $8, $9, $10, $10) \
              ON CONFLICT (mid, contract_no) DO NOTHING RETURNING {CONTRACT_COLUMNS}"
         ))
         .bind(&new.contract_id)
@@ -271,6 +275,7 @@ impl PlatformStore for PgPlatform {
         .bind(&new.contract_no)
         .bind(&new.plan_id)
         .bind(&new.notify_url)
+        .bind(&new.notify_host)
         .bind(&new.single_limit_amt)
         .bind(&new.avl_num)
         .bind(new.consent_due_at)
@@ -346,18 +351,19 @@ impl PlatformStore for PgPlatform {
             .fetch_one(&mut *tx)
             .await?;
         let (contract, notifications) =
-            match plan(&current, extra.max(0) as u32, &change, lifecycle)? {
+            match plan(&current, extra.max(0) as u32, &change, lifecycle) {
                 Ok(planned) => planned,
                 Err(refused) => return Ok(refused),
             };
         sqlx::query(
             "UPDATE contracts SET state = $1, signed_at = $2, expires_at = $3, \
-             consent_due_at = $4, updated_at = $5 WHERE id = $6",
+             consent_due_at = $4, last_notified_at = $5, updated_at = $6 WHERE id = $7",
         )
         .bind(contract.state.as_str())
         .bind(contract.signed_at)
         .bind(contract.expires_at)
         .bind(contract.consent_due_at)
+        .bind(contract.last_notified_at)
         .bind(contract.updated_at)
         .bind(contract.seq)
         .execute(&mut *tx)

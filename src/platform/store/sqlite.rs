@@ -15,7 +15,8 @@ use crate::store::sqlite::SqliteStore;
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
      extra_copies, created_at, updated_at";
 const CONTRACT_COLUMNS: &str = "id, contract_id, mid, contract_no, plan_id, state, notify_url, \
-     single_limit_amt, avl_num, signed_at, expires_at, consent_due_at, created_at, updated_at";
+     notify_host, single_limit_amt, avl_num, signed_at, expires_at, consent_due_at, \
+     last_notified_at, created_at, updated_at";
 
 #[derive(Clone)]
 pub struct SqlitePlatform {
@@ -47,6 +48,7 @@ fn merchant_from_row(row: &SqliteRow) -> anyhow::Result<Merchant> {
 }
 
 fn contract_from_row(row: &SqliteRow) -> anyhow::Result<Contract> {
+    let notify_url: String = row.try_get("notify_url")?;
     Ok(Contract {
         seq: row.try_get("id")?,
         contract_id: row.try_get("contract_id")?,
@@ -54,13 +56,17 @@ fn contract_from_row(row: &SqliteRow) -> anyhow::Result<Contract> {
         contract_no: row.try_get("contract_no")?,
         plan_id: row.try_get("plan_id")?,
         state: ContractState::from_str(row.try_get("state")?)?,
-        notify_url: row.try_get("notify_url")?,
+        notify_host: stored_notify_host(row.try_get("notify_host")?, &notify_url),
+        notify_url,
         single_limit_amt: row.try_get("single_limit_amt")?,
         avl_num: row.try_get("avl_num")?,
         signed_at: row.try_get::<Option<i64>, _>("signed_at")?.map(from_ms),
         expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_ms),
         consent_due_at: row
             .try_get::<Option<i64>, _>("consent_due_at")?
+            .map(from_ms),
+        last_notified_at: row
+            .try_get::<Option<i64>, _>("last_notified_at")?
             .map(from_ms),
         created_at: from_ms(row.try_get("created_at")?),
         updated_at: from_ms(row.try_get("updated_at")?),
@@ -266,32 +272,38 @@ impl PlatformStore for SqlitePlatform {
                 return Ok(CreateOutcome::NonceReplayed);
             }
         }
-        let existing = Self::contract_where(
-            &mut tx,
-            "mid = ? AND contract_no = ?",
-            &[new.mid.as_str(), new.contract_no.as_str()],
-        )
-        .await?;
-        if let Some(existing) = existing {
-            return Ok(CreateOutcome::DuplicateContractNo(existing));
-        }
+        // `ON CONFLICT` as on PostgreSQL: the unique key decides, not a prior lookup.
         let row = sqlx::query(&format!(
             "INSERT INTO contracts (contract_id, mid, contract_no, plan_id, state, notify_url, \
-             single_limit_amt, avl_num, consent_due_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, 'UNSIGNED', ?, ?, ?, ?, ?, ?) RETURNING {CONTRACT_COLUMNS}"
+             notify_host, single_limit_amt, avl_num, consent_due_at, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, 'UNSIGNED', ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (mid, contract_no) DO NOTHING RETURNING {CONTRACT_COLUMNS}"
         ))
         .bind(&new.contract_id)
         .bind(&new.mid)
         .bind(&new.contract_no)
         .bind(&new.plan_id)
         .bind(&new.notify_url)
+        .bind(&new.notify_host)
         .bind(&new.single_limit_amt)
         .bind(&new.avl_num)
         .bind(new.consent_due_at.map(ms))
         .bind(ms(now))
         .bind(ms(now))
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some(row) = row else {
+            // Read in the same transaction, which the drop then rolls back: the refused
+            // request spends no nonce.
+            let existing = Self::contract_where(
+                &mut tx,
+                "mid = ? AND contract_no = ?",
+                &[new.mid.as_str(), new.contract_no.as_str()],
+            )
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("contractNo conflict without a contract"))?;
+            return Ok(CreateOutcome::DuplicateContractNo(existing));
+        };
         let contract = contract_from_row(&row)?;
         tx.commit().await?;
         Ok(CreateOutcome::Created(contract))
@@ -353,18 +365,19 @@ impl PlatformStore for SqlitePlatform {
             .fetch_one(&mut *tx)
             .await?;
         let (contract, notifications) =
-            match plan(&current, copies.max(0) as u32, &change, lifecycle)? {
+            match plan(&current, copies.max(0) as u32, &change, lifecycle) {
                 Ok(planned) => planned,
                 Err(refused) => return Ok(refused),
             };
         sqlx::query(
             "UPDATE contracts SET state = ?, signed_at = ?, expires_at = ?, consent_due_at = ?, \
-             updated_at = ? WHERE id = ?",
+             last_notified_at = ?, updated_at = ? WHERE id = ?",
         )
         .bind(contract.state.as_str())
         .bind(contract.signed_at.map(ms))
         .bind(contract.expires_at.map(ms))
         .bind(contract.consent_due_at.map(ms))
+        .bind(contract.last_notified_at.map(ms))
         .bind(ms(contract.updated_at))
         .bind(contract.seq)
         .execute(&mut *tx)
