@@ -132,7 +132,7 @@ bad = 0
 for path in sorted(pathlib.Path("deploy").rglob("*.yml")):
     try:
         with open(path, encoding="utf-8") as f:
-            yaml.safe_load(f)
+            list(yaml.safe_load_all(f))  # Kubernetes files hold several documents
         print(f"parsed {path}")
     except yaml.YAMLError as err:
         bad += 1
