@@ -13,6 +13,7 @@ both_backends!(
     admin_token_is_enforced,
     listing_is_newest_first_and_paginated,
     idempotency_key_returns_the_existing_notification,
+    concurrent_repeats_of_one_key_store_one_notification,
     stats_count_by_status,
 );
 
@@ -373,4 +374,32 @@ async fn open_admin_api_off_loopback_is_refused_at_start() {
     let refused =
         ums_notify::startup::Application::build(settings, ums_notify::clock::Clock::system()).await;
     assert!(format!("{:#}", refused.err().expect("refused")).contains("--lease"));
+}
+
+async fn concurrent_repeats_of_one_key_store_one_notification(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    let app = db.spawn(|_| {}).await;
+    let request = json!({"url": receiver.url("/n"), "body": {"k": 7}, "idempotency_key": "race"});
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let post = app
+            .admin(reqwest::Method::POST, "/admin/v1/notifications")
+            .json(&request);
+        requests.spawn(async move {
+            let response = post.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        });
+    }
+    let answers = requests.join_all().await;
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    let repeated = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!((created, repeated), (1, 7), "{answers:?}");
+    let ids: std::collections::HashSet<_> =
+        answers.iter().map(|(_, body)| body["id"].clone()).collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(total(&app).await, 1);
 }
