@@ -281,3 +281,32 @@ pub(crate) fn decode_claims(rows: impl Iterator<Item = anyhow::Result<Claimed>>)
     })
     .collect()
 }
+
+/// The WHERE tail and ordering of a listing, the same SQL on both backends: newest first,
+/// below the cursor. The query must already end in a WHERE clause.
+pub(crate) fn push_list_filter<'a, DB>(
+    query: &mut sqlx::QueryBuilder<'a, DB>,
+    filter: &'a ListFilter,
+) where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(mid) = &filter.mid {
+        query.push(" AND mid = ").push_bind(mid.as_str());
+    }
+    if let Some(contract_id) = &filter.contract_id {
+        query
+            .push(" AND contract_id = ")
+            .push_bind(contract_id.as_str());
+    }
+    if let Some(before) = filter.before_id {
+        query.push(" AND id < ").push_bind(before);
+    }
+    query
+        .push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(filter.limit));
+}

@@ -234,21 +234,7 @@ impl Store for PgStore {
         let mut query = QueryBuilder::<Postgres>::new(format!(
             "SELECT {COLUMNS} FROM notifications WHERE 1 = 1"
         ));
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(mid) = &filter.mid {
-            query.push(" AND mid = ").push_bind(mid);
-        }
-        if let Some(contract_id) = &filter.contract_id {
-            query.push(" AND contract_id = ").push_bind(contract_id);
-        }
-        if let Some(before) = filter.before_id {
-            query.push(" AND id < ").push_bind(before);
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(filter.limit as i64);
+        push_list_filter(&mut query, filter);
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter().map(notification_from_row).collect()
     }
