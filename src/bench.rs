@@ -260,7 +260,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.count as f64 / elapsed.as_secs_f64()
     );
     println!(
-        "latency:         p50 {:.1} ms, p99 {:.1} ms (enqueue commit to arrival at the receiver)",
+        "latency:         p50 {:.1} ms, p99 {:.1} ms (enqueue, commit included, to arrival at the receiver)",
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0
     );
