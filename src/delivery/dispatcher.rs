@@ -225,7 +225,8 @@ impl Dispatcher {
             }
         }
         if !handed_back.is_empty() {
-            if let Err(error) = self.store.release(&handed_back, self.clock.now()).await {
+            let now = self.clock.now();
+            if let Err(error) = self.store.release(&handed_back, now, now).await {
                 // The leases expire on their own; the tries are only delayed.
                 tracing::warn!(error = format!("{error:#}"), "handing back claims failed");
             }

@@ -88,8 +88,10 @@ impl Recorder {
             }
             for (due_at, lease) in hand_backs {
                 let leases = [lease];
-                self.persist("hand back a lease", || self.store.release(&leases, due_at))
-                    .await;
+                self.persist("hand back a lease", || {
+                    self.store.release(&leases, due_at, self.clock.now())
+                })
+                .await;
             }
         }
     }

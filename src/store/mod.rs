@@ -130,7 +130,12 @@ pub trait Store: Send + Sync + 'static {
         -> anyhow::Result<Vec<i64>>;
 
     /// Hands leased notifications back, due at `due_at`, without counting a try.
-    async fn release(&self, leases: &[(i64, i64)], due_at: DateTime<Utc>) -> anyhow::Result<()>;
+    async fn release(
+        &self,
+        leases: &[(i64, i64)],
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
 
     /// The earliest `due_at` (a next try or a lease expiry) outside the given hosts.
     async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>>;

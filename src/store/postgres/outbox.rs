@@ -171,17 +171,23 @@ impl Store for PgStore {
         Ok(applied)
     }
 
-    async fn release(&self, leases: &[(i64, i64)], due_at: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn release(
+        &self,
+        leases: &[(i64, i64)],
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let (ids, tokens): (Vec<i64>, Vec<i64>) = leases.iter().copied().unzip();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE notifications n SET status = 'pending', due_at = $1, updated_at = $1 \
+            "UPDATE notifications n SET status = 'pending', due_at = $1, updated_at = $4 \
              FROM UNNEST($2::bigint[], $3::bigint[]) AS u(id, token) \
              WHERE n.id = u.id AND n.lease_token = u.token AND n.status = 'delivering'",
         )
         .bind(due_at)
         .bind(&ids)
         .bind(&tokens)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         Self::wake_others(&mut tx).await?;

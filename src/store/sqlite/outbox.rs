@@ -130,7 +130,12 @@ impl Store for SqliteStore {
         Ok(applied)
     }
 
-    async fn release(&self, leases: &[(i64, i64)], due_at: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn release(
+        &self,
+        leases: &[(i64, i64)],
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (id, token) in leases {
             sqlx::query(
@@ -138,7 +143,7 @@ impl Store for SqliteStore {
                  WHERE id = ? AND lease_token = ? AND status = 'delivering'",
             )
             .bind(ms(due_at))
-            .bind(ms(due_at))
+            .bind(ms(now))
             .bind(id)
             .bind(token)
             .execute(&mut *tx)
