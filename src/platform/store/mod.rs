@@ -187,6 +187,30 @@ pub struct ContractFilter {
     pub limit: u32,
 }
 
+/// The WHERE tail and ordering of a contract listing, the same SQL on both backends:
+/// newest first, below the cursor. The query must already end in a WHERE clause.
+pub(crate) fn push_contract_filter<'a, DB>(
+    query: &mut sqlx::QueryBuilder<'a, DB>,
+    filter: &'a ContractFilter,
+) where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if let Some(mid) = &filter.mid {
+        query.push(" AND mid = ").push_bind(mid.as_str());
+    }
+    if let Some(state) = filter.state {
+        query.push(" AND state = ").push_bind(state.as_str());
+    }
+    if let Some(before) = filter.before_seq {
+        query.push(" AND id < ").push_bind(before);
+    }
+    query
+        .push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(filter.limit));
+}
+
 #[async_trait]
 pub trait PlatformStore: Send + Sync + 'static {
     /// Creates a merchant; `None` if the `mid` is taken.

@@ -332,18 +332,7 @@ impl PlatformStore for SqlitePlatform {
         let mut query = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {CONTRACT_COLUMNS} FROM contracts WHERE 1 = 1"
         ));
-        if let Some(mid) = &filter.mid {
-            query.push(" AND mid = ").push_bind(mid);
-        }
-        if let Some(state) = filter.state {
-            query.push(" AND state = ").push_bind(state.as_str());
-        }
-        if let Some(before) = filter.before_seq {
-            query.push(" AND id < ").push_bind(before);
-        }
-        query
-            .push(" ORDER BY id DESC LIMIT ")
-            .push_bind(i64::from(filter.limit));
+        push_contract_filter(&mut query, filter);
         let rows = query.build().fetch_all(self.db.reader()).await?;
         rows.iter().map(contract_from_row).collect()
     }
