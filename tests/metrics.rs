@@ -92,52 +92,42 @@ async fn counters_match_what_happened(backend: Backend) {
     parse_exposition(&text);
     let value =
         |series: &str| metric_value(&text, series).unwrap_or_else(|| panic!("{series} missing"));
-    assert_eq!(value("ums_notify_notifications_enqueued_total"), 5.0);
-    assert_eq!(
-        value(r#"ums_notify_attempts_total{outcome="success"}"#),
-        3.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_attempts_total{outcome="http_status"}"#),
-        3.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_attempts_total{outcome="timeout"}"#),
-        0.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_notifications_finished_total{status="delivered"}"#),
-        3.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_notifications_finished_total{status="failed"}"#),
-        1.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_notifications_finished_total{status="cancelled"}"#),
-        1.0
-    );
-    assert_eq!(value("ums_notify_attempt_duration_seconds_count"), 6.0);
-    assert_eq!(value("ums_notify_delivery_latency_seconds_count"), 3.0);
-    assert_eq!(
-        value(r#"ums_notify_outbox_notifications{status="delivered"}"#),
-        3.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_outbox_notifications{status="failed"}"#),
-        1.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_outbox_notifications{status="cancelled"}"#),
-        1.0
-    );
-    assert_eq!(
-        value(r#"ums_notify_outbox_notifications{status="pending"}"#),
-        0.0
-    );
-    assert_eq!(value("ums_notify_inflight_deliveries"), 0.0);
-    assert_eq!(value("ums_notify_database_ready"), 1.0);
-    assert_eq!(value(r#"ums_notify_build_info{version="0.1.0"}"#), 1.0);
+    let expected = [
+        ("ums_notify_notifications_enqueued_total", 5.0),
+        (r#"ums_notify_attempts_total{outcome="success"}"#, 3.0),
+        (r#"ums_notify_attempts_total{outcome="http_status"}"#, 3.0),
+        (r#"ums_notify_attempts_total{outcome="timeout"}"#, 0.0),
+        (
+            r#"ums_notify_notifications_finished_total{status="delivered"}"#,
+            3.0,
+        ),
+        (
+            r#"ums_notify_notifications_finished_total{status="failed"}"#,
+            1.0,
+        ),
+        (
+            r#"ums_notify_notifications_finished_total{status="cancelled"}"#,
+            1.0,
+        ),
+        ("ums_notify_attempt_duration_seconds_count", 6.0),
+        ("ums_notify_delivery_latency_seconds_count", 3.0),
+        (
+            r#"ums_notify_outbox_notifications{status="delivered"}"#,
+            3.0,
+        ),
+        (r#"ums_notify_outbox_notifications{status="failed"}"#, 1.0),
+        (
+            r#"ums_notify_outbox_notifications{status="cancelled"}"#,
+            1.0,
+        ),
+        (r#"ums_notify_outbox_notifications{status="pending"}"#, 0.0),
+        ("ums_notify_inflight_deliveries", 0.0),
+        ("ums_notify_database_ready", 1.0),
+        (r#"ums_notify_build_info{version="0.1.0"}"#, 1.0),
+    ];
+    for (series, want) in expected {
+        assert_eq!(value(series), want, "{series}");
+    }
     // Routes are labelled by template, never by raw path.
     assert_eq!(
         value(

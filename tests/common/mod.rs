@@ -267,37 +267,47 @@ impl TestApp {
         body
     }
 
-    /// Waits until the notification has the status, and returns it.
-    pub async fn wait_for_status(&self, id: i64, status: &str, within: Duration) -> Value {
+    /// Polls the notification until `done` holds, and returns it; fails after `within`
+    /// saying what was awaited and what was last seen.
+    async fn wait_until(
+        &self,
+        id: i64,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let last = self.notification(id).await;
-            if last["status"] == status {
+            if done(&last) {
                 return last;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "notification {id} did not become {status} within {within:?}; last seen: {last:#}"
+                "notification {id}: {what} did not happen within {within:?}; last seen: {last:#}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
+    /// Waits until the notification has the status, and returns it.
+    pub async fn wait_for_status(&self, id: i64, status: &str, within: Duration) -> Value {
+        self.wait_until(id, &format!("status {status}"), within, |n| {
+            n["status"] == status
+        })
+        .await
+    }
+
     /// Waits until the notification is pending again after exactly `attempts` tries (a
     /// try recorded, not merely a notification not yet tried).
     pub async fn wait_for_retry(&self, id: i64, attempts: u64, within: Duration) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let last = self.notification(id).await;
-            if last["status"] == "pending" && last["attempts"] == attempts {
-                return last;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "notification {id} was not pending after {attempts} tries within {within:?}: {last:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.wait_until(
+            id,
+            &format!("pending after {attempts} tries"),
+            within,
+            |n| n["status"] == "pending" && n["attempts"] == attempts,
+        )
+        .await
     }
 
     pub async fn metrics(&self) -> String {
