@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::ServeArgs;
-use crate::delivery::schedule::RetrySchedule;
+use crate::policy::{Destination, RetryPolicy};
 use crate::startup::Application;
 use crate::store::{NewNotification, Store};
 
@@ -167,8 +168,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         if args.rate == 0 { "unlimited".to_owned() } else { format!("{}/s", args.rate) }
     );
     let started = Instant::now();
-    let host = crate::api::notifications::validate_url(&target)
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let destination =
+        Destination::parse(&target).with_context(|| format!("the receiver's URL {target}"))?;
     let batch = args.enqueue_batch.max(1);
     let mut enqueued = 0;
     while enqueued < args.count {
@@ -176,8 +177,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let now = Utc::now();
         let notifications = (0..size)
             .map(|i| NewNotification {
-                url: target.clone(),
-                host: host.clone(),
+                destination: destination.clone(),
                 body: format!(
                     r#"{{"seq":{},"enqueued_us":{}}}"#,
                     enqueued + i,
@@ -186,11 +186,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 .into_bytes(),
                 content_type: "application/json".to_owned(),
                 headers: Vec::new(),
-                max_attempts: 10,
-                retry_schedule: RetrySchedule::default(),
+                policy: RetryPolicy::default(),
                 idempotency_key: None,
-                mid: None,
-                contract_id: None,
+                tenant: None,
+                subject: None,
                 kind: "bench".to_owned(),
             })
             .collect();

@@ -1,48 +1,16 @@
-//! Settings of a running service, and the command line that sets them.
+//! Settings of a running service: the flags of `serve` and `migrate`.
 //!
 //! Every flag of `serve` has an environment variable `UMS_NOTIFY_<NAME>`; `--help`
-//! documents each with its default.
+//! documents each with its default. The command line itself is the binary's (`main.rs`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 
-use crate::delivery::schedule::{
-    RetrySchedule, DEFAULT_DELAYS, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT,
-};
 use crate::duration::parse_duration;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "ums-notify",
-    version,
-    about = "A sandbox of the ChinaUMS open platform's notification center: a durable, retrying notification dispatcher."
-)]
-pub struct Cli {
-    /// Log filter, such as `info` or `ums_notify=debug,info`.
-    #[arg(long, env = "UMS_NOTIFY_LOG", default_value = "info", global = true)]
-    pub log: String,
-    /// Log format.
-    #[arg(long, env = "UMS_NOTIFY_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
-    pub log_format: String,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the service: admin API, platform API, metrics and the delivery workers.
-    Serve(Box<ServeArgs>),
-    /// Apply the database migrations and exit.
-    Migrate(DatabaseArgs),
-    /// Measure the whole pipeline against a temporary database and a built-in receiver.
-    Bench(crate::bench::BenchArgs),
-    /// Run a demo merchant receiver that answers 200, or 500 for a share of requests.
-    Receiver(crate::receiver::ReceiverArgs),
-    /// Exit 0 if the URL answers HTTP 200 (for container health checks).
-    HealthCheck(HealthCheckArgs),
-}
+use crate::policy::schedule::DEFAULT_DELAYS;
+use crate::policy::{RetryPolicy, RetrySchedule, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT};
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -123,24 +91,29 @@ pub struct ServeArgs {
     pub platform: crate::platform::PlatformArgs,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct HealthCheckArgs {
-    /// The URL to check.
-    #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
-    pub url: String,
-}
-
 fn parse_schedule(text: &str) -> Result<RetrySchedule, String> {
     RetrySchedule::parse(text).map_err(|error| error.to_string())
 }
 
+/// `serve`'s flags alone, to read them from the environment.
+#[derive(Debug, Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
 impl ServeArgs {
-    /// The settings of `serve` as the command line and environment give them without
-    /// flags (tests and embedders start from here and change fields).
+    /// The settings of `serve` as the environment gives them without flags (tests and
+    /// embedders start from here and change fields).
     pub fn from_env() -> anyhow::Result<Self> {
-        match Cli::try_parse_from(["ums-notify", "serve"])?.command {
-            Command::Serve(args) => Ok(*args),
-            _ => anyhow::bail!("`serve` did not parse as the serve command"),
+        Ok(ServeOnly::try_parse_from(["ums-notify"])?.args)
+    }
+
+    /// The retry policy of notifications that set none.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts,
+            schedule: self.retry_schedule.clone(),
         }
     }
 

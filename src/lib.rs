@@ -1,9 +1,10 @@
 //! ums-notify: a sandbox of the ChinaUMS open platform's notification center.
 //!
-//! A notification is accepted into an outbox table ([`store`]), claimed with a lease by
-//! the worker pool ([`delivery`]), POSTed to the merchant with the same bytes on every try
-//! and retried on a schedule until HTTP 200 or the tries run out. The admin API ([`api`])
-//! drives it; [`metrics`] watches it.
+//! Producers (the admin API, the platform's notice families in [`platform`]) enqueue
+//! notifications through [`producer`] into an outbox table ([`store`]); the worker pool
+//! ([`delivery`]) claims them with a lease, POSTs the same bytes on every try and records
+//! what [`policy`] decides: delivered on HTTP 200, another try later, or failed once the
+//! tries run out. The admin API ([`api`]) drives it; [`metrics`] watches it.
 
 pub mod api;
 pub mod bench;
@@ -13,6 +14,8 @@ pub mod delivery;
 pub mod duration;
 pub mod metrics;
 pub mod platform;
+pub mod policy;
+pub mod producer;
 pub mod receiver;
 pub mod startup;
 pub mod store;

@@ -1,12 +1,51 @@
 //! The `ums-notify` command: parses the command line and hands over to the library.
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use ums_notify::clock::Clock;
-use ums_notify::config::{Cli, Command};
+use ums_notify::config::{DatabaseArgs, ServeArgs};
 use ums_notify::startup::{shutdown_signal, Application};
-use ums_notify::{bench, receiver, store, telemetry};
+use ums_notify::store::{self, Db};
+use ums_notify::{bench, receiver, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ums-notify",
+    version,
+    about = "A sandbox of the ChinaUMS open platform's notification center: a durable, retrying notification dispatcher."
+)]
+struct Cli {
+    /// Log filter, such as `info` or `ums_notify=debug,info`.
+    #[arg(long, env = "UMS_NOTIFY_LOG", default_value = "info", global = true)]
+    log: String,
+    /// Log format.
+    #[arg(long, env = "UMS_NOTIFY_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: admin API, platform API, metrics and the delivery workers.
+    Serve(Box<ServeArgs>),
+    /// Apply the database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Measure the whole pipeline against a temporary database and a built-in receiver.
+    Bench(bench::BenchArgs),
+    /// Run a demo merchant receiver that answers 200, or 500 for a share of requests.
+    Receiver(receiver::ReceiverArgs),
+    /// Exit 0 if the URL answers HTTP 200 (for container health checks).
+    HealthCheck(HealthCheckArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct HealthCheckArgs {
+    /// The URL to check.
+    #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+    url: String,
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -40,8 +79,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             app.run(on_signal()).await
         }
         Command::Migrate(args) => {
-            let store = store::open(&args.database_url, &args.store_options()).await?;
-            store.migrate().await?;
+            let db = Db::connect(&args.database_url, &args.store_options()).await?;
+            db.migrate().await?;
             tracing::info!(database = %store::redact_url(&args.database_url), "migrations applied");
             Ok(())
         }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +16,7 @@ use crate::config::ServeArgs;
 use crate::delivery::{Dispatcher, DispatcherConfig, Wakeup};
 use crate::metrics::Metrics;
 use crate::platform::Sandbox;
-use crate::store::{self, Store};
+use crate::store::{self, Db, Store};
 
 /// A built application: database open and migrated, listener bound, nothing running yet.
 pub struct Application {
@@ -23,28 +24,22 @@ pub struct Application {
     state: AppState,
     settings: ServeArgs,
     platform: Sandbox,
+    dispatching: bool,
 }
 
 impl Application {
     /// Opens and migrates the database and binds the listener (port 0 picks a free port).
     pub async fn build(settings: ServeArgs, clock: Clock) -> anyhow::Result<Self> {
         settings.validate()?;
-        let database = store::Database::connect(
-            &settings.database.database_url,
-            &settings.database.store_options(),
-        )
-        .await
-        .map_err(|e| {
-            e.context(format!(
-                "opening the database {}",
-                store::redact_url(&settings.database.database_url)
-            ))
-        })?;
-        let store = database.outbox();
-        store.migrate().await?;
+        let database_url = &settings.database.database_url;
+        let db = Db::connect(database_url, &settings.database.store_options())
+            .await
+            .with_context(|| format!("opening the database {}", store::redact_url(database_url)))?;
+        db.migrate().await.context("migrating the database")?;
+        let store = db.outbox();
         let listener = TcpListener::bind(settings.listen)
             .await
-            .map_err(|e| anyhow::anyhow!("binding {}: {e}", settings.listen))?;
+            .with_context(|| format!("binding {}", settings.listen))?;
         let metrics = Metrics::new();
         metrics.database_ready.set(1);
         let state = AppState {
@@ -53,17 +48,22 @@ impl Application {
             clock,
             wakeup: Wakeup::default(),
             defaults: Arc::new(NotificationDefaults {
-                max_attempts: settings.max_attempts,
-                retry_schedule: settings.retry_schedule.clone(),
+                policy: settings.retry_policy(),
                 max_body_bytes: settings.max_body_bytes,
             }),
         };
-        let platform = Sandbox::new(&database, settings.platform.clone(), state.clone())?;
+        let platform = Sandbox::new(
+            &db,
+            settings.platform.clone(),
+            state.producer(),
+            settings.retry_policy(),
+        )?;
         Ok(Self {
             listener,
             state,
             settings,
             platform,
+            dispatching: true,
         })
     }
 
@@ -84,6 +84,20 @@ impl Application {
         &self.platform
     }
 
+    /// A dispatcher configured as `run` starts one, for driving delivery step by step
+    /// ([`Dispatcher::step`]) while the application runs without its own
+    /// ([`Application::without_dispatcher`]).
+    pub fn dispatcher(&self) -> Dispatcher {
+        dispatcher(&self.state, &self.settings, &self.platform)
+    }
+
+    /// Runs without the dispatcher loop: nothing is delivered unless a caller steps a
+    /// [`Application::dispatcher`] itself.
+    pub fn without_dispatcher(mut self) -> Self {
+        self.dispatching = false;
+        self
+    }
+
     /// Serves until `shutdown` is cancelled, then drains: the server stops accepting, the
     /// dispatcher lets in-flight tries finish within the grace period and hands back the
     /// rest. Returns when everything has stopped.
@@ -93,22 +107,9 @@ impl Application {
             state,
             settings,
             platform,
+            dispatching,
         } = self;
-        let dispatcher = Dispatcher {
-            store: state.store.clone(),
-            metrics: state.metrics.clone(),
-            clock: state.clock.clone(),
-            wakeup: state.wakeup.clone(),
-            config: DispatcherConfig {
-                concurrency: settings.concurrency as usize,
-                per_host: settings.per_host_concurrency as usize,
-                lease: settings.lease,
-                request_timeout: settings.request_timeout,
-                poll_interval: settings.poll_interval,
-                shutdown_grace: settings.shutdown_grace,
-            },
-            signer: Some(platform.signer()),
-        };
+        let dispatcher = dispatcher(&state, &settings, &platform);
         let app = api::router(
             state.clone(),
             settings.admin_token.clone(),
@@ -135,7 +136,13 @@ impl Application {
                 tracing::info!("HTTP server stopped");
                 result
             },
-            dispatcher.run(shutdown.clone())
+            async {
+                if dispatching {
+                    dispatcher.run(shutdown.clone()).await
+                } else {
+                    Ok(())
+                }
+            }
         );
         retention.abort();
         // It stops at the same token; a change it is making finishes first.
@@ -145,6 +152,24 @@ impl Application {
         served?;
         dispatched?;
         Ok(())
+    }
+}
+
+fn dispatcher(state: &AppState, settings: &ServeArgs, platform: &Sandbox) -> Dispatcher {
+    Dispatcher {
+        store: state.store.clone(),
+        metrics: state.metrics.clone(),
+        clock: state.clock.clone(),
+        wakeup: state.wakeup.clone(),
+        config: DispatcherConfig {
+            concurrency: settings.concurrency as usize,
+            per_host: settings.per_host_concurrency as usize,
+            lease: settings.lease,
+            request_timeout: settings.request_timeout,
+            poll_interval: settings.poll_interval,
+            shutdown_grace: settings.shutdown_grace,
+        },
+        signers: platform.signers(),
     }
 }
 

@@ -16,9 +16,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::clock::Clock;
-use crate::delivery::schedule::RetrySchedule;
 use crate::delivery::Wakeup;
 use crate::metrics::Metrics;
+use crate::policy::RetryPolicy;
 use crate::store::Store;
 
 pub use error::ApiError;
@@ -33,11 +33,22 @@ pub struct AppState {
     pub defaults: Arc<NotificationDefaults>,
 }
 
+impl AppState {
+    /// The outbox door of the admin API's own enqueues and of other producers.
+    pub fn producer(&self) -> crate::producer::Producer {
+        crate::producer::Producer {
+            store: self.store.clone(),
+            metrics: self.metrics.clone(),
+            wakeup: self.wakeup.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
 /// The policy a notification gets when its request does not set one.
 #[derive(Debug, Clone)]
 pub struct NotificationDefaults {
-    pub max_attempts: u32,
-    pub retry_schedule: RetrySchedule,
+    pub policy: RetryPolicy,
     pub max_body_bytes: usize,
 }
 

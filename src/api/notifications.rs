@@ -12,8 +12,8 @@ use serde_json::value::RawValue;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
-use crate::delivery::schedule::{RetrySchedule, MAX_ATTEMPTS_LIMIT};
 use crate::duration::parse_duration;
+use crate::policy::{Destination, RetryPolicy, RetrySchedule, MAX_ATTEMPTS_LIMIT};
 use crate::store::{ActionOutcome, AdminAction, ListFilter, NewNotification, Status};
 
 #[derive(Debug, Deserialize)]
@@ -44,31 +44,21 @@ const RESERVED_HEADERS: &[&str] = &[
     "proxy-connection",
 ];
 
-/// Checks a destination URL: absolute http(s) with a host. Returns the host key
-/// (`host:port`) the per-host cap counts by.
-pub fn validate_url(url: &str) -> Result<String, ApiError> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| ApiError::invalid("invalid_url", format!("`url` is not a valid URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ApiError::invalid(
-            "invalid_url",
-            format!("`url` must use http or https, not {:?}", parsed.scheme()),
-        ));
-    }
-    let host = parsed
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| ApiError::invalid("invalid_url", "`url` has no host"))?;
-    let port = parsed.port_or_known_default().unwrap_or(80);
-    Ok(format!("{host}:{port}"))
+/// Checks a destination URL: absolute http(s) with a host.
+pub fn validate_url(url: &str) -> Result<Destination, ApiError> {
+    Destination::parse(url)
+        .map_err(|error| ApiError::invalid("invalid_url", format!("`url` {error}")))
 }
+
+/// The `kind` of notifications sent through this API.
+pub const GENERIC_KIND: &str = "generic";
 
 fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, ApiError> {
     let defaults = &state.defaults;
     let url = request
         .url
         .ok_or_else(|| ApiError::invalid("missing_url", "`url` is required"))?;
-    let host = validate_url(&url)?;
+    let destination = validate_url(&url)?;
     let (body, content_type) = match (request.body, request.body_text) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid(
@@ -128,7 +118,7 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
         }
         headers.push((name, value));
     }
-    let max_attempts = request.max_attempts.unwrap_or(defaults.max_attempts);
+    let max_attempts = request.max_attempts.unwrap_or(defaults.policy.max_attempts);
     if !(1..=MAX_ATTEMPTS_LIMIT).contains(&max_attempts) {
         return Err(ApiError::invalid(
             "invalid_max_attempts",
@@ -136,7 +126,7 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
         ));
     }
     let retry_schedule = match request.retry_schedule {
-        None => defaults.retry_schedule.clone(),
+        None => defaults.policy.schedule.clone(),
         Some(list) => list
             .iter()
             .map(|d| parse_duration(d).map_err(|e| e.to_string()))
@@ -153,17 +143,18 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
         }
     }
     Ok(NewNotification {
-        url,
-        host,
+        destination,
         body,
         content_type,
         headers,
-        max_attempts,
-        retry_schedule,
+        policy: RetryPolicy {
+            max_attempts,
+            schedule: retry_schedule,
+        },
         idempotency_key: request.idempotency_key,
-        mid: None,
-        contract_id: None,
-        kind: "generic".to_owned(),
+        tenant: None,
+        subject: None,
+        kind: GENERIC_KIND.to_owned(),
     })
 }
 
@@ -172,11 +163,11 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
     let new = build(request, &state)?;
-    let (url, body) = (new.url.clone(), new.body.clone());
+    let (url, body) = (new.destination.url.clone(), new.body.clone());
     let enqueued = state.store.enqueue(new, state.clock.now()).await?;
     if !enqueued.created {
         let existing = &enqueued.notification;
-        if existing.url != url || existing.body != body {
+        if existing.destination.url != url || existing.body != body {
             return Err(ApiError::conflict(
                 "idempotency_key_reused",
                 format!(
@@ -206,8 +197,9 @@ pub struct ListQuery {
     status: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
-    mid: Option<String>,
-    contract_id: Option<String>,
+    tenant: Option<String>,
+    subject: Option<String>,
+    kind: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -238,8 +230,9 @@ pub async fn list(
         .map_err(|_| bad("`cursor` is not a cursor this API returned".to_owned()))?;
     let filter = ListFilter {
         status,
-        mid: query.mid,
-        contract_id: query.contract_id,
+        tenant: query.tenant,
+        subject: query.subject,
+        kind: query.kind,
         before_id,
         limit,
     };

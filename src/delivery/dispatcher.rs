@@ -7,26 +7,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use reqwest::header::HeaderMap;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::hosts::{HostSlot, HostSlots};
 use super::recorder::{Done, Recorder};
-use super::schedule::next_step;
 use super::sender::{Outgoing, Sender};
+use super::signing::Signers;
 use super::Wakeup;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{AttemptRecord, ClaimRequest, Claimed, Notification, Store};
-
-/// Adds headers computed per try, such as a signature over the body.
-#[async_trait]
-pub trait Signer: Send + Sync + 'static {
-    async fn headers(&self, notification: &Notification) -> anyhow::Result<HeaderMap>;
-}
+use crate::store::{AttemptRecord, ClaimRequest, Claimed, Store};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -50,7 +42,7 @@ pub struct Dispatcher {
     pub clock: Clock,
     pub wakeup: Wakeup,
     pub config: DispatcherConfig,
-    pub signer: Option<Arc<dyn Signer>>,
+    pub signers: Signers,
 }
 
 /// What a claim round found.
@@ -63,16 +55,29 @@ enum Round {
     Failed,
 }
 
-/// Everything a delivery task needs, shared.
-struct Shared {
+/// What one try needs: the HTTP client, the signers, the clock and the metrics.
+struct Trier {
     sender: Sender,
     metrics: Metrics,
     clock: Clock,
-    signer: Option<Arc<dyn Signer>>,
-    results: mpsc::Sender<Done>,
+    signers: Signers,
+    /// Cancelled when the shutdown grace period is over: running tries stop.
     hard_stop: CancellationToken,
+}
+
+/// Everything a delivery task needs, shared.
+struct Shared {
+    trier: Trier,
+    results: mpsc::Sender<Done>,
     /// Woken whenever a permit or a host slot is returned.
     freed: Wakeup,
+}
+
+/// What one [`Dispatcher::step`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepOutcome {
+    /// Notifications claimed and tried (or handed back) in this step.
+    pub tried: usize,
 }
 
 impl Dispatcher {
@@ -81,27 +86,14 @@ impl Dispatcher {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let config = self.config.clone();
         let (results_tx, results_rx) = mpsc::channel(config.concurrency.max(1) * 2);
-        let recorder = tokio::spawn(
-            Recorder {
-                store: self.store.clone(),
-                clock: self.clock.clone(),
-                metrics: self.metrics.clone(),
-                wakeup: self.wakeup.clone(),
-                shutdown: shutdown.clone(),
-            }
-            .run(results_rx),
-        );
+        let recorder = tokio::spawn(self.recorder(shutdown.clone()).run(results_rx));
         let freed = Wakeup::default();
         let hosts = HostSlots::new(config.per_host, freed.clone());
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let tracker = TaskTracker::new();
         let shared = Arc::new(Shared {
-            sender: Sender::new(config.request_timeout)?,
-            metrics: self.metrics.clone(),
-            clock: self.clock.clone(),
-            signer: self.signer.clone(),
+            trier: self.trier()?,
             results: results_tx,
-            hard_stop: CancellationToken::new(),
             freed: freed.clone(),
         });
         let remote = tokio::spawn(relay_remote_wakeups(
@@ -160,13 +152,56 @@ impl Dispatcher {
             .is_err()
         {
             tracing::warn!("grace period over: stopping the remaining tries and handing them back");
-            shared.hard_stop.cancel();
+            shared.trier.hard_stop.cancel();
             tracker.wait().await;
         }
         drop(shared);
         recorder.await?;
         tracing::info!("dispatcher stopped");
         Ok(())
+    }
+
+    fn recorder(&self, shutdown: CancellationToken) -> Recorder {
+        Recorder {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            wakeup: self.wakeup.clone(),
+            shutdown,
+        }
+    }
+
+    fn trier(&self) -> anyhow::Result<Trier> {
+        Ok(Trier {
+            sender: Sender::new(self.config.request_timeout)?,
+            metrics: self.metrics.clone(),
+            clock: self.clock.clone(),
+            signers: self.signers.clone(),
+            hard_stop: CancellationToken::new(),
+        })
+    }
+
+    /// One deterministic step, without the loop, the caps or any timing: claims what is
+    /// due by the clock (up to the concurrency), tries each in turn, and records all the
+    /// results in one write. Tests drive the dispatcher with it under a fixed clock.
+    pub async fn step(&self) -> anyhow::Result<StepOutcome> {
+        let request = ClaimRequest {
+            now: self.clock.now(),
+            limit: self.config.concurrency.clamp(1, 256) as u32,
+            lease: self.config.lease,
+            exclude_hosts: Vec::new(),
+            per_host: self.config.concurrency.max(1) as u32,
+        };
+        let claimed = self.store.claim(&request).await?;
+        let trier = self.trier()?;
+        let mut done = Vec::with_capacity(claimed.len());
+        for job in &claimed {
+            done.push(trier.try_once(job).await);
+        }
+        self.recorder(CancellationToken::new()).write(done).await;
+        Ok(StepOutcome {
+            tried: claimed.len(),
+        })
     }
 
     async fn claim_round(
@@ -208,7 +243,7 @@ impl Dispatcher {
         let mut handed_back = Vec::new();
         let mut blocked_hosts = request.exclude_hosts.clone();
         for job in claimed {
-            let slot = hosts.try_take(&job.notification.host);
+            let slot = hosts.try_take(&job.notification.destination.host);
             let permit = permits.clone().try_acquire_owned().ok();
             match (slot, permit) {
                 (Some(slot), Some(permit)) => {
@@ -219,7 +254,7 @@ impl Dispatcher {
                     tracker.spawn(deliver(job, shared.clone(), permit, slot));
                 }
                 _ => {
-                    blocked_hosts.push(job.notification.host.clone());
+                    blocked_hosts.push(job.notification.destination.host.clone());
                     handed_back.push((job.notification.id, job.lease_token));
                 }
             }
@@ -297,86 +332,87 @@ impl Drop for PermitGuard {
 const PREPARE_RETRY: Duration = Duration::from_secs(5);
 
 async fn deliver(job: Claimed, shared: Arc<Shared>, permit: PermitGuard, slot: HostSlot) {
-    let notification = &job.notification;
-    shared.metrics.inflight.inc();
-    let started_at = shared.clock.now();
-    let attempt = async {
-        let extra = match &shared.signer {
-            Some(signer) => signer.headers(notification).await?,
-            None => HeaderMap::new(),
-        };
-        let outgoing = Outgoing {
-            url: &notification.url,
-            body: &notification.body,
-            content_type: &notification.content_type,
-            headers: &notification.headers,
-        };
-        anyhow::Ok(shared.sender.send(&outgoing, extra).await)
-    };
-    let result = tokio::select! {
-        result = attempt => Some(result),
-        _ = shared.hard_stop.cancelled() => None,
-    };
-    shared.metrics.inflight.dec();
+    let done = shared.trier.try_once(&job).await;
     drop(slot);
-
-    let hand_back = |due_at| Done::HandBack {
-        id: notification.id,
-        lease_token: job.lease_token,
-        due_at,
-    };
-    let done = match result {
-        None => hand_back(shared.clock.now()),
-        Some(Err(error)) => {
-            // Nothing was sent, so no try is spent: a database blip while signing must not
-            // use up a notification's tries.
-            tracing::warn!(
-                id = notification.id,
-                error = format!("{error:#}"),
-                "could not prepare the request; handing the notification back"
-            );
-            hand_back(
-                shared.clock.now() + chrono::Duration::from_std(PREPARE_RETRY).unwrap_or_default(),
-            )
-        }
-        Some(Ok(result)) => {
-            let next = next_step(
-                result.failure.is_none(),
-                notification.round_attempts,
-                notification.max_attempts,
-                &notification.retry_schedule,
-                shared.clock.now(),
-            );
-            shared
-                .metrics
-                .record_attempt(result.failure, result.duration);
-            tracing::debug!(
-                id = notification.id,
-                attempt = notification.attempts + 1,
-                status = result.status_code,
-                failure = result.failure.map(|f| f.as_str()),
-                "try finished"
-            );
-            Done::Attempt {
-                record: AttemptRecord {
-                    notification_id: notification.id,
-                    lease_token: job.lease_token,
-                    number: notification.attempts + 1,
-                    started_at,
-                    duration_ms: result.duration.as_millis() as i64,
-                    status_code: result.status_code,
-                    failure: result.failure,
-                    message: result.message,
-                    response_body: result.response_body,
-                    next,
-                },
-                created_at: notification.created_at,
-            }
-        }
-    };
     // The permit is held until the result is queued, so a recorder that falls behind
     // slows claiming instead of piling up results. The recorder outlives every delivery
     // task; if it crashed, the lease expires and the try runs again.
     let _ = shared.results.send(done).await;
     drop(permit);
+}
+
+impl Trier {
+    /// One try of a claimed notification: sign, send, classify, and decide the next step.
+    async fn try_once(&self, job: &Claimed) -> Done {
+        let notification = &job.notification;
+        self.metrics.inflight.inc();
+        let started_at = self.clock.now();
+        let attempt = async {
+            let extra = self.signers.headers(notification).await?;
+            let outgoing = Outgoing {
+                url: &notification.destination.url,
+                body: &notification.body,
+                content_type: &notification.content_type,
+                headers: &notification.headers,
+            };
+            anyhow::Ok(self.sender.send(&outgoing, extra).await)
+        };
+        let result = tokio::select! {
+            result = attempt => Some(result),
+            _ = self.hard_stop.cancelled() => None,
+        };
+        self.metrics.inflight.dec();
+
+        let hand_back = |due_at| Done::HandBack {
+            id: notification.id,
+            lease_token: job.lease_token,
+            due_at,
+        };
+        match result {
+            None => hand_back(self.clock.now()),
+            Some(Err(error)) => {
+                // Nothing was sent, so no try is spent: a database blip while signing must
+                // not use up a notification's tries.
+                tracing::warn!(
+                    id = notification.id,
+                    error = format!("{error:#}"),
+                    "could not prepare the request; handing the notification back"
+                );
+                hand_back(
+                    self.clock.now()
+                        + chrono::Duration::from_std(PREPARE_RETRY).unwrap_or_default(),
+                )
+            }
+            Some(Ok(result)) => {
+                let next = notification.policy.next_step(
+                    result.failure.is_none(),
+                    notification.round_attempts,
+                    self.clock.now(),
+                );
+                self.metrics.record_attempt(result.failure, result.duration);
+                tracing::debug!(
+                    id = notification.id,
+                    attempt = notification.attempts + 1,
+                    status = result.status_code,
+                    failure = result.failure.map(|f| f.as_str()),
+                    "try finished"
+                );
+                Done::Attempt {
+                    record: AttemptRecord {
+                        notification_id: notification.id,
+                        lease_token: job.lease_token,
+                        number: notification.attempts + 1,
+                        started_at,
+                        duration_ms: result.duration.as_millis() as i64,
+                        status_code: result.status_code,
+                        failure: result.failure,
+                        message: result.message,
+                        response_body: result.response_body,
+                        next,
+                    },
+                    created_at: notification.created_at,
+                }
+            }
+        }
+    }
 }

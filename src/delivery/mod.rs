@@ -1,17 +1,21 @@
 //! Delivery: the worker pool that turns outbox rows into HTTP tries.
 //!
-//! - [`schedule`]: the retry policy as data.
-//! - [`sender`]: one HTTP try and its classification.
 //! - [`dispatcher`]: claims due work with a lease and runs tries under concurrency caps.
+//! - [`hosts`]: the per-host in-flight cap.
+//! - [`sender`]: one HTTP try and its classification.
+//! - [`signing`]: per-try headers, plugged in by each notice family.
 //! - [`recorder`]: writes finished tries back in batches.
+//!
+//! What a try leads to is decided by [`crate::policy`]; delivery only carries it out.
 
 pub mod dispatcher;
 pub mod hosts;
 pub mod recorder;
-pub mod schedule;
 pub mod sender;
+pub mod signing;
 
-pub use dispatcher::{Dispatcher, DispatcherConfig, Signer};
+pub use dispatcher::{Dispatcher, DispatcherConfig, StepOutcome};
+pub use signing::{Signer, Signers};
 
 use std::sync::Arc;
 

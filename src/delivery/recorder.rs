@@ -54,45 +54,50 @@ impl Recorder {
     pub async fn run(self, mut results: mpsc::Receiver<Done>) {
         let mut buffer = Vec::with_capacity(MAX_BATCH);
         while results.recv_many(&mut buffer, MAX_BATCH).await > 0 {
-            let mut attempts = Vec::with_capacity(buffer.len());
-            let mut created = Vec::with_capacity(buffer.len());
-            let mut hand_backs: Vec<(DateTime<Utc>, (i64, i64))> = Vec::new();
-            for done in buffer.drain(..) {
-                match done {
-                    Done::Attempt { record, created_at } => {
-                        attempts.push(record);
-                        created.push(created_at);
-                    }
-                    Done::HandBack {
-                        id,
-                        lease_token,
-                        due_at,
-                    } => hand_backs.push((due_at, (id, lease_token))),
+            self.write(buffer.drain(..)).await;
+        }
+    }
+
+    /// Writes a batch of finished work: every try in one transaction, then the hand-backs.
+    pub async fn write(&self, batch: impl IntoIterator<Item = Done>) {
+        let mut attempts = Vec::new();
+        let mut created = Vec::new();
+        let mut hand_backs: Vec<(DateTime<Utc>, (i64, i64))> = Vec::new();
+        for done in batch {
+            match done {
+                Done::Attempt { record, created_at } => {
+                    attempts.push(record);
+                    created.push(created_at);
                 }
+                Done::HandBack {
+                    id,
+                    lease_token,
+                    due_at,
+                } => hand_backs.push((due_at, (id, lease_token))),
             }
-            if !attempts.is_empty() {
-                let applied = self
-                    .persist("record tries", || {
-                        self.store.record(&attempts, self.clock.now())
-                    })
-                    .await;
-                if let Some(applied) = applied {
-                    self.count(&attempts, &created, &applied);
-                }
-                if attempts
-                    .iter()
-                    .any(|a| matches!(a.next, NextStep::RetryAt(_)))
-                {
-                    self.wakeup.wake();
-                }
-            }
-            for (due_at, lease) in hand_backs {
-                let leases = [lease];
-                self.persist("hand back a lease", || {
-                    self.store.release(&leases, due_at, self.clock.now())
+        }
+        if !attempts.is_empty() {
+            let applied = self
+                .persist("record tries", || {
+                    self.store.record(&attempts, self.clock.now())
                 })
                 .await;
+            if let Some(applied) = applied {
+                self.count(&attempts, &created, &applied);
             }
+            if attempts
+                .iter()
+                .any(|a| matches!(a.next, NextStep::RetryAt(_)))
+            {
+                self.wakeup.wake();
+            }
+        }
+        for (due_at, lease) in hand_backs {
+            let leases = [lease];
+            self.persist("hand back a lease", || {
+                self.store.release(&leases, due_at, self.clock.now())
+            })
+            .await;
         }
     }
 

@@ -1,4 +1,5 @@
-//! The password-free (免密支付) contract model: contract states, the state machine between them, contract ids, and the contract state notification body sent to merchants.
+//! The password-free (免密支付) contract: its record, its states and the state machine
+//! between them, contract ids, and the China Standard Time format of its times.
 //!
 //! # States
 //!
@@ -29,14 +30,7 @@
 //! | `RESCISSION` | — | terminal |
 //! | `UNKNOWN` | `UNSIGNED`, `SIGNED`, `DELETING_CONTRACT`, `RESCISSION` | the channel's state is recovered |
 //!
-//! # Notification body
-//!
-//! [`ContractNotification`] is the flat JSON object of ten string fields the
-//! notification center POSTs to the merchant's notify URL. Times are China
-//! Standard Time `yyyy-MM-dd HH:mm:ss`. `contractSignedTime` and
-//! `contractExpiredTime` are empty strings until the contract has ever been
-//! signed; from then on they are sent in every notification of that contract,
-//! including later `DELETING_CONTRACT`, `RESCISSION` and `UNKNOWN` ones.
+//! The notification sent on every state change is [`crate::platform::notice`]'s.
 
 use std::{fmt, str::FromStr};
 
@@ -45,6 +39,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::TimestampError;
+use crate::policy::Destination;
 
 /// The state of a password-free contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -190,74 +185,44 @@ pub fn parse_cst(text: &str) -> Result<DateTime<Utc>, TimestampError> {
     )
 }
 
-/// What the platform knows about a contract when it notifies the merchant.
+/// A password-free contract as the simulation keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContractSnapshot {
+pub struct Contract {
+    /// Insertion order, the cursor of listings.
+    pub seq: i64,
+    pub contract_id: String,
     pub mid: String,
     pub contract_no: String,
-    pub contract_id: String,
+    pub plan_id: String,
     pub state: ContractState,
-    /// When the contract was (first) signed; `None` if it never was. Keep it
-    /// after rescission: it stays in later notifications.
-    pub signed_at: Option<DateTime<Utc>>,
-    /// When the signed contract expires.
-    pub expires_at: Option<DateTime<Utc>>,
+    /// Where this contract's notifications go, with the host key derived when the URL was
+    /// accepted.
+    pub notify: Destination,
     pub single_limit_amt: String,
     pub avl_num: String,
-    pub plan_id: String,
+    /// When the contract was first signed; kept through later states.
+    pub signed_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the simulated user consents, while that is still to come.
+    pub consent_due_at: Option<DateTime<Utc>>,
+    /// The `requestTimestamp` of the contract's last notification; the next one is later.
+    pub last_notified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
-/// The contract state notification body, field for field and in the order of
-/// the platform's documentation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContractNotification {
-    pub request_timestamp: String,
+/// A contract to create, in state `UNSIGNED`.
+#[derive(Debug, Clone)]
+pub struct NewContract {
+    pub contract_id: String,
     pub mid: String,
     pub contract_no: String,
-    pub contract_id: String,
-    pub contract_state: String,
-    pub contract_signed_time: String,
-    pub contract_expired_time: String,
+    pub plan_id: String,
+    /// From [`crate::platform::fields::notify_target`].
+    pub notify: Destination,
     pub single_limit_amt: String,
     pub avl_num: String,
-    pub plan_id: String,
-}
-
-impl ContractNotification {
-    /// Builds the notification for `snapshot`, stamped `request_time` (its
-    /// `requestTimestamp`; see [`crate::platform::lifecycle::request_time`]).
-    ///
-    /// `contractSignedTime`/`contractExpiredTime` are filled only if the
-    /// contract has ever been signed (`signed_at` is set), whatever its
-    /// current state; otherwise both are empty.
-    pub fn from_snapshot(snapshot: &ContractSnapshot, request_time: DateTime<Utc>) -> Self {
-        let (signed, expired) = match snapshot.signed_at {
-            Some(signed_at) => (
-                format_cst(signed_at),
-                snapshot.expires_at.map(format_cst).unwrap_or_default(),
-            ),
-            None => (String::new(), String::new()),
-        };
-        Self {
-            request_timestamp: format_cst(request_time),
-            mid: snapshot.mid.clone(),
-            contract_no: snapshot.contract_no.clone(),
-            contract_id: snapshot.contract_id.clone(),
-            contract_state: snapshot.state.as_str().to_owned(),
-            contract_signed_time: signed,
-            contract_expired_time: expired,
-            single_limit_amt: snapshot.single_limit_amt.clone(),
-            avl_num: snapshot.avl_num.clone(),
-            plan_id: snapshot.plan_id.clone(),
-        }
-    }
-
-    /// The compact JSON body, exactly as POSTed (and signed).
-    pub fn to_body(&self) -> Vec<u8> {
-        // Serializing a struct of plain `String` fields cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
-    }
+    pub consent_due_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -380,48 +345,5 @@ mod tests {
         ] {
             assert!(parse_cst(bad).is_err(), "{bad:?}");
         }
-    }
-
-    fn snapshot(state: ContractState, signed: bool) -> ContractSnapshot {
-        ContractSnapshot {
-            mid: "898310048161234".into(),
-            contract_no: "CN20240101000001".into(),
-            contract_id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
-            state,
-            signed_at: signed.then(|| Utc.with_ymd_and_hms(2024, 1, 1, 2, 3, 4).unwrap()),
-            expires_at: signed.then(|| Utc.with_ymd_and_hms(2025, 1, 1, 2, 3, 4).unwrap()),
-            single_limit_amt: "500.00".into(),
-            avl_num: "99".into(),
-            plan_id: "PLAN01".into(),
-        }
-    }
-
-    #[test]
-    fn notification_body_is_byte_exact() {
-        let now = Utc.with_ymd_and_hms(2024, 6, 30, 16, 0, 0).unwrap();
-        let body = ContractNotification::from_snapshot(&snapshot(Signed, true), now).to_body();
-        assert_eq!(
-            String::from_utf8(body).unwrap(),
-            r#"{"requestTimestamp":"2024-07-01 00:00:00","mid":"898310048161234","contractNo":"CN20240101000001","contractId":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","contractState":"SIGNED","contractSignedTime":"2024-01-01 10:03:04","contractExpiredTime":"2025-01-01 10:03:04","singleLimitAmt":"500.00","avlNum":"99","planId":"PLAN01"}"#
-        );
-    }
-
-    #[test]
-    fn signed_times_are_empty_until_signed_and_kept_afterwards() {
-        let now = Utc.with_ymd_and_hms(2024, 6, 30, 16, 0, 0).unwrap();
-        let unsigned = ContractNotification::from_snapshot(&snapshot(Unsigned, false), now);
-        assert_eq!(
-            (
-                unsigned.contract_signed_time.as_str(),
-                unsigned.contract_expired_time.as_str()
-            ),
-            ("", "")
-        );
-        let rescinded = ContractNotification::from_snapshot(&snapshot(Rescission, true), now);
-        assert_eq!(rescinded.contract_state, "RESCISSION");
-        assert_eq!(rescinded.contract_signed_time, "2024-01-01 10:03:04");
-        assert_eq!(rescinded.contract_expired_time, "2025-01-01 10:03:04");
-        let back: ContractNotification = serde_json::from_slice(&rescinded.to_body()).unwrap();
-        assert_eq!(back, rescinded);
     }
 }

@@ -1,114 +1,12 @@
-//! Validation of the platform's request fields (one function per field) and the platform error codes (`errCode`) in one place.
-//!
-//! # Error codes
-//!
-//! Codes are four-digit strings: `0000` is success, `1xxx` a bad request
-//! field, `2xxx` a business-rule failure, `3xxx` an authentication failure,
-//! `9999` an internal error. The constants live in [`codes`];
-//! [`ERROR_CODES`] lists them all with their meaning.
-//!
-//! | errCode | constant | meaning |
-//! |---|---|---|
-//! | `0000` | `SUCCESS` | success |
-//! | `1001` | `MISSING_FIELD` | a required field is missing or empty |
-//! | `1002` | `FIELD_LENGTH` | a field is too long or too short |
-//! | `1003` | `BAD_FORMAT` | a field (or the body) has the wrong format |
-//! | `1004` | `BAD_TIMESTAMP` | `requestTimestamp` is not `yyyy-MM-dd HH:mm:ss` |
-//! | `1005` | `BAD_URL` | `notifyUrl` is not an absolute http(s) URL with a host |
-//! | `2001` | `UNKNOWN_MERCHANT` | no merchant with this `mid` |
-//! | `2002` | `CONTRACT_NOT_FOUND` | no such contract |
-//! | `2003` | `DUPLICATE_CONTRACT_NO` | the merchant already used this `contractNo` |
-//! | `3001` | `AUTH_HEADER_MISSING` | no `Authorization` header |
-//! | `3002` | `AUTH_HEADER_MALFORMED` | the `Authorization` header cannot be read |
-//! | `3003` | `UNKNOWN_APP_ID` | no application with this appId |
-//! | `3004` | `TIMESTAMP_OUT_OF_WINDOW` | the signed timestamp is too far from now |
-//! | `3005` | `NONCE_REPLAYED` | the nonce was already used |
-//! | `3006` | `SIGNATURE_MISMATCH` | the signature does not verify |
-//! | `3007` | `TOKEN_INVALID` | the access token is unknown or expired |
-//! | `3008` | `BAD_TOKEN_REQUEST` | the access-token request is invalid |
-//! | `9999` | `INTERNAL_ERROR` | internal error |
+//! Validation of the platform's request fields, one function per field; each failure
+//! names its field and its [`ErrCode`].
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use chrono::{DateTime, Utc};
-use url::Url;
 
 use super::contract::parse_cst;
-
-/// The platform's `errCode` values.
-pub mod codes {
-    pub const SUCCESS: &str = "0000";
-    pub const MISSING_FIELD: &str = "1001";
-    pub const FIELD_LENGTH: &str = "1002";
-    pub const BAD_FORMAT: &str = "1003";
-    pub const BAD_TIMESTAMP: &str = "1004";
-    pub const BAD_URL: &str = "1005";
-    pub const UNKNOWN_MERCHANT: &str = "2001";
-    pub const CONTRACT_NOT_FOUND: &str = "2002";
-    pub const DUPLICATE_CONTRACT_NO: &str = "2003";
-    pub const AUTH_HEADER_MISSING: &str = "3001";
-    pub const AUTH_HEADER_MALFORMED: &str = "3002";
-    pub const UNKNOWN_APP_ID: &str = "3003";
-    pub const TIMESTAMP_OUT_OF_WINDOW: &str = "3004";
-    pub const NONCE_REPLAYED: &str = "3005";
-    pub const SIGNATURE_MISMATCH: &str = "3006";
-    pub const TOKEN_INVALID: &str = "3007";
-    pub const BAD_TOKEN_REQUEST: &str = "3008";
-    pub const INTERNAL_ERROR: &str = "9999";
-}
-
-/// Every error code with its meaning, in code order.
-pub const ERROR_CODES: &[(&str, &str)] = &[
-    (codes::SUCCESS, "success"),
-    (codes::MISSING_FIELD, "a required field is missing or empty"),
-    (codes::FIELD_LENGTH, "a field is too long or too short"),
-    (
-        codes::BAD_FORMAT,
-        "a field (or the body) has the wrong format",
-    ),
-    (
-        codes::BAD_TIMESTAMP,
-        "requestTimestamp is not yyyy-MM-dd HH:mm:ss",
-    ),
-    (
-        codes::BAD_URL,
-        "notifyUrl is not an absolute http(s) URL with a host",
-    ),
-    (codes::UNKNOWN_MERCHANT, "no merchant with this mid"),
-    (codes::CONTRACT_NOT_FOUND, "no such contract"),
-    (
-        codes::DUPLICATE_CONTRACT_NO,
-        "the merchant already used this contractNo",
-    ),
-    (codes::AUTH_HEADER_MISSING, "no Authorization header"),
-    (
-        codes::AUTH_HEADER_MALFORMED,
-        "the Authorization header cannot be read",
-    ),
-    (codes::UNKNOWN_APP_ID, "no application with this appId"),
-    (
-        codes::TIMESTAMP_OUT_OF_WINDOW,
-        "the signed timestamp is too far from now",
-    ),
-    (codes::NONCE_REPLAYED, "the nonce was already used"),
-    (codes::SIGNATURE_MISMATCH, "the signature does not verify"),
-    (
-        codes::TOKEN_INVALID,
-        "the access token is unknown or expired",
-    ),
-    (
-        codes::BAD_TOKEN_REQUEST,
-        "the access-token request is invalid",
-    ),
-    (codes::INTERNAL_ERROR, "internal error"),
-];
-
-/// The meaning of an error code, if it is one of [`ERROR_CODES`].
-pub fn error_meaning(code: &str) -> Option<&'static str> {
-    ERROR_CODES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, meaning)| *meaning)
-}
+use super::errcode::ErrCode;
+use crate::policy::Destination;
 
 /// Maximum length accepted for `notifyUrl` (the platform documents none).
 pub const NOTIFY_URL_MAX_LEN: usize = 1024;
@@ -119,14 +17,13 @@ pub const NOTIFY_URL_MAX_LEN: usize = 1024;
 pub struct FieldError {
     /// The wire name of the field, e.g. `contractNo`.
     pub field: &'static str,
-    /// One of [`codes`].
-    pub err_code: &'static str,
+    pub err_code: ErrCode,
     /// A human-readable explanation naming the field.
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, err_code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &'static str, err_code: ErrCode, message: impl Into<String>) -> Self {
         Self {
             field,
             err_code,
@@ -136,7 +33,7 @@ impl FieldError {
 
     /// The field is absent or empty.
     pub fn missing(field: &'static str) -> Self {
-        Self::new(field, codes::MISSING_FIELD, format!("{field} is required"))
+        Self::new(field, ErrCode::MissingField, format!("{field} is required"))
     }
 }
 
@@ -184,52 +81,22 @@ pub fn parse_request_timestamp(value: &str) -> Result<DateTime<Utc>, FieldError>
         return Err(FieldError::missing(field));
     }
     parse_cst(value)
-        .map_err(|e| FieldError::new(field, codes::BAD_TIMESTAMP, format!("{field}: {e}")))
+        .map_err(|e| FieldError::new(field, ErrCode::BadTimestamp, format!("{field}: {e}")))
 }
 
 /// `notifyUrl`: an absolute `http`/`https` URL with a host, at most
 /// [`NOTIFY_URL_MAX_LEN`] characters.
 pub fn validate_notify_url(value: &str) -> Result<(), FieldError> {
-    parse_notify_url(value).map(drop)
+    notify_target(value).map(drop)
 }
 
-/// A notify URL as it was accepted, with the delivery host (`host:port`, the key of the
-/// outbox's per-host cap) derived from it then. Contracts keep both, so sending a
-/// notification never validates the URL again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotifyTarget {
-    pub url: String,
-    pub host: String,
-}
-
-/// Validates `notifyUrl` and derives its delivery host.
-pub fn notify_target(value: &str) -> Result<NotifyTarget, FieldError> {
-    let url = parse_notify_url(value)?;
-    // `parse_notify_url` accepts only http(s) URLs with a host, which have a known port.
-    let host = url.host_str().unwrap_or_default();
-    let port = url.port_or_known_default().unwrap_or(80);
-    Ok(NotifyTarget {
-        url: value.to_owned(),
-        host: format!("{host}:{port}"),
-    })
-}
-
-/// Validates `notifyUrl` and returns it parsed.
-pub fn parse_notify_url(value: &str) -> Result<Url, FieldError> {
+/// Validates `notifyUrl` as a [`Destination`], deriving its host key once: contracts
+/// keep both, so sending a notification never validates the URL again.
+pub fn notify_target(value: &str) -> Result<Destination, FieldError> {
     let field = "notifyUrl";
     check_length(field, value, 1, NOTIFY_URL_MAX_LEN)?;
-    let bad = |why: String| FieldError::new(field, codes::BAD_URL, format!("{field} {why}"));
-    let url = Url::parse(value).map_err(|e| bad(format!("is not an absolute URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad(format!(
-            "must use http or https, not {:?}",
-            url.scheme()
-        )));
-    }
-    if url.host_str().unwrap_or_default().is_empty() {
-        return Err(bad("has no host".to_owned()));
-    }
-    Ok(url)
+    Destination::parse(value)
+        .map_err(|error| FieldError::new(field, ErrCode::BadUrl, format!("{field} {error}")))
 }
 
 /// `contractId`: 44 characters of standard, padded Base64.
@@ -239,7 +106,7 @@ pub fn validate_contract_id(value: &str) -> Result<(), FieldError> {
         Ok(_) => Ok(()),
         Err(_) => Err(FieldError::new(
             "contractId",
-            codes::BAD_FORMAT,
+            ErrCode::BadFormat,
             "contractId must be standard Base64",
         )),
     }
@@ -260,7 +127,7 @@ pub fn validate_single_limit_amt(value: Option<&str>) -> Result<(), FieldError> 
     } else {
         Err(FieldError::new(
             field,
-            codes::BAD_FORMAT,
+            ErrCode::BadFormat,
             format!("{field} must be an amount like 500 or 500.00 (digits, at most two decimals)"),
         ))
     }
@@ -297,7 +164,7 @@ fn check_length(
     };
     Err(FieldError::new(
         field,
-        codes::FIELD_LENGTH,
+        ErrCode::FieldLength,
         format!("{field} must be {expected} characters long (got {len})"),
     ))
 }
@@ -314,7 +181,7 @@ fn check_chars(
     } else {
         Err(FieldError::new(
             field,
-            codes::BAD_FORMAT,
+            ErrCode::BadFormat,
             format!("{field} may only contain {allowed}"),
         ))
     }
@@ -324,34 +191,17 @@ fn check_chars(
 mod tests {
     use super::*;
 
-    fn code<T>(result: Result<T, FieldError>) -> &'static str {
+    fn code<T>(result: Result<T, FieldError>) -> ErrCode {
         match result {
-            Ok(_) => codes::SUCCESS,
+            Ok(_) => ErrCode::Success,
             Err(e) => e.err_code,
         }
     }
 
     #[test]
-    fn error_codes_are_unique_four_digit_strings() {
-        let mut seen = std::collections::HashSet::new();
-        for (code, meaning) in ERROR_CODES {
-            assert!(
-                code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()),
-                "{code}"
-            );
-            assert!(seen.insert(*code), "duplicate {code}");
-            assert!(!meaning.is_empty());
-        }
-        assert_eq!(ERROR_CODES.len(), 18);
-        assert_eq!(error_meaning(codes::SUCCESS), Some("success"));
-        assert_eq!(error_meaning("4242"), None);
-        assert!(ERROR_CODES.windows(2).all(|w| w[0].0 < w[1].0));
-    }
-
-    #[test]
     fn require_rejects_absent_and_empty() {
         assert_eq!(require("mid", Some("x")), Ok("x"));
-        assert_eq!(code(require("mid", None)), codes::MISSING_FIELD);
+        assert_eq!(code(require("mid", None)), ErrCode::MissingField);
         assert_eq!(
             require("mid", Some("")).unwrap_err().message,
             "mid is required"
@@ -360,12 +210,12 @@ mod tests {
 
     #[test]
     fn mid() {
-        assert_eq!(code(validate_mid("898310048161234")), codes::SUCCESS);
-        assert_eq!(code(validate_mid("89831004816ABCD")), codes::SUCCESS);
-        assert_eq!(code(validate_mid("")), codes::MISSING_FIELD);
-        assert_eq!(code(validate_mid("89831004816123")), codes::FIELD_LENGTH);
-        assert_eq!(code(validate_mid("8983100481612345")), codes::FIELD_LENGTH);
-        assert_eq!(code(validate_mid("89831004816-234")), codes::BAD_FORMAT);
+        assert_eq!(code(validate_mid("898310048161234")), ErrCode::Success);
+        assert_eq!(code(validate_mid("89831004816ABCD")), ErrCode::Success);
+        assert_eq!(code(validate_mid("")), ErrCode::MissingField);
+        assert_eq!(code(validate_mid("89831004816123")), ErrCode::FieldLength);
+        assert_eq!(code(validate_mid("8983100481612345")), ErrCode::FieldLength);
+        assert_eq!(code(validate_mid("89831004816-234")), ErrCode::BadFormat);
         let err = validate_mid("123").unwrap_err();
         assert_eq!(
             (err.field, err.message.as_str()),
@@ -375,31 +225,37 @@ mod tests {
 
     #[test]
     fn contract_no_and_plan_id() {
-        assert_eq!(code(validate_contract_no("CN-0001_x")), codes::SUCCESS);
-        assert_eq!(code(validate_contract_no(&"9".repeat(40))), codes::SUCCESS);
-        assert_eq!(code(validate_contract_no("1234567")), codes::FIELD_LENGTH);
+        assert_eq!(code(validate_contract_no("CN-0001_x")), ErrCode::Success);
+        assert_eq!(
+            code(validate_contract_no(&"9".repeat(40))),
+            ErrCode::Success
+        );
+        assert_eq!(code(validate_contract_no("1234567")), ErrCode::FieldLength);
         assert_eq!(
             code(validate_contract_no(&"9".repeat(41))),
-            codes::FIELD_LENGTH
+            ErrCode::FieldLength
         );
-        assert_eq!(code(validate_contract_no("CN 00001")), codes::BAD_FORMAT);
+        assert_eq!(code(validate_contract_no("CN 00001")), ErrCode::BadFormat);
         assert_eq!(
             code(validate_contract_no("合同号码合同号码")),
-            codes::BAD_FORMAT
+            ErrCode::BadFormat
         );
-        assert_eq!(code(validate_plan_id("P")), codes::SUCCESS);
-        assert_eq!(code(validate_plan_id("")), codes::MISSING_FIELD);
-        assert_eq!(code(validate_plan_id(&"P".repeat(33))), codes::FIELD_LENGTH);
-        assert_eq!(code(validate_plan_id("plan\t1")), codes::BAD_FORMAT);
+        assert_eq!(code(validate_plan_id("P")), ErrCode::Success);
+        assert_eq!(code(validate_plan_id("")), ErrCode::MissingField);
+        assert_eq!(
+            code(validate_plan_id(&"P".repeat(33))),
+            ErrCode::FieldLength
+        );
+        assert_eq!(code(validate_plan_id("plan\t1")), ErrCode::BadFormat);
     }
 
     #[test]
     fn request_timestamp() {
         assert_eq!(
             code(validate_request_timestamp("2024-07-01 00:00:00")),
-            codes::SUCCESS
+            ErrCode::Success
         );
-        assert_eq!(code(validate_request_timestamp("")), codes::MISSING_FIELD);
+        assert_eq!(code(validate_request_timestamp("")), ErrCode::MissingField);
         for bad in [
             "20240701000000",
             "2024-07-01T00:00:00",
@@ -408,7 +264,7 @@ mod tests {
         ] {
             assert_eq!(
                 code(validate_request_timestamp(bad)),
-                codes::BAD_TIMESTAMP,
+                ErrCode::BadTimestamp,
                 "{bad}"
             );
         }
@@ -423,9 +279,9 @@ mod tests {
             "http://127.0.0.1:8080/cb?x=1",
             "HTTPS://EXAMPLE.COM",
         ] {
-            assert_eq!(code(validate_notify_url(good)), codes::SUCCESS, "{good}");
+            assert_eq!(code(validate_notify_url(good)), ErrCode::Success, "{good}");
         }
-        assert_eq!(code(validate_notify_url("")), codes::MISSING_FIELD);
+        assert_eq!(code(validate_notify_url("")), ErrCode::MissingField);
         for bad in [
             "/notify",
             "merchant.example/notify",
@@ -434,16 +290,10 @@ mod tests {
             "http://",
             "https://exa mple.com",
         ] {
-            assert_eq!(code(validate_notify_url(bad)), codes::BAD_URL, "{bad}");
+            assert_eq!(code(validate_notify_url(bad)), ErrCode::BadUrl, "{bad}");
         }
         let long = format!("https://example.com/{}", "a".repeat(NOTIFY_URL_MAX_LEN));
-        assert_eq!(code(validate_notify_url(&long)), codes::FIELD_LENGTH);
-        assert_eq!(
-            parse_notify_url("https://example.com/n")
-                .unwrap()
-                .host_str(),
-            Some("example.com")
-        );
+        assert_eq!(code(validate_notify_url(&long)), ErrCode::FieldLength);
     }
 
     #[test]
@@ -457,24 +307,20 @@ mod tests {
         ] {
             let target = notify_target(url).unwrap();
             assert_eq!((target.url.as_str(), target.host.as_str()), (url, host));
-            // The same key the generic admin API gives a notification to this URL, so
-            // both kinds share one per-host cap.
-            let generic = crate::api::notifications::validate_url(url).ok();
-            assert_eq!(generic.as_deref(), Some(host), "{url}");
         }
-        assert_eq!(code(notify_target("ftp://x/y")), codes::BAD_URL);
+        assert_eq!(code(notify_target("ftp://x/y")), ErrCode::BadUrl);
     }
 
     #[test]
     fn contract_id() {
         let id = crate::platform::contract::contract_id();
-        assert_eq!(code(validate_contract_id(&id)), codes::SUCCESS);
-        assert_eq!(code(validate_contract_id("")), codes::MISSING_FIELD);
-        assert_eq!(code(validate_contract_id(&id[..43])), codes::FIELD_LENGTH);
+        assert_eq!(code(validate_contract_id(&id)), ErrCode::Success);
+        assert_eq!(code(validate_contract_id("")), ErrCode::MissingField);
+        assert_eq!(code(validate_contract_id(&id[..43])), ErrCode::FieldLength);
         let not_b64 = format!("{}!", &id[..43]);
-        assert_eq!(code(validate_contract_id(&not_b64)), codes::BAD_FORMAT);
+        assert_eq!(code(validate_contract_id(&not_b64)), ErrCode::BadFormat);
         let url_safe = format!("{}-_=", &id[..41]);
-        assert_eq!(code(validate_contract_id(&url_safe)), codes::BAD_FORMAT);
+        assert_eq!(code(validate_contract_id(&url_safe)), ErrCode::BadFormat);
     }
 
     #[test]
@@ -490,20 +336,20 @@ mod tests {
         ] {
             assert_eq!(
                 code(validate_single_limit_amt(good)),
-                codes::SUCCESS,
+                ErrCode::Success,
                 "{good:?}"
             );
         }
         for bad in ["500.", ".5", "500.000", "-1", "1e3", "5 00", "1,000"] {
             assert_eq!(
                 code(validate_single_limit_amt(Some(bad))),
-                codes::BAD_FORMAT,
+                ErrCode::BadFormat,
                 "{bad}"
             );
         }
         assert_eq!(
             code(validate_single_limit_amt(Some(&"9".repeat(19)))),
-            codes::FIELD_LENGTH
+            ErrCode::FieldLength
         );
         for good in [
             None,
@@ -512,13 +358,13 @@ mod tests {
             Some("99"),
             Some("999999999999999999"),
         ] {
-            assert_eq!(code(validate_avl_num(good)), codes::SUCCESS, "{good:?}");
+            assert_eq!(code(validate_avl_num(good)), ErrCode::Success, "{good:?}");
         }
-        assert_eq!(code(validate_avl_num(Some("1.5"))), codes::BAD_FORMAT);
-        assert_eq!(code(validate_avl_num(Some("-1"))), codes::BAD_FORMAT);
+        assert_eq!(code(validate_avl_num(Some("1.5"))), ErrCode::BadFormat);
+        assert_eq!(code(validate_avl_num(Some("-1"))), ErrCode::BadFormat);
         assert_eq!(
             code(validate_avl_num(Some(&"9".repeat(19)))),
-            codes::FIELD_LENGTH
+            ErrCode::FieldLength
         );
     }
 }

@@ -1,28 +1,51 @@
-//! What a contract state change does: the contract's new fields and the notifications the
-//! change sends. Pure; the stores run it inside the transaction that writes its result.
+//! What a contract state change does: who may ask for it, the contract's new fields and
+//! the notifications the change sends. Pure; the store runs it inside the transaction
+//! that writes its result.
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-use super::contract::{transition, ContractState, IllegalTransition};
+use super::contract::{transition, Contract, ContractState, IllegalTransition};
 use super::notice;
-use super::store::Contract;
-use crate::delivery::schedule::RetrySchedule;
+use crate::policy::RetryPolicy;
 use crate::store::NewNotification;
-
-/// How notifications of the platform are retried.
-#[derive(Debug, Clone)]
-pub struct DeliveryPolicy {
-    pub max_attempts: u32,
-    pub retry_schedule: RetrySchedule,
-}
 
 /// The rules a state change follows.
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
     /// How long a contract is valid from its signature (`contractExpiredTime`).
     pub contract_term: chrono::Duration,
-    pub delivery: DeliveryPolicy,
+    /// How the platform's notifications are retried.
+    pub delivery: RetryPolicy,
 }
+
+/// Who asks for a state change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The admin API: any move the state machine allows.
+    Admin,
+    /// The simulated user's automatic consent: `UNSIGNED → SIGNED`, once it is due.
+    Consent,
+}
+
+/// A state change asked for at `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct Change {
+    pub to: ContractState,
+    pub cause: Cause,
+    pub now: DateTime<Utc>,
+}
+
+/// Why a change does not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The state machine does not allow it.
+    Illegal(IllegalTransition),
+    /// An automatic consent that is no longer due (the contract moved meanwhile).
+    NotDue,
+}
+
+/// A change's result: the contract after it and the notifications it sends.
+pub type Planned = (Contract, Vec<NewNotification>);
 
 /// The `requestTimestamp` of a contract's next notification, given the one of its
 /// previous notification: `now` in whole seconds (the wire format has no fraction), but at
@@ -38,6 +61,24 @@ pub fn request_time(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime
 }
 
 impl Lifecycle {
+    /// What `change` does to `current`, a merchant with `extra_copies`, or why it does not
+    /// happen. A consent applies only to an `UNSIGNED` contract whose consent is due.
+    pub fn apply(
+        &self,
+        current: &Contract,
+        extra_copies: u32,
+        change: &Change,
+    ) -> Result<Planned, Refused> {
+        if change.cause == Cause::Consent {
+            let due = current.consent_due_at.is_some_and(|at| at <= change.now);
+            if current.state != ContractState::Unsigned || !due {
+                return Err(Refused::NotDue);
+            }
+        }
+        self.plan(current, change.to, extra_copies, change.now)
+            .map_err(Refused::Illegal)
+    }
+
     /// The contract after moving to `to` at `now`, and its notification with the
     /// merchant's extra copies; or the state machine's refusal.
     ///
@@ -51,7 +92,7 @@ impl Lifecycle {
         to: ContractState,
         extra_copies: u32,
         now: DateTime<Utc>,
-    ) -> Result<(Contract, Vec<NewNotification>), IllegalTransition> {
+    ) -> Result<Planned, IllegalTransition> {
         let state = transition(current.state, to)?;
         let mut next = current.clone();
         next.state = state;
@@ -83,8 +124,7 @@ mod tests {
             contract_no: "CN000001".into(),
             plan_id: "P1".into(),
             state,
-            notify_url: "http://127.0.0.1:9/n".into(),
-            notify_host: "127.0.0.1:9".into(),
+            notify: crate::policy::Destination::parse("http://127.0.0.1:9/n").unwrap(),
             single_limit_amt: String::new(),
             avl_num: String::new(),
             signed_at: None,
@@ -99,9 +139,9 @@ mod tests {
     fn lifecycle() -> Lifecycle {
         Lifecycle {
             contract_term: chrono::Duration::days(365),
-            delivery: DeliveryPolicy {
+            delivery: RetryPolicy {
                 max_attempts: 10,
-                retry_schedule: RetrySchedule::parse("1s").unwrap(),
+                schedule: crate::policy::RetrySchedule::parse("1s").unwrap(),
             },
         }
     }
@@ -130,6 +170,35 @@ mod tests {
         let now = Utc::now();
         let refused = lifecycle().plan(&contract(Rescission), Signed, 0, now);
         assert!(refused.is_err());
+    }
+
+    #[test]
+    fn a_consent_applies_only_when_due_and_unsigned() {
+        let due = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let consent = |now| Change {
+            to: Signed,
+            cause: Cause::Consent,
+            now,
+        };
+        let early = due - chrono::Duration::seconds(1);
+        assert_eq!(
+            lifecycle()
+                .apply(&contract(Unsigned), 0, &consent(early))
+                .err(),
+            Some(Refused::NotDue)
+        );
+        assert!(lifecycle()
+            .apply(&contract(Unsigned), 0, &consent(due))
+            .is_ok());
+        assert_eq!(
+            lifecycle().apply(&contract(Signed), 0, &consent(due)).err(),
+            Some(Refused::NotDue)
+        );
+        let admin = Change {
+            cause: Cause::Admin,
+            ..consent(early)
+        };
+        assert!(lifecycle().apply(&contract(Unsigned), 0, &admin).is_ok());
     }
 
     fn stamp_of(notification: &NewNotification) -> String {

@@ -2,26 +2,25 @@
 //! credentials, the platform API they call, password-free contracts and the contract
 //! state notification the notification center sends them.
 //!
-//! Pure protocol logic, with no I/O, deterministic given its inputs (apart from the
-//! explicit random generators [`auth::generate_credential`] and [`contract::contract_id`]):
+//! The domain, pure and deterministic given its inputs (apart from the explicit random
+//! generators [`auth::generate_credential`] and [`contract::contract_id`]):
 //!
-//! * [`auth`] — access-token and `OPEN-BODY-SIG` signatures, `Authorization`
-//!   header parsing, compact (`yyyyMMddHHmmss`) timestamps, credential generation.
-//! * [`contract`] — contract states, the state machine, and the contract state
-//!   notification body the notification center sends to merchants.
-//! * [`fields`] — validation of the request fields and the platform error codes.
-//! * [`lifecycle`] — what a state change does to a contract and which notifications
-//!   it sends.
-//! * [`notice`] — the contract state notification as an outbox entry (the one
-//!   product-specific notification type; another would be one more such module).
+//! * [`merchant`] — a merchant, its credentials and simulated users.
+//! * [`contract`] — the contract record, its states and the state machine.
+//! * [`lifecycle`] — what a state change does and which notifications it sends.
+//! * [`notice`] — the contract state notice family: its body and outbox entries.
+//! * [`auth`] — access-token and `OPEN-BODY-SIG` signatures, `Authorization` headers,
+//!   compact timestamps, credential generation.
+//! * [`fields`] — validation of request fields; [`errcode`] — the platform's `errCode`s.
 //!
 //! The service around it:
 //!
 //! * [`store`] — merchants, contracts, tokens and nonces in the outbox's database.
+//! * [`service`] — drafting contracts and changing their state.
+//! * [`signer`] — signs every try of a merchant's notice.
 //! * [`api`] — the admin routes and the platform's own `/v1/...` routes.
-//! * [`signer`] — signs every try of a merchant's notification.
 //! * [`worker`] — simulated users' automatic consent; pruning.
-//! * [`sandbox`] — all of it as one value the application wires in.
+//! * [`sandbox`] — all of it wired into the application.
 //!
 //! # Time zone
 //!
@@ -34,10 +33,13 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod contract;
+pub mod errcode;
 pub mod fields;
 pub mod lifecycle;
+pub mod merchant;
 pub mod notice;
 pub mod sandbox;
+pub mod service;
 pub mod signer;
 pub mod store;
 pub mod worker;

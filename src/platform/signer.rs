@@ -1,10 +1,9 @@
 //! Signs the notifications of a merchant as the platform does: every try carries
 //! `Authorization: OPEN-BODY-SIG …` over the exact stored body, with the merchant's appId
-//! and appKey and a fresh timestamp and nonce. Notifications without a merchant (the
-//! generic admin API's) are sent unsigned.
+//! and appKey and a fresh timestamp and nonce. The merchant is the notification's tenant;
+//! the sandbox plugs this signer in for its notice family's `kind`.
 
-use std::sync::Arc;
-
+use anyhow::Context as _;
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 
@@ -17,12 +16,12 @@ use crate::delivery::Signer;
 use crate::store::Notification;
 
 pub struct MerchantSigner {
-    store: Arc<dyn PlatformStore>,
+    store: PlatformStore,
     clock: Clock,
 }
 
 impl MerchantSigner {
-    pub fn new(store: Arc<dyn PlatformStore>, clock: Clock) -> Self {
+    pub fn new(store: PlatformStore, clock: Clock) -> Self {
         Self { store, clock }
     }
 }
@@ -31,15 +30,16 @@ impl MerchantSigner {
 impl Signer for MerchantSigner {
     async fn headers(&self, notification: &Notification) -> anyhow::Result<HeaderMap> {
         let mut headers = HeaderMap::new();
-        let Some(mid) = &notification.mid else {
-            return Ok(headers);
-        };
+        let mid = notification
+            .tenant
+            .as_deref()
+            .context("a merchant's notice without a merchant")?;
         // Read per try, so a merchant's new key applies to the next try.
         let merchant = self
             .store
             .merchant(mid)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("merchant {mid} does not exist"))?;
+            .with_context(|| format!("merchant {mid} does not exist"))?;
         let timestamp = format_compact_timestamp(self.clock.now());
         let nonce = generate_credential(CREDENTIAL_LEN);
         let value = open_body_sig_header(

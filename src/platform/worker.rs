@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::contract::ContractState;
+use super::lifecycle::Cause;
 use super::sandbox::Sandbox;
-use super::store::{Cause, TransitionOutcome};
+use super::store::TransitionOutcome;
 
 const BATCH: u32 = 100;
 const PRUNE_EVERY: chrono::Duration = chrono::Duration::seconds(60);
@@ -25,7 +26,7 @@ pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
     let mut pruned_at: Option<DateTime<Utc>> = None;
     while !shutdown.is_cancelled() {
         consent_round(&sandbox).await;
-        let now = sandbox.app.clock.now();
+        let now = sandbox.now();
         if prune_due(pruned_at, now) {
             pruned_at = Some(now);
             match sandbox.store.prune(now).await {
@@ -43,7 +44,7 @@ pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
 
 /// Applies every due consent.
 async fn consent_round(sandbox: &Sandbox) {
-    let now = sandbox.app.clock.now();
+    let now = sandbox.now();
     let due = match sandbox.store.due_consents(now, BATCH).await {
         Ok(due) => due,
         Err(error) => {
@@ -56,6 +57,7 @@ async fn consent_round(sandbox: &Sandbox) {
     };
     for contract_id in due {
         match sandbox
+            .contracts
             .change(&contract_id, ContractState::Signed, Cause::Consent)
             .await
         {

@@ -4,77 +4,24 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::delivery::schedule::RetrySchedule;
-
-/// Where a notification is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Waiting for its first or next try (`due_at` says when).
-    Pending,
-    /// Claimed by a worker whose lease runs until `due_at`.
-    Delivering,
-    /// A try got HTTP 200.
-    Delivered,
-    /// Every try of the round failed.
-    Failed,
-    /// Cancelled through the admin API.
-    Cancelled,
-}
-
-impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Pending,
-        Status::Delivering,
-        Status::Delivered,
-        Status::Failed,
-        Status::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Delivering => "delivering",
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn is_finished(self) -> bool {
-        matches!(self, Status::Delivered | Status::Failed | Status::Cancelled)
-    }
-}
-
-impl std::str::FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown status {s:?}; expected one of pending, delivering, delivered, failed, cancelled")
-            })
-    }
-}
+pub use crate::policy::{Destination, NextStep, RetryPolicy, Status};
 
 /// A notification to be inserted into the outbox.
 #[derive(Debug, Clone)]
 pub struct NewNotification {
-    pub url: String,
-    /// The destination host (with port), the key of the per-host concurrency cap.
-    pub host: String,
+    pub destination: Destination,
     pub body: Vec<u8>,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
-    pub max_attempts: u32,
-    pub retry_schedule: RetrySchedule,
+    pub policy: RetryPolicy,
     pub idempotency_key: Option<String>,
-    /// The merchant this notification belongs to, if the platform simulation sent it.
-    pub mid: Option<String>,
-    /// The contract this notification is about, if any.
-    pub contract_id: Option<String>,
-    /// What produced the notification: `generic` for the admin API, or a platform type.
+    /// Who the notification belongs to, in its producer's terms (a notice family uses
+    /// the merchant); listings filter by it.
+    pub tenant: Option<String>,
+    /// What the notification is about, in its producer's terms (a contract, an order).
+    pub subject: Option<String>,
+    /// The notice family that produced it (`generic` for the admin API); it picks the
+    /// family's signer for every try.
     pub kind: String,
 }
 
@@ -83,8 +30,7 @@ pub struct NewNotification {
 pub struct Notification {
     pub id: i64,
     pub status: Status,
-    pub url: String,
-    pub host: String,
+    pub destination: Destination,
     pub body: Vec<u8>,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
@@ -92,11 +38,10 @@ pub struct Notification {
     pub attempts: u32,
     /// Tries made in the current round (a redelivery starts a new round).
     pub round_attempts: u32,
-    pub max_attempts: u32,
-    pub retry_schedule: RetrySchedule,
+    pub policy: RetryPolicy,
     pub idempotency_key: Option<String>,
-    pub mid: Option<String>,
-    pub contract_id: Option<String>,
+    pub tenant: Option<String>,
+    pub subject: Option<String>,
     pub kind: String,
     /// The next try while pending; the lease expiry while delivering; none once finished.
     pub due_at: Option<DateTime<Utc>>,
@@ -145,14 +90,6 @@ impl FailureKind {
     }
 }
 
-/// What the outbox row becomes after a try.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextStep {
-    Delivered,
-    RetryAt(DateTime<Utc>),
-    Exhausted,
-}
-
 /// One finished try, to be recorded with the transition it causes.
 #[derive(Debug, Clone)]
 pub struct AttemptRecord {
@@ -186,8 +123,9 @@ pub struct Attempt {
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub status: Option<Status>,
-    pub mid: Option<String>,
-    pub contract_id: Option<String>,
+    pub tenant: Option<String>,
+    pub subject: Option<String>,
+    pub kind: Option<String>,
     /// Only ids below this one (the cursor of the previous page).
     pub before_id: Option<i64>,
     pub limit: u32,

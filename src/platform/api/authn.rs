@@ -21,9 +21,10 @@ use crate::platform::auth::{
     verify_access_token_signature, verify_body_signature, Credentials, CREDENTIAL_LEN,
     SIGN_METHOD_SHA256,
 };
-use crate::platform::fields::codes;
+use crate::platform::errcode::ErrCode;
+use crate::platform::merchant::Merchant;
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{Merchant, NewToken, NonceUse};
+use crate::platform::store::{NewToken, NonceUse};
 
 /// The longest nonce accepted (the platform's clients send 32 characters).
 pub const NONCE_MAX_LEN: usize = 128;
@@ -47,10 +48,7 @@ fn auth_window(sandbox: &Sandbox) -> chrono::Duration {
 }
 
 /// Reads a signed compact timestamp; a malformed one is answered with `malformed`.
-fn parse_timestamp(
-    timestamp: &str,
-    malformed: &'static str,
-) -> Result<DateTime<Utc>, PlatformError> {
+fn parse_timestamp(timestamp: &str, malformed: ErrCode) -> Result<DateTime<Utc>, PlatformError> {
     parse_compact_timestamp(timestamp)
         .map_err(|error| PlatformError::new(malformed, format!("timestamp: {error}")))
 }
@@ -66,7 +64,7 @@ fn check_window(
     let window = auth_window(sandbox);
     if (now - at).abs() > window {
         return Err(PlatformError::new(
-            codes::TIMESTAMP_OUT_OF_WINDOW,
+            ErrCode::TimestampOutOfWindow,
             format!(
                 "timestamp {timestamp} is {}s away from the platform's time {} (China Standard Time); at most {}s is accepted",
                 (now - at).num_seconds().abs(),
@@ -88,7 +86,7 @@ fn nonce_expiry(at: DateTime<Utc>, now: DateTime<Utc>, window: chrono::Duration)
 }
 
 fn nonce_use(sandbox: &Sandbox, app_id: &str, nonce: &str, at: DateTime<Utc>) -> NonceUse {
-    let now = sandbox.app.clock.now();
+    let now = sandbox.now();
     NonceUse {
         app_id: app_id.to_owned(),
         nonce: nonce.to_owned(),
@@ -96,7 +94,7 @@ fn nonce_use(sandbox: &Sandbox, app_id: &str, nonce: &str, at: DateTime<Utc>) ->
     }
 }
 
-fn check_nonce(nonce: &str, code: &'static str) -> Result<(), PlatformError> {
+fn check_nonce(nonce: &str, code: ErrCode) -> Result<(), PlatformError> {
     let ok =
         (1..=NONCE_MAX_LEN).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_graphic());
     if ok {
@@ -116,7 +114,7 @@ async fn merchant_of(sandbox: &Sandbox, app_id: &str) -> Result<Merchant, Platfo
         .await?
         .ok_or_else(|| {
             PlatformError::new(
-                codes::UNKNOWN_APP_ID,
+                ErrCode::UnknownAppId,
                 format!("no application has the appId {:?}", truncate(app_id)),
             )
         })
@@ -131,7 +129,7 @@ async fn check_nonce_unspent(
     app_id: &str,
     nonce: &str,
 ) -> Result<(), PlatformError> {
-    let now = sandbox.app.clock.now();
+    let now = sandbox.now();
     if sandbox.store.nonce_spent(app_id, nonce, now).await? {
         return Err(replayed(nonce));
     }
@@ -140,7 +138,7 @@ async fn check_nonce_unspent(
 
 pub fn replayed(nonce: &str) -> PlatformError {
     PlatformError::new(
-        codes::NONCE_REPLAYED,
+        ErrCode::NonceReplayed,
         format!(
             "nonce {:?} was already used within the timestamp window; send a new one",
             truncate(nonce)
@@ -154,20 +152,20 @@ pub async fn authenticate(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Caller, PlatformError> {
-    let malformed = |info: String| PlatformError::new(codes::AUTH_HEADER_MALFORMED, info);
+    let malformed = |info: String| PlatformError::new(ErrCode::AuthHeaderMalformed, info);
     let value = headers.get(AUTHORIZATION).ok_or_else(|| {
         PlatformError::new(
-            codes::AUTH_HEADER_MISSING,
+            ErrCode::AuthHeaderMissing,
             "send `Authorization: OPEN-ACCESS-TOKEN AccessToken=…` or `Authorization: OPEN-BODY-SIG AppId=…, Timestamp=…, Nonce=…, Signature=…`",
         )
     })?;
     let value = value
         .to_str()
         .map_err(|_| malformed("the Authorization header is not ASCII".to_owned()))?;
-    let now = sandbox.app.clock.now();
+    let now = sandbox.now();
     match parse_authorization(value).map_err(|error| malformed(error.to_string()))? {
         Credentials::AccessToken { token, app_id } => {
-            let invalid = |info: &str| PlatformError::new(codes::TOKEN_INVALID, info);
+            let invalid = |info: &str| PlatformError::new(ErrCode::TokenInvalid, info);
             let owner = sandbox
                 .store
                 .token_app_id(&token_hash(&token), now)
@@ -193,14 +191,14 @@ pub async fn authenticate(
             signature,
         } => {
             // The header is read completely (3002) before its appId is looked up (3003).
-            let at = parse_timestamp(&timestamp, codes::AUTH_HEADER_MALFORMED)?;
-            check_nonce(&nonce, codes::AUTH_HEADER_MALFORMED)?;
+            let at = parse_timestamp(&timestamp, ErrCode::AuthHeaderMalformed)?;
+            check_nonce(&nonce, ErrCode::AuthHeaderMalformed)?;
             let merchant = merchant_of(sandbox, &app_id).await?;
             check_window(sandbox, &timestamp, at, now)?;
             let key = merchant.app_key.expose();
             if !verify_body_signature(&app_id, key, &timestamp, &nonce, body, &signature) {
                 return Err(PlatformError::new(
-                    codes::SIGNATURE_MISMATCH,
+                    ErrCode::SignatureMismatch,
                     "Signature does not verify: expected Base64(HMAC-SHA256(appKey, AppId + Timestamp + Nonce + hex(SHA-256(body)))) over the exact body bytes",
                 ));
             }
@@ -229,8 +227,8 @@ pub async fn access_token(
     State(sandbox): State<Sandbox>,
     body: Bytes,
 ) -> Result<Json<Value>, PlatformError> {
-    let bad = |info: String| PlatformError::new(codes::BAD_TOKEN_REQUEST, info);
-    let request: TokenRequest = parse_body(&body, codes::BAD_TOKEN_REQUEST)?;
+    let bad = |info: String| PlatformError::new(ErrCode::BadTokenRequest, info);
+    let request: TokenRequest = parse_body(&body, ErrCode::BadTokenRequest)?;
     let field = |name: &str, value: Option<String>| {
         value
             .filter(|v| !v.is_empty())
@@ -248,15 +246,15 @@ pub async fn access_token(
         )));
     }
     // The request is read completely (3008) before its appId is looked up (3003).
-    let at = parse_timestamp(&timestamp, codes::BAD_TOKEN_REQUEST)?;
-    check_nonce(&nonce, codes::BAD_TOKEN_REQUEST)?;
+    let at = parse_timestamp(&timestamp, ErrCode::BadTokenRequest)?;
+    check_nonce(&nonce, ErrCode::BadTokenRequest)?;
     let merchant = merchant_of(&sandbox, &app_id).await?;
-    let now = sandbox.app.clock.now();
+    let now = sandbox.now();
     check_window(&sandbox, &timestamp, at, now)?;
     let key = merchant.app_key.expose();
     if !verify_access_token_signature(&app_id, &timestamp, &nonce, key, &signature) {
         return Err(PlatformError::new(
-            codes::SIGNATURE_MISMATCH,
+            ErrCode::SignatureMismatch,
             "signature does not verify: expected lowercase hex SHA-256 of appId + timestamp + nonce + appKey",
         ));
     }

@@ -13,12 +13,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::api::ApiError;
+use crate::platform::contract::Contract;
 use crate::platform::contract::ContractState;
-use crate::platform::fields::{self, FieldError, NotifyTarget};
+use crate::platform::fields::{self, FieldError};
+use crate::platform::lifecycle::{Cause, Refused};
+use crate::platform::merchant::Merchant;
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{
-    Cause, Contract, ContractFilter, CreateOutcome, Merchant, TransitionOutcome,
-};
+use crate::platform::service::ContractTerms;
+use crate::platform::store::{ContractFilter, CreateOutcome, TransitionOutcome};
+use crate::policy::Destination;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,7 +79,7 @@ impl From<Contract> for ContractView {
             contract_no: c.contract_no,
             plan_id: c.plan_id,
             state: c.state,
-            notify_url: c.notify_url,
+            notify_url: c.notify.url,
             single_limit_amt: c.single_limit_amt,
             avl_num: c.avl_num,
             signed_at: c.signed_at,
@@ -137,7 +140,7 @@ fn not_found(contract_id: &str) -> ApiError {
 /// The merchant's default notify URL, for a contract that names none. It was accepted by
 /// the same check when the merchant was saved; should it fail now, the contract is refused
 /// here rather than every notification of it later.
-fn default_notify_target(merchant: &Merchant) -> Result<NotifyTarget, ApiError> {
+fn default_notify_target(merchant: &Merchant) -> Result<Destination, ApiError> {
     let url = merchant.notify_url.as_deref().ok_or_else(|| {
         ApiError::invalid(
             "missing_notify_url",
@@ -189,15 +192,14 @@ pub async fn create(
         Some(notify) => notify,
         None => default_notify_target(&merchant)?,
     };
-    let new = sandbox.draft_contract(
-        &merchant,
-        &contract_no,
-        &plan_id,
-        notify,
-        &single_limit_amt,
-        &avl_num,
-    );
-    let now = sandbox.app.clock.now();
+    let terms = ContractTerms {
+        contract_no: &contract_no,
+        plan_id: &plan_id,
+        single_limit_amt: &single_limit_amt,
+        avl_num: &avl_num,
+    };
+    let new = sandbox.contracts.draft(&merchant, terms, notify);
+    let now = sandbox.now();
     match sandbox.store.create_contract(new, None, now).await? {
         CreateOutcome::Created(contract) => Ok((StatusCode::CREATED, Json(contract.into()))),
         CreateOutcome::DuplicateContractNo(existing) => Err(ApiError::conflict(
@@ -271,7 +273,7 @@ pub async fn transition(
         .to
         .parse::<ContractState>()
         .map_err(|e| ApiError::invalid("invalid_state", e.to_string()))?;
-    match sandbox.change(&id, to, Cause::Admin).await? {
+    match sandbox.contracts.change(&id, to, Cause::Admin).await? {
         TransitionOutcome::Done {
             contract,
             notifications,
@@ -283,10 +285,12 @@ pub async fn transition(
             }))
         }
         TransitionOutcome::NotFound => Err(not_found(&id)),
-        TransitionOutcome::Illegal(illegal) => Err(ApiError::conflict(
+        TransitionOutcome::Refused(Refused::Illegal(illegal)) => Err(ApiError::conflict(
             "illegal_transition",
             illegal.to_string(),
         )),
-        TransitionOutcome::Skipped => Err(anyhow::anyhow!("an admin change was skipped").into()),
+        TransitionOutcome::Refused(Refused::NotDue) => {
+            Err(anyhow::anyhow!("an admin change was refused as a consent").into())
+        }
     }
 }

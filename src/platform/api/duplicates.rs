@@ -18,24 +18,20 @@ pub async fn duplicate(
 ) -> Result<(StatusCode, Json<NotificationView>), ApiError> {
     let not_found = || ApiError::not_found(&format!("notification {id:?}"));
     let id_number: i64 = id.parse().map_err(|_| not_found())?;
-    let app = &sandbox.app;
-    let original = app.store.get(id_number).await?.ok_or_else(not_found)?;
+    let producer = &sandbox.producer;
+    let original = producer.store.get(id_number).await?.ok_or_else(not_found)?;
     let copy = NewNotification {
-        url: original.url,
-        host: original.host,
+        destination: original.destination,
         body: original.body,
         content_type: original.content_type,
         headers: original.headers,
-        max_attempts: original.max_attempts,
-        retry_schedule: original.retry_schedule,
+        policy: original.policy,
         idempotency_key: None,
-        mid: original.mid,
-        contract_id: original.contract_id,
+        tenant: original.tenant,
+        subject: original.subject,
         kind: original.kind,
     };
-    let enqueued = app.store.enqueue(copy, app.clock.now()).await?;
-    app.metrics.enqueued.inc();
-    app.wakeup.wake();
+    let enqueued = producer.enqueue(copy).await?;
     Ok((
         StatusCode::CREATED,
         Json(NotificationView::new(enqueued.notification, None)),

@@ -15,10 +15,15 @@ use serde_json::Value;
 
 use super::authn::{authenticate, replayed, Caller};
 use super::error::{parse_body, success, PlatformError};
-use crate::platform::contract::ContractNotification;
-use crate::platform::fields::{self, codes, require, NotifyTarget};
+use crate::platform::contract::Contract;
+use crate::platform::errcode::ErrCode;
+use crate::platform::fields::{self, require};
+use crate::platform::merchant::Merchant;
+use crate::platform::notice::ContractNotification;
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{Contract, CreateOutcome, Merchant};
+use crate::platform::service::ContractTerms;
+use crate::platform::store::CreateOutcome;
+use crate::policy::Destination;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,7 +58,7 @@ fn own_mid(caller: &Caller, mid: &str) -> Result<(), PlatformError> {
         Ok(())
     } else {
         Err(PlatformError::new(
-            codes::UNKNOWN_MERCHANT,
+            ErrCode::UnknownMerchant,
             format!("mid {mid} is not a merchant of this appId"),
         ))
     }
@@ -65,8 +70,8 @@ pub fn contract_answer(
     sandbox: &Sandbox,
     contract: &Contract,
 ) -> Result<Json<Value>, PlatformError> {
-    let now = sandbox.app.clock.now();
-    let answer = ContractNotification::from_snapshot(&contract.snapshot(), now);
+    let now = sandbox.now();
+    let answer = ContractNotification::of(contract, now);
     let mut value = serde_json::to_value(answer).map_err(anyhow::Error::from)?;
     if let Value::Object(map) = &mut value {
         map.remove("requestTimestamp");
@@ -77,10 +82,10 @@ pub fn contract_answer(
 /// The merchant's default notify URL, for a sign request that names none. It was accepted
 /// by the same check when the merchant was saved; should it fail now, the request is
 /// refused here rather than every notification of the contract later.
-fn default_notify_target(merchant: &Merchant) -> Result<NotifyTarget, PlatformError> {
+fn default_notify_target(merchant: &Merchant) -> Result<Destination, PlatformError> {
     let url = merchant.notify_url.as_deref().ok_or_else(|| {
         PlatformError::new(
-            codes::MISSING_FIELD,
+            ErrCode::MissingField,
             "notifyUrl is required: the merchant has no default notify URL",
         )
     })?;
@@ -99,7 +104,7 @@ pub async fn sign(
     body: Bytes,
 ) -> Result<Json<Value>, PlatformError> {
     let caller = authenticate(&sandbox, &headers, &body).await?;
-    let request: SignRequest = parse_body(&body, codes::BAD_FORMAT)?;
+    let request: SignRequest = parse_body(&body, ErrCode::BadFormat)?;
     fields::validate_request_timestamp(require(
         "requestTimestamp",
         request.request_timestamp.as_deref(),
@@ -122,15 +127,14 @@ pub async fn sign(
         Some(notify) => notify,
         None => default_notify_target(&caller.merchant)?,
     };
-    let new = sandbox.draft_contract(
-        &caller.merchant,
+    let terms = ContractTerms {
         contract_no,
         plan_id,
-        notify,
-        single_limit_amt.unwrap_or_default(),
-        avl_num.unwrap_or_default(),
-    );
-    let now = sandbox.app.clock.now();
+        single_limit_amt: single_limit_amt.unwrap_or_default(),
+        avl_num: avl_num.unwrap_or_default(),
+    };
+    let new = sandbox.contracts.draft(&caller.merchant, terms, notify);
+    let now = sandbox.now();
     let nonce_text = caller
         .nonce
         .as_ref()
@@ -142,7 +146,7 @@ pub async fn sign(
             contract_answer(&sandbox, &contract)
         }
         CreateOutcome::DuplicateContractNo(existing) => Err(PlatformError::new(
-            codes::DUPLICATE_CONTRACT_NO,
+            ErrCode::DuplicateContractNo,
             format!(
                 "contractNo {contract_no} was already used for contract {}; query it with sign-query",
                 existing.contract_id
@@ -160,7 +164,7 @@ pub async fn sign_query(
     body: Bytes,
 ) -> Result<Json<Value>, PlatformError> {
     let caller = authenticate(&sandbox, &headers, &body).await?;
-    let request: QueryRequest = parse_body(&body, codes::BAD_FORMAT)?;
+    let request: QueryRequest = parse_body(&body, ErrCode::BadFormat)?;
     let mid = require("mid", request.mid.as_deref())?;
     fields::validate_mid(mid)?;
     fields::validate_request_timestamp(require(
@@ -185,7 +189,7 @@ pub async fn sign_query(
         (None, Some(no)) => sandbox.store.contract_by_no(mid, no).await?,
         (None, None) => {
             return Err(PlatformError::new(
-                codes::MISSING_FIELD,
+                ErrCode::MissingField,
                 "contractNo or contractId is required",
             ))
         }
@@ -196,7 +200,7 @@ pub async fn sign_query(
         .filter(|c| plan_id.is_none_or(|plan| c.plan_id == plan))
         .ok_or_else(|| {
             PlatformError::new(
-                codes::CONTRACT_NOT_FOUND,
+                ErrCode::ContractNotFound,
                 format!(
                     "merchant {mid} has no contract with the given contractId/contractNo/planId"
                 ),
@@ -204,11 +208,7 @@ pub async fn sign_query(
         })?;
     if let Some(nonce) = caller.nonce {
         let text = nonce.nonce.clone();
-        if !sandbox
-            .store
-            .spend_nonce(nonce, sandbox.app.clock.now())
-            .await?
-        {
+        if !sandbox.store.spend_nonce(nonce, sandbox.now()).await? {
             return Err(replayed(&text));
         }
     }

@@ -3,7 +3,7 @@
 //! Like the platform, every answer the platform decides — success, a bad field, a
 //! business rule, an authentication failure — is HTTP 200 and the client reads
 //! `errCode`; only an internal error (`9999`) is HTTP 500. The codes are in
-//! [`crate::platform::fields::codes`].
+//! [`crate::platform::errcode::ErrCode`].
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,16 +11,17 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::platform::fields::{codes, FieldError};
+use crate::platform::errcode::ErrCode;
+use crate::platform::fields::FieldError;
 
 #[derive(Debug)]
 pub struct PlatformError {
-    pub code: &'static str,
+    pub code: ErrCode,
     pub info: String,
 }
 
 impl PlatformError {
-    pub fn new(code: &'static str, info: impl Into<String>) -> Self {
+    pub fn new(code: ErrCode, info: impl Into<String>) -> Self {
         Self {
             code,
             info: info.into(),
@@ -31,7 +32,7 @@ impl PlatformError {
     pub fn internal(error: anyhow::Error) -> Self {
         tracing::error!(error = format!("{error:#}"), "platform request failed");
         Self::new(
-            codes::INTERNAL_ERROR,
+            ErrCode::InternalError,
             "internal error; the service log has the details",
         )
     }
@@ -51,14 +52,14 @@ impl From<FieldError> for PlatformError {
 
 impl IntoResponse for PlatformError {
     fn into_response(self) -> Response {
-        let status = if self.code == codes::INTERNAL_ERROR {
+        let status = if self.code == ErrCode::InternalError {
             StatusCode::INTERNAL_SERVER_ERROR
         } else {
             StatusCode::OK
         };
         (
             status,
-            Json(json!({"errCode": self.code, "errInfo": self.info})),
+            Json(json!({"errCode": self.code.code(), "errInfo": self.info})),
         )
             .into_response()
     }
@@ -67,7 +68,7 @@ impl IntoResponse for PlatformError {
 /// A successful answer: `errCode` `0000` and the fields of `payload` (a struct or map).
 pub fn success(payload: impl Serialize) -> Result<Json<Value>, PlatformError> {
     let mut answer = Map::new();
-    answer.insert("errCode".into(), codes::SUCCESS.into());
+    answer.insert("errCode".into(), ErrCode::Success.code().into());
     answer.insert("errInfo".into(), "success".into());
     match serde_json::to_value(payload).map_err(anyhow::Error::from)? {
         Value::Object(fields) => answer.extend(fields),
@@ -80,7 +81,7 @@ pub fn success(payload: impl Serialize) -> Result<Json<Value>, PlatformError> {
 /// ignored, as the platform's requests carry more than the simulation uses.
 pub fn parse_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
-    code: &'static str,
+    code: ErrCode,
 ) -> Result<T, PlatformError> {
     serde_json::from_slice(body).map_err(|error| {
         PlatformError::new(

@@ -18,8 +18,8 @@ use crate::api::ApiError;
 use crate::duration::{format_duration, parse_duration};
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::fields;
+use crate::platform::merchant::{Merchant, MerchantPatch, NewMerchant};
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{Merchant, MerchantPatch, NewMerchant};
 
 /// The most extra copies a merchant can ask for.
 pub const MAX_EXTRA_COPIES: u32 = 10;
@@ -171,7 +171,7 @@ pub async fn create(
     let mid = new.mid.clone();
     let merchant = sandbox
         .store
-        .create_merchant(new, sandbox.app.clock.now())
+        .create_merchant(new, sandbox.now())
         .await?
         .ok_or_else(|| {
             ApiError::conflict("merchant_exists", format!("merchant {mid} already exists"))
@@ -242,7 +242,7 @@ pub async fn update(
     }
     let merchant = sandbox
         .store
-        .update_merchant(&mid, patch, sandbox.app.clock.now())
+        .update_merchant(&mid, patch, sandbox.now())
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))?;
     Ok(Json(merchant.into()))

@@ -1,11 +1,9 @@
 //! The admin API's contract: bad input gets a stable error code and changes nothing, the
 //! token is enforced, listing pages newest first, idempotency keys deduplicate.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Backend, Receiver, Reply, TestApp, TestDb, ADMIN_TOKEN};
+use crate::common::{Backend, Receiver, Reply, TestApp, TestDb, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
 both_backends!(
@@ -39,10 +37,7 @@ async fn raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn bad_input_is_rejected_and_stores_nothing(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn bad_input_is_rejected_and_stores_nothing(db: TestDb) {
     let app = db
         .spawn(|s| {
             s.max_body_bytes = 1024;
@@ -198,10 +193,7 @@ async fn bad_input_is_rejected_and_stores_nothing(backend: Backend) {
     );
 }
 
-async fn admin_token_is_enforced(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn admin_token_is_enforced(db: TestDb) {
     let app = db.spawn(|_| {}).await;
     let body = json!({"url": "http://127.0.0.1:9/n", "body": {}});
     let attempts = [
@@ -240,10 +232,7 @@ async fn admin_token_is_enforced(backend: Backend) {
     }
 }
 
-async fn listing_is_newest_first_and_paginated(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn listing_is_newest_first_and_paginated(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(500)).await;
     let app = db.spawn(|_| {}).await;
     let mut ids = Vec::new();
@@ -288,10 +277,7 @@ async fn listing_is_newest_first_and_paginated(backend: Backend) {
     assert_eq!(page["notifications"].as_array().unwrap().len(), 0);
 }
 
-async fn idempotency_key_returns_the_existing_notification(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn idempotency_key_returns_the_existing_notification(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
     let request =
@@ -319,10 +305,7 @@ async fn idempotency_key_returns_the_existing_notification(backend: Backend) {
     assert_eq!(receiver.count(), 1);
 }
 
-async fn stats_count_by_status(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn stats_count_by_status(db: TestDb) {
     let ok = Receiver::start(Reply::Status(200)).await;
     let bad = Receiver::start(Reply::Status(500)).await;
     let app = db.spawn(|_| {}).await;
@@ -376,10 +359,7 @@ async fn open_admin_api_off_loopback_is_refused_at_start() {
     assert!(format!("{:#}", refused.err().expect("refused")).contains("--lease"));
 }
 
-async fn concurrent_repeats_of_one_key_store_one_notification(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn concurrent_repeats_of_one_key_store_one_notification(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
     let request = json!({"url": receiver.url("/n"), "body": {"k": 7}, "idempotency_key": "race"});

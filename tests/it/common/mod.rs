@@ -2,14 +2,11 @@
 //! database), the real application on port 0, and a real HTTP receiver that records what
 //! it gets and answers as scripted. Waiting is always on a condition with a deadline.
 
-#![allow(dead_code)]
-
 pub mod platform;
 pub mod process;
 pub mod receiver;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use ums_notify::clock::Clock;
 use ums_notify::config::ServeArgs;
+use ums_notify::delivery::Dispatcher;
 use ums_notify::startup::Application;
 use ums_notify::store::{self, Store, StoreOptions};
 
@@ -27,15 +25,18 @@ pub use receiver::{Receiver, Reply};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
-/// Runs each named test function once per backend, with the same code.
-#[macro_export]
+/// Runs each named test function once per backend, with the same code, handing it a
+/// fresh database. Without a PostgreSQL server (and not required), the PostgreSQL run
+/// says it skipped on the terminal instead of passing silently.
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await
+                    if let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Sqlite).await {
+                        super::$name(db).await
+                    }
                 }
             )*
         }
@@ -43,11 +44,21 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Postgres).await
+                    if let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Postgres).await {
+                        super::$name(db).await
+                    }
                 }
             )*
         }
     };
+}
+
+/// Says a test skipped, on the terminal: libtest captures `eprintln!`, not writes to the
+/// stderr handle.
+pub fn say_skipped(why: &str) {
+    use std::io::Write as _;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +139,7 @@ impl TestDb {
                         if postgres_required() {
                             panic!("PostgreSQL is required but {server} is not reachable: {error}");
                         }
-                        eprintln!("SKIPPED: PostgreSQL not reachable at {server}: {error}");
+                        say_skipped(&format!("PostgreSQL not reachable at {server}: {error}"));
                         return None;
                     }
                 };
@@ -150,11 +161,9 @@ impl TestDb {
 
     /// A store on this database, migrated, for checks the API does not show.
     pub async fn store(&self) -> Arc<dyn Store> {
-        let store = store::open(&self.url, &StoreOptions::default())
+        store::open(&self.url, &StoreOptions::default())
             .await
-            .expect("open store");
-        store.migrate().await.expect("migrate");
-        store
+            .expect("open store")
     }
 
     /// The settings a test app starts from: port 0, this database, an admin token, and
@@ -184,12 +193,28 @@ impl TestDb {
         let app = Application::build(settings, clock.clone())
             .await
             .expect("application builds");
+        start(app, clock)
+    }
+
+    /// The application without its dispatcher loop, and a dispatcher to step by hand:
+    /// nothing is delivered but what [`Dispatcher::step`] tries.
+    pub async fn spawn_stepped(&self, clock: Clock) -> (TestApp, Dispatcher) {
+        let app = Application::build(self.settings(), clock.clone())
+            .await
+            .expect("application builds");
+        let dispatcher = app.dispatcher();
+        (start(app.without_dispatcher(), clock), dispatcher)
+    }
+}
+
+/// Runs a built application in the background.
+fn start(app: Application, clock: Clock) -> TestApp {
+    {
         let addr = app.local_addr().expect("bound");
         let store = app.store();
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(app.run(shutdown.clone()));
         TestApp {
-            addr,
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             shutdown,
@@ -211,7 +236,6 @@ pub fn uuid_like() -> String {
 
 /// A running application.
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub base: String,
     pub http: reqwest::Client,
     pub shutdown: CancellationToken,

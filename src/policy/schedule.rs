@@ -1,24 +1,15 @@
-//! The retry policy: how many tries a notification gets and how long to wait between them.
+//! The retry schedule: how long to wait between tries.
 //!
-//! The policy is data. Delays are a list; try `n + 1` waits `delays[n - 1]` after try `n`
+//! The schedule is data. Delays are a list; try `n + 1` waits `delays[n - 1]` after try `n`
 //! failed, and the last delay repeats when the list is shorter than the tries need.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 use crate::duration::{format_duration, parse_duration_list, DurationError};
-use crate::store::NextStep;
 
 /// The default delays between tries: growing from 15 seconds to 2 hours, which spreads the
 /// ten tries of the platform over about four hours.
 pub const DEFAULT_DELAYS: &str = "15s,30s,1m,2m,5m,10m,30m,1h,2h";
-
-/// The platform's promise: at most ten sends of one notification.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
-
-/// The upper bound on tries accepted from configuration or the API.
-pub const MAX_ATTEMPTS_LIMIT: u32 = 100;
 
 /// An ordered list of delays; never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,28 +98,10 @@ impl std::fmt::Display for RetrySchedule {
     }
 }
 
-/// The status a try leads to, given the tries already made in this round.
-pub fn next_step(
-    success: bool,
-    round_attempts_before: u32,
-    max_attempts: u32,
-    schedule: &RetrySchedule,
-    now: DateTime<Utc>,
-) -> NextStep {
-    let tried = round_attempts_before + 1;
-    if success {
-        NextStep::Delivered
-    } else if tried >= max_attempts {
-        NextStep::Exhausted
-    } else {
-        let delay = schedule.delay_after(tried);
-        NextStep::RetryAt(now + chrono::Duration::from_std(delay).unwrap_or_default())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::DEFAULT_MAX_ATTEMPTS;
 
     #[test]
     fn default_grows_and_covers_ten_tries() {
@@ -166,22 +139,5 @@ mod tests {
             schedule
         );
         assert_eq!(schedule.to_string(), "250ms,15s,2m");
-    }
-
-    #[test]
-    fn next_step_follows_the_schedule_and_stops_at_max() {
-        let schedule = RetrySchedule::parse("1s,10s").unwrap();
-        let now = DateTime::<Utc>::default();
-        assert_eq!(next_step(true, 0, 10, &schedule, now), NextStep::Delivered);
-        assert_eq!(
-            next_step(false, 0, 10, &schedule, now),
-            NextStep::RetryAt(now + chrono::Duration::seconds(1))
-        );
-        assert_eq!(
-            next_step(false, 5, 10, &schedule, now),
-            NextStep::RetryAt(now + chrono::Duration::seconds(10))
-        );
-        assert_eq!(next_step(false, 9, 10, &schedule, now), NextStep::Exhausted);
-        assert_eq!(next_step(false, 0, 1, &schedule, now), NextStep::Exhausted);
     }
 }

@@ -4,16 +4,15 @@
 //! an expired nonce record does not block its nonce). Each test runs
 //! against SQLite and PostgreSQL with the same code.
 
-mod common;
-
 use std::time::Duration;
 
-use common::platform::{at, cst, url_safe, Counter, MID, QUERY};
-use common::{eventually, Backend, Receiver, Reply, TestDb};
+use crate::common::platform::{at, cst, url_safe, Counter, MID, QUERY};
+use crate::common::{eventually, Receiver, Reply, TestDb};
 use serde_json::{json, Value};
 use ums_notify::clock::Clock;
 use ums_notify::platform::auth::AppKey;
-use ums_notify::platform::store::{self, NewMerchant, NewToken, NonceUse};
+use ums_notify::platform::merchant::NewMerchant;
+use ums_notify::platform::store::{NewToken, NonceUse, PlatformStore};
 
 both_backends!(
     concurrent_changes_of_one_contract_apply_once,
@@ -25,10 +24,7 @@ both_backends!(
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn concurrent_changes_of_one_contract_apply_once(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn concurrent_changes_of_one_contract_apply_once(db: TestDb) {
     let app = db.spawn(|_| {}).await;
     let receiver = Receiver::start(Reply::Status(200)).await;
     app.create_merchant(MID, json!({"notify_url": receiver.url("/n")}))
@@ -49,7 +45,7 @@ async fn concurrent_changes_of_one_contract_apply_once(backend: Backend) {
         let request = app
             .http
             .post(&url)
-            .bearer_auth(common::ADMIN_TOKEN)
+            .bearer_auth(crate::common::ADMIN_TOKEN)
             .json(&json!({"to": "SIGNED"}));
         tries.spawn(async move { request.send().await.expect("request").status().as_u16() });
     }
@@ -98,10 +94,7 @@ fn state_of(body: &[u8]) -> String {
 /// exactly that order's notifications. Half the contracts are moved to `SIGNED` (the same
 /// outcome either way: one `SIGNED` notification), half to `UNKNOWN` (after the consent
 /// or instead of it).
-async fn consent_racing_an_admin_change_applies_one_order(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn consent_racing_an_admin_change_applies_one_order(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let t0 = at("2024-07-01T00:00:00Z");
     let app = db
@@ -231,10 +224,7 @@ async fn consent_racing_an_admin_change_applies_one_order(backend: Backend) {
 
 /// The background worker forgets expired tokens and nonces on its own, following the
 /// (injected) clock; what has not expired stays and still works.
-async fn the_worker_prunes_expired_tokens_and_nonces(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn the_worker_prunes_expired_tokens_and_nonces(db: TestDb) {
     let t0 = at("2024-07-01T00:00:00Z");
     let app = db
         .spawn_with_clock(Clock::fixed(t0), |s| {
@@ -268,18 +258,10 @@ async fn the_worker_prunes_expired_tokens_and_nonces(backend: Backend) {
     }
 }
 
-async fn expired_tokens_and_nonces_are_forgotten(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn expired_tokens_and_nonces_are_forgotten(db: TestDb) {
     let counter = Counter::new(&db).await;
-    counter
-        .database()
-        .outbox()
-        .migrate()
-        .await
-        .expect("migrate");
-    let store = store::open(counter.database());
+    counter.database().migrate().await.expect("migrate");
+    let store = PlatformStore::new(counter.database().clone());
     let t0 = at("2024-07-01T00:00:00Z");
     let minutes = chrono::Duration::minutes;
     let merchant = NewMerchant {
@@ -370,10 +352,7 @@ async fn expired_tokens_and_nonces_are_forgotten(backend: Backend) {
 /// the table, as a changed validator or a contract from before hosts were stored would
 /// leave it) cannot turn a state change into an error or stall the automatic consent: the
 /// change is made and its notification enqueued; its tries fail like any unreachable URL's.
-async fn a_stored_notify_url_is_not_validated_again(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn a_stored_notify_url_is_not_validated_again(db: TestDb) {
     let t0 = at("2024-07-01T00:00:00Z");
     let app = db
         .spawn_with_clock(Clock::fixed(t0), |s| {

@@ -1,12 +1,10 @@
 //! Crashes: a process killed with SIGKILL in the middle of a try loses nothing; SIGTERM
 //! drains and exits 0.
 
-mod common;
-
 use std::time::Duration;
 
-use common::process::ServiceProcess;
-use common::{eventually, Backend, Receiver, Reply, TestDb, ADMIN_TOKEN};
+use crate::common::process::ServiceProcess;
+use crate::common::{eventually, Receiver, Reply, TestDb, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
 both_backends!(
@@ -26,10 +24,7 @@ async fn get(client: &reqwest::Client, url: String) -> Value {
         .unwrap()
 }
 
-async fn killed_during_a_try_is_delivered_after_restart(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn killed_during_a_try_is_delivered_after_restart(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     receiver.then([Reply::Hang]);
     let args = ["--lease", "2s", "--request-timeout", "1500ms"];
@@ -62,10 +57,7 @@ async fn killed_during_a_try_is_delivered_after_restart(backend: Backend) {
     assert_eq!(service.terminate().code(), Some(0));
 }
 
-async fn sigterm_exits_zero(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn sigterm_exits_zero(db: TestDb) {
     let receiver = Receiver::start(Reply::Slow(200, Duration::from_millis(300))).await;
     let service = ServiceProcess::start(&db.url, &[]);
     let client = reqwest::Client::new();

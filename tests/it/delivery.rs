@@ -2,16 +2,13 @@
 //! stop at max_attempts, every try carries the same bytes, failures are classified, and
 //! nothing is lost across restarts. Each test runs against SQLite and PostgreSQL.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{eventually, Backend, Receiver, Reply, TestDb};
+use crate::common::{Receiver, Reply, TestDb};
 use serde_json::json;
 
 both_backends!(
     delivered_after_one_try_on_200,
-    server_error_is_retried_until_exhausted_on_schedule,
     non_200_successes_and_redirects_are_failures,
     timeout_is_recorded_as_timeout,
     refused_connection_is_recorded_as_connect,
@@ -24,10 +21,7 @@ both_backends!(
     one_worker_never_stalls,
 );
 
-async fn delivered_after_one_try_on_200(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn delivered_after_one_try_on_200(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
     // The body is sent exactly as given, whitespace included.
@@ -62,63 +56,7 @@ async fn delivered_after_one_try_on_200(backend: Backend) {
     assert_eq!(got[0].headers["content-type"], "application/json");
 }
 
-async fn server_error_is_retried_until_exhausted_on_schedule(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
-    let receiver = Receiver::start(Reply::Status(500)).await;
-    let app = db.spawn(|_| {}).await;
-    let delays_ms = [200u64, 400, 600];
-    let id = app
-        .enqueue(json!({
-            "url": receiver.url("/n"),
-            "body": {"n": 1},
-            "max_attempts": 4,
-            "retry_schedule": ["200ms", "400ms", "600ms"],
-        }))
-        .await;
-    let done = app
-        .wait_for_status(id, "failed", Duration::from_secs(15))
-        .await;
-    assert_eq!(done["attempts"], 4);
-    let log = done["attempt_log"].as_array().unwrap();
-    assert_eq!(log.len(), 4);
-    for (i, attempt) in log.iter().enumerate() {
-        assert_eq!(attempt["number"], i as u64 + 1);
-        assert_eq!(attempt["status_code"], 500);
-        assert_eq!(attempt["failure_kind"], "http_status");
-    }
-    assert_eq!(done["next_attempt_at"], json!(null));
-    // Exactly max_attempts requests, spaced at least as scheduled and not much more.
-    let got = receiver.received();
-    assert_eq!(got.len(), 4, "exactly max_attempts tries");
-    for (i, pair) in got.windows(2).enumerate() {
-        let gap = pair[1].at - pair[0].at;
-        let planned = Duration::from_millis(delays_ms[i]);
-        assert!(
-            gap >= planned,
-            "try {} came after {gap:?}, before its {planned:?}",
-            i + 2
-        );
-        assert!(
-            gap < planned + Duration::from_millis(1500),
-            "try {} came after {gap:?}, far later than its {planned:?}",
-            i + 2
-        );
-    }
-    // Nothing more arrives after exhaustion.
-    assert!(
-        !eventually(Duration::from_millis(800), || async {
-            receiver.count() > 4
-        })
-        .await
-    );
-}
-
-async fn non_200_successes_and_redirects_are_failures(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn non_200_successes_and_redirects_are_failures(db: TestDb) {
     let target = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
     for reply in [
@@ -143,10 +81,7 @@ async fn non_200_successes_and_redirects_are_failures(backend: Backend) {
     assert_eq!(target.count(), 0, "the redirect must not be followed");
 }
 
-async fn timeout_is_recorded_as_timeout(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn timeout_is_recorded_as_timeout(db: TestDb) {
     let receiver = Receiver::start(Reply::Hang).await;
     let app = db
         .spawn(|s| {
@@ -165,10 +100,7 @@ async fn timeout_is_recorded_as_timeout(backend: Backend) {
     assert!(attempt["duration_ms"].as_i64().unwrap() >= 300);
 }
 
-async fn refused_connection_is_recorded_as_connect(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn refused_connection_is_recorded_as_connect(db: TestDb) {
     // A port that was just free: nothing listens there.
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -194,10 +126,7 @@ async fn refused_connection_is_recorded_as_connect(backend: Backend) {
     assert!(done["last_error"].as_str().unwrap().starts_with("connect"));
 }
 
-async fn every_try_sends_identical_bytes(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn every_try_sends_identical_bytes(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     receiver.then([Reply::Status(500), Reply::Status(503), Reply::Status(502)]);
     let app = db.spawn(|_| {}).await;
@@ -227,10 +156,7 @@ async fn every_try_sends_identical_bytes(backend: Backend) {
     }
 }
 
-async fn restart_mid_schedule_keeps_the_schedule(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn restart_mid_schedule_keeps_the_schedule(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(500)).await;
     let app = db.spawn(|_| {}).await;
     let id = app
@@ -265,10 +191,7 @@ async fn restart_mid_schedule_keeps_the_schedule(backend: Backend) {
     assert_eq!(got[0].body, got[1].body);
 }
 
-async fn hanging_host_does_not_delay_other_hosts(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn hanging_host_does_not_delay_other_hosts(db: TestDb) {
     let hanging = Receiver::start(Reply::Hang).await;
     let healthy = Receiver::start(Reply::Status(200)).await;
     let app = db
@@ -307,10 +230,7 @@ async fn hanging_host_does_not_delay_other_hosts(backend: Backend) {
     );
 }
 
-async fn redeliver_deliver_now_and_cancel(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn redeliver_deliver_now_and_cancel(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
 
@@ -379,10 +299,7 @@ async fn redeliver_deliver_now_and_cancel(backend: Backend) {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
-async fn shutdown_hands_back_unfinished_tries(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn shutdown_hands_back_unfinished_tries(db: TestDb) {
     let receiver = Receiver::start(Reply::Hang).await;
     let app = db
         .spawn(|s| {
@@ -404,10 +321,7 @@ async fn shutdown_hands_back_unfinished_tries(backend: Backend) {
     assert!(n.due_at.unwrap() <= chrono::Utc::now());
 }
 
-async fn a_running_try_cannot_be_cancelled_or_redelivered(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn a_running_try_cannot_be_cancelled_or_redelivered(db: TestDb) {
     let receiver = Receiver::start(Reply::Slow(200, Duration::from_millis(1500))).await;
     let app = db.spawn(|_| {}).await;
     let id = app
@@ -428,10 +342,7 @@ async fn a_running_try_cannot_be_cancelled_or_redelivered(backend: Backend) {
     assert_eq!(receiver.count(), 1, "never two tries at once");
 }
 
-async fn one_worker_never_stalls(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn one_worker_never_stalls(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db
         .spawn(|s| {

@@ -1,22 +1,17 @@
 //! Per-try headers that cannot be prepared spend no try: the notification is handed back
 //! and sent, signed, once its merchant's key can be read.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{Receiver, Reply, TestDb};
 use chrono::Utc;
-use common::{Backend, Receiver, Reply, TestDb};
 use serde_json::json;
-use ums_notify::delivery::schedule::RetrySchedule;
+use ums_notify::policy::{Destination, RetryPolicy, RetrySchedule};
 use ums_notify::store::NewNotification;
 
 both_backends!(a_try_that_cannot_be_signed_is_handed_back_not_spent);
 
-async fn a_try_that_cannot_be_signed_is_handed_back_not_spent(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
-        return;
-    };
+async fn a_try_that_cannot_be_signed_is_handed_back_not_spent(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
     // A merchant notification whose merchant does not exist (yet): no key to sign with.
@@ -25,16 +20,17 @@ async fn a_try_that_cannot_be_signed_is_handed_back_not_spent(backend: Backend) 
         .store
         .enqueue(
             NewNotification {
-                url: receiver.url("/notify"),
-                host: format!("{}", receiver.addr),
+                destination: Destination::parse(&receiver.url("/notify")).unwrap(),
                 body: br#"{"contractState":"SIGNED"}"#.to_vec(),
                 content_type: "application/json".to_owned(),
                 headers: vec![],
-                max_attempts: 1,
-                retry_schedule: RetrySchedule::default(),
+                policy: RetryPolicy {
+                    max_attempts: 1,
+                    schedule: RetrySchedule::default(),
+                },
                 idempotency_key: None,
-                mid: Some(mid.to_owned()),
-                contract_id: None,
+                tenant: Some(mid.to_owned()),
+                subject: None,
                 kind: "contract_state".to_owned(),
             },
             Utc::now(),
@@ -43,7 +39,7 @@ async fn a_try_that_cannot_be_signed_is_handed_back_not_spent(backend: Backend) 
         .unwrap();
     let id = enqueued.notification.id;
     // Handed back: pending again, due a few seconds out, with no try spent.
-    let handed_back = common::eventually(Duration::from_secs(10), || async {
+    let handed_back = crate::common::eventually(Duration::from_secs(10), || async {
         let n = app.notification(id).await;
         n["status"] == "pending" && n["attempts"] == 0 && n["updated_at"] != n["created_at"]
     })

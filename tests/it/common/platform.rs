@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use ums_notify::store::{Database, StoreOptions};
+use ums_notify::store::{Db, Sql, StoreOptions};
 
 use super::{TestApp, TestDb};
 
@@ -213,7 +213,7 @@ impl TestApp {
     pub async fn notifications_of(&self, contract_id: &str) -> Vec<Value> {
         let (status, list) = self
             .get(&format!(
-                "/admin/v1/notifications?contract_id={}",
+                "/admin/v1/notifications?subject={}",
                 percent(contract_id)
             ))
             .await;
@@ -246,35 +246,28 @@ pub struct Counts {
 }
 
 pub struct Counter {
-    database: Database,
+    database: Db,
 }
 
 impl Counter {
     pub async fn new(db: &TestDb) -> Self {
-        let database = Database::connect(&db.url, &StoreOptions::default())
+        let database = Db::connect(&db.url, &StoreOptions::default())
             .await
             .expect("open database");
         Self { database }
     }
 
-    pub fn database(&self) -> &Database {
+    pub fn database(&self) -> &Db {
         &self.database
     }
 
     /// Runs one SQL statement (the same text on both backends), for states the API cannot
     /// make; returns the rows it changed.
     pub async fn execute(&self, sql: &str) -> u64 {
-        let changed = match &self.database {
-            Database::Sqlite(store) => sqlx::query(sql)
-                .execute(store.writer())
-                .await
-                .map(|done| done.rows_affected()),
-            Database::Postgres(store) => sqlx::query(sql)
-                .execute(store.pool())
-                .await
-                .map(|done| done.rows_affected()),
-        };
-        changed.expect("statement runs")
+        self.database
+            .write(&Sql::new(sql))
+            .await
+            .expect("statement runs")
     }
 
     pub async fn counts(&self) -> Counts {
@@ -287,12 +280,9 @@ impl Counter {
         ];
         let mut n = [0i64; 5];
         for (slot, table) in n.iter_mut().zip(tables) {
-            let sql = format!("SELECT COUNT(*) FROM {table}");
-            *slot = match &self.database {
-                Database::Sqlite(store) => sqlx::query_scalar(&sql).fetch_one(store.reader()).await,
-                Database::Postgres(store) => sqlx::query_scalar(&sql).fetch_one(store.pool()).await,
-            }
-            .expect("count rows");
+            let sql = Sql::new(format!("SELECT COUNT(*) FROM {table}"));
+            let (count,): (i64,) = self.database.read_one(&sql).await.expect("count rows");
+            *slot = count;
         }
         Counts {
             merchants: n[0],

@@ -1,0 +1,471 @@
+//! The outbox written once for both backends: the [`Store`] trait over the dialect layer,
+//! handing the claim, the batch writes and the wake-ups to the backend modules.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+
+use super::sql::{Db, Sql, Ts, Tx};
+use super::*;
+use crate::policy::RetrySchedule;
+
+/// The columns of a notification row, in the order [`NotificationRow`] reads them.
+pub(crate) const COLUMNS: &str = "id, status, url, host, body, content_type, headers, attempts, \
+     round_attempts, max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, \
+     due_at, lease_token, created_at, updated_at, finished_at, last_error";
+
+/// A notification row as both backends store it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct NotificationRow {
+    id: i64,
+    status: String,
+    url: String,
+    host: String,
+    body: Vec<u8>,
+    content_type: String,
+    headers: String,
+    attempts: i32,
+    round_attempts: i32,
+    max_attempts: i32,
+    retry_schedule: String,
+    idempotency_key: Option<String>,
+    tenant: Option<String>,
+    subject: Option<String>,
+    kind: String,
+    due_at: Option<Ts>,
+    pub(crate) lease_token: i64,
+    created_at: Ts,
+    updated_at: Ts,
+    finished_at: Option<Ts>,
+    last_error: Option<String>,
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = anyhow::Error;
+
+    fn try_from(row: NotificationRow) -> anyhow::Result<Self> {
+        let millis: Vec<u64> = serde_json::from_str(&row.retry_schedule)
+            .with_context(|| format!("notification {}: retry_schedule", row.id))?;
+        Ok(Notification {
+            id: row.id,
+            status: row.status.parse().map_err(anyhow::Error::msg)?,
+            destination: Destination::stored(row.url, row.host),
+            body: row.body,
+            content_type: row.content_type,
+            headers: serde_json::from_str(&row.headers)
+                .with_context(|| format!("notification {}: headers", row.id))?,
+            attempts: row.attempts.max(0) as u32,
+            round_attempts: row.round_attempts.max(0) as u32,
+            policy: RetryPolicy {
+                max_attempts: row.max_attempts.max(0) as u32,
+                schedule: RetrySchedule::from_millis(&millis)?,
+            },
+            idempotency_key: row.idempotency_key,
+            tenant: row.tenant,
+            subject: row.subject,
+            kind: row.kind,
+            due_at: row.due_at.map(Into::into),
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+            finished_at: row.finished_at.map(Into::into),
+            last_error: row.last_error,
+        })
+    }
+}
+
+impl NotificationRow {
+    /// A claimed row, or `None` (logged) for a row that does not decode, written by an
+    /// incompatible version, say. It stays leased and comes back when its lease expires,
+    /// instead of failing every claim and stalling all the others.
+    pub(crate) fn into_claimed(self) -> Option<Claimed> {
+        let lease_token = self.lease_token;
+        match Notification::try_from(self) {
+            Ok(notification) => Some(Claimed {
+                notification,
+                lease_token,
+            }),
+            Err(error) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    "skipping an outbox row that does not decode"
+                );
+                None
+            }
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    number: i32,
+    started_at: Ts,
+    duration_ms: i64,
+    status_code: Option<i32>,
+    failure: Option<String>,
+    message: Option<String>,
+    response_body: Option<Vec<u8>>,
+}
+
+impl From<AttemptRow> for Attempt {
+    fn from(row: AttemptRow) -> Self {
+        Attempt {
+            number: row.number.max(0) as u32,
+            started_at: row.started_at.into(),
+            duration_ms: row.duration_ms,
+            status_code: row.status_code.and_then(|c| u16::try_from(c).ok()),
+            failure: row.failure.as_deref().and_then(FailureKind::parse),
+            message: row.message,
+            response_body: row.response_body,
+        }
+    }
+}
+
+pub(crate) fn encode_headers(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).unwrap_or_else(|_| "[]".to_owned())
+}
+
+pub(crate) fn encode_schedule(schedule: &RetrySchedule) -> String {
+    serde_json::to_string(&schedule.to_millis()).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A one-line description of a try's failure, kept on the notification.
+pub(crate) fn last_error_of(record: &AttemptRecord) -> Option<String> {
+    record.failure.map(|kind| match &record.message {
+        Some(message) => format!("{}: {message}", kind.as_str()),
+        None => kind.as_str().to_owned(),
+    })
+}
+
+/// The insert of one notification; `RETURNING id` unless its idempotency key is taken.
+pub(crate) fn insert_sql(new: &NewNotification, now: DateTime<Utc>) -> Sql {
+    Sql::new(
+        "INSERT INTO notifications (status, url, host, body, content_type, headers, \
+         max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
+         created_at, updated_at) \
+         VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) \
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(&new.destination.url)
+    .bind(&new.destination.host)
+    .bind(&new.body)
+    .bind(&new.content_type)
+    .bind(encode_headers(&new.headers))
+    .bind(new.policy.max_attempts)
+    .bind(encode_schedule(&new.policy.schedule))
+    .bind(&new.idempotency_key)
+    .bind(&new.tenant)
+    .bind(&new.subject)
+    .bind(&new.kind)
+    .bind(now)
+}
+
+/// One try's attempt row; skipped when the notification was deleted meanwhile
+/// (retention), so a late result does not fail its batch.
+pub(crate) fn attempt_sql(record: &AttemptRecord) -> Sql {
+    Sql::new(
+        "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
+         status_code, failure, message, response_body) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+         WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1)",
+    )
+    .bind(record.notification_id)
+    .bind(record.number)
+    .bind(record.started_at)
+    .bind(record.duration_ms)
+    .bind(record.status_code.map(i64::from))
+    .bind(record.failure.map(FailureKind::as_str))
+    .bind(&record.message)
+    .bind(record.response_body.clone())
+}
+
+/// One try's transition, applied only while the row is leased under the try's token.
+pub(crate) fn transition_sql(record: &AttemptRecord, now: DateTime<Utc>) -> Sql {
+    let to = record.next.transition(now);
+    Sql::new(
+        "UPDATE notifications SET attempts = attempts + 1, \
+         round_attempts = round_attempts + 1, status = $1, due_at = $2, finished_at = $3, \
+         last_error = $4, updated_at = $5 \
+         WHERE id = $6 AND lease_token = $7 AND status = 'delivering'",
+    )
+    .bind(to.status.as_str())
+    .bind(to.due_at)
+    .bind(to.finished_at)
+    .bind(last_error_of(record))
+    .bind(now)
+    .bind(record.notification_id)
+    .bind(record.lease_token)
+}
+
+fn fetch_by_id(id: i64) -> Sql {
+    Sql::new(format!("SELECT {COLUMNS} FROM notifications WHERE id = $1")).bind(id)
+}
+
+/// Inserts a notification inside a caller's transaction, so a producer can change its
+/// own rows and enqueue their notification atomically.
+pub async fn enqueue_in(
+    tx: &mut Tx,
+    new: NewNotification,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Enqueued> {
+    let inserted: Option<(i64,)> = tx.fetch_optional(&insert_sql(&new, now)).await?;
+    let (lookup, created) = match inserted {
+        Some((id,)) => {
+            tx.notify_due().await?;
+            (fetch_by_id(id), true)
+        }
+        None => {
+            let key = new.idempotency_key.clone().unwrap_or_default();
+            let sql = Sql::new(format!(
+                "SELECT {COLUMNS} FROM notifications WHERE idempotency_key = $1"
+            ))
+            .bind(key);
+            (sql, false)
+        }
+    };
+    let row: NotificationRow = tx
+        .fetch_optional(&lookup)
+        .await?
+        .context("the notification vanished inside its own transaction")?;
+    Ok(Enqueued {
+        notification: row.try_into()?,
+        created,
+    })
+}
+
+/// The SET clause and the allowed source states of an admin action; `$1` is now.
+fn action_sql(action: AdminAction) -> (&'static str, &'static str) {
+    match action {
+        AdminAction::Redeliver => (
+            "status = 'pending', due_at = $1, round_attempts = 0, finished_at = NULL",
+            "'pending', 'delivered', 'failed', 'cancelled'",
+        ),
+        AdminAction::DeliverNow => ("due_at = $1", "'pending'"),
+        // A running try must finish first: a cancelled row that could be redelivered while
+        // its old try still runs would have two tries in flight.
+        AdminAction::Cancel => (
+            "status = 'cancelled', due_at = NULL, finished_at = $1",
+            "'pending'",
+        ),
+    }
+}
+
+/// The outbox of an open database.
+#[derive(Clone)]
+pub struct Outbox {
+    db: Db,
+    /// PostgreSQL: the `LISTEN` connection, opened on first use.
+    listener: Arc<Mutex<Option<sqlx::postgres::PgListener>>>,
+}
+
+impl Outbox {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            listener: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for Outbox {
+    fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        let _: (i32,) = self.db.read_one(&Sql::new("SELECT 1")).await?;
+        Ok(())
+    }
+
+    async fn enqueue(&self, new: NewNotification, now: DateTime<Utc>) -> anyhow::Result<Enqueued> {
+        let mut tx = self.db.begin().await?;
+        let enqueued = enqueue_in(&mut tx, new, now).await?;
+        tx.commit().await?;
+        Ok(enqueued)
+    }
+
+    async fn enqueue_batch(
+        &self,
+        batch: Vec<NewNotification>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
+        match &self.db {
+            Db::Sqlite { .. } => sqlite::enqueue_batch(&self.db, &batch, now).await,
+            Db::Postgres(pool) => postgres::enqueue_batch(pool, &batch, now).await,
+        }
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
+        let rows = match &self.db {
+            Db::Sqlite { writer, .. } => sqlite::claim(writer, request).await?,
+            Db::Postgres(pool) => postgres::claim(pool, request).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(NotificationRow::into_claimed)
+            .collect())
+    }
+
+    async fn record(
+        &self,
+        batch: &[AttemptRecord],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<i64>> {
+        match &self.db {
+            Db::Sqlite { .. } => sqlite::record(&self.db, batch, now).await,
+            Db::Postgres(pool) => postgres::record(pool, batch, now).await,
+        }
+    }
+
+    async fn release(
+        &self,
+        leases: &[(i64, i64)],
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.db.begin().await?;
+        for (id, token) in leases {
+            let sql = Sql::new(
+                "UPDATE notifications SET status = 'pending', due_at = $1, updated_at = $2 \
+                 WHERE id = $3 AND lease_token = $4 AND status = 'delivering'",
+            )
+            .bind(due_at)
+            .bind(now)
+            .bind(*id)
+            .bind(*token);
+            tx.execute(&sql).await?;
+        }
+        tx.notify_due().await?;
+        tx.commit().await
+    }
+
+    async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let mut sql = Sql::new("SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL");
+        if !exclude_hosts.is_empty() {
+            sql.push(" AND host NOT IN ").push_list(exclude_hosts);
+        }
+        let (min,): (Option<Ts>,) = self.db.read_one(&sql).await?;
+        Ok(min.map(Into::into))
+    }
+
+    async fn get(&self, id: i64) -> anyhow::Result<Option<Notification>> {
+        let row: Option<NotificationRow> = self.db.read_optional(&fetch_by_id(id)).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn attempts(&self, id: i64) -> anyhow::Result<Vec<Attempt>> {
+        let sql = Sql::new(
+            "SELECT number, started_at, duration_ms, status_code, failure, message, response_body \
+             FROM attempts WHERE notification_id = $1 ORDER BY number, id",
+        )
+        .bind(id);
+        let rows: Vec<AttemptRow> = self.db.read_all(&sql).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn list(&self, filter: &ListFilter) -> anyhow::Result<Vec<Notification>> {
+        let mut sql = Sql::new(format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1"));
+        if let Some(status) = filter.status {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(tenant) = &filter.tenant {
+            sql.push(" AND tenant = ").push_bind(tenant);
+        }
+        if let Some(subject) = &filter.subject {
+            sql.push(" AND subject = ").push_bind(subject);
+        }
+        if let Some(kind) = &filter.kind {
+            sql.push(" AND kind = ").push_bind(kind);
+        }
+        if let Some(before) = filter.before_id {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").push_bind(filter.limit);
+        let rows: Vec<NotificationRow> = self.db.read_all(&sql).await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn act(
+        &self,
+        id: i64,
+        action: AdminAction,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<ActionOutcome> {
+        let (set, allowed) = action_sql(action);
+        let sql = Sql::new(format!(
+            "UPDATE notifications SET {set}, updated_at = $1 \
+             WHERE id = $2 AND status IN ({allowed}) RETURNING {COLUMNS}"
+        ))
+        .bind(now)
+        .bind(id);
+        let mut tx = self.db.begin().await?;
+        let outcome = match tx.fetch_optional::<NotificationRow>(&sql).await? {
+            Some(row) => {
+                tx.notify_due().await?;
+                ActionOutcome::Done(Box::new(row.try_into()?))
+            }
+            None => match tx
+                .fetch_optional::<NotificationRow>(&fetch_by_id(id))
+                .await?
+            {
+                Some(existing) => ActionOutcome::Conflict(Notification::try_from(existing)?.status),
+                None => ActionOutcome::NotFound,
+            },
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats> {
+        let mut stats = Stats::default();
+        let counts: Vec<(String, i64)> = self
+            .db
+            .read_all(&Sql::new(
+                "SELECT status, COUNT(*) FROM notifications GROUP BY status",
+            ))
+            .await?;
+        for (status, count) in counts {
+            let status = status.parse().map_err(anyhow::Error::msg)?;
+            stats.set(status, count.max(0) as u64);
+        }
+        let (oldest,): (Option<Ts>,) = self
+            .db
+            .read_one(
+                &Sql::new(
+                    "SELECT MIN(due_at) FROM notifications WHERE due_at <= $1 AND status = 'pending'",
+                )
+                .bind(now),
+            )
+            .await?;
+        stats.oldest_due_seconds = oldest
+            .map(|due| (now - due.0).num_milliseconds().max(0) as f64 / 1000.0)
+            .unwrap_or(0.0);
+        Ok(stats)
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {
+        // Attempts go with their notification (ON DELETE CASCADE). On PostgreSQL, SKIP
+        // LOCKED lets several instances sweep at once without waiting on each other.
+        let lock = match self.db.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = Sql::new(format!(
+            "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications \
+             WHERE finished_at < $1 ORDER BY finished_at LIMIT $2{lock})"
+        ))
+        .bind(before)
+        .bind(limit);
+        self.db.write(&sql).await
+    }
+
+    async fn wait_for_remote_wakeup(&self) -> anyhow::Result<()> {
+        match &self.db {
+            Db::Sqlite { .. } => std::future::pending().await,
+            Db::Postgres(pool) => postgres::wait_for_wakeup(pool, &self.listener).await,
+        }
+    }
+}

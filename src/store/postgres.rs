@@ -1,0 +1,235 @@
+//! What only PostgreSQL does: one outbox shared by any number of dispatcher instances.
+//!
+//! Claims use `FOR UPDATE SKIP LOCKED` in the statement that sets the lease, so instances
+//! never wait on each other's rows and never lease the same row twice. Batches are written
+//! with `UNNEST`, two statements whatever their size. Every change that makes work due
+//! sends `NOTIFY ums_notify_due` ([`super::Tx::notify_due`]), which wakes the others.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use tokio::sync::Mutex;
+
+use super::outbox::{encode_headers, encode_schedule, last_error_of, NotificationRow};
+use super::sql::{Db, WAKEUP_CHANNEL};
+use super::{AttemptRecord, ClaimRequest, NewNotification, StoreOptions};
+
+pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
+    let connect: PgConnectOptions = url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(2))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(connect)
+        .await?;
+    Ok(Db::Postgres(pool))
+}
+
+/// Leases due rows: at most `$6` per host among the `$5` most overdue, `$3` in all. The
+/// final `FOR UPDATE SKIP LOCKED` re-checks each row on its newest version, so a row
+/// another instance claimed meanwhile is skipped, never leased twice.
+const CLAIM: &str = "WITH candidates AS ( \
+        SELECT id, host, due_at FROM notifications \
+        WHERE due_at <= $1 AND host <> ALL($4) ORDER BY due_at LIMIT $5), \
+    ranked AS ( \
+        SELECT id FROM (SELECT id, due_at, ROW_NUMBER() OVER \
+            (PARTITION BY host ORDER BY due_at, id) AS nth FROM candidates) r \
+        WHERE nth <= $6 ORDER BY due_at LIMIT $3), \
+    due AS ( \
+        SELECT n.id FROM notifications n JOIN ranked USING (id) \
+        WHERE n.due_at <= $1 FOR UPDATE OF n SKIP LOCKED) \
+    UPDATE notifications n SET status = 'delivering', lease_token = n.lease_token + 1, \
+        due_at = $2, updated_at = $1 \
+    FROM due WHERE n.id = due.id RETURNING n.*";
+
+pub(super) async fn claim(
+    pool: &PgPool,
+    request: &ClaimRequest,
+) -> anyhow::Result<Vec<NotificationRow>> {
+    use sqlx::FromRow;
+    let rows = sqlx::query(CLAIM)
+        .bind(request.now)
+        .bind(request.now + request.lease)
+        .bind(i64::from(request.limit))
+        .bind(&request.exclude_hosts)
+        .bind(i64::from(request.limit) * 4)
+        .bind(i64::from(request.per_host))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| match NotificationRow::from_row(row) {
+            Ok(row) => Some(row),
+            Err(error) => {
+                tracing::error!(%error, "skipping an outbox row that does not decode");
+                None
+            }
+        })
+        .collect())
+}
+
+pub(super) async fn enqueue_batch(
+    pool: &PgPool,
+    batch: &[NewNotification],
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let column = |f: fn(&NewNotification) -> String| batch.iter().map(f).collect::<Vec<_>>();
+    let urls = column(|n| n.destination.url.clone());
+    let hosts = column(|n| n.destination.host.clone());
+    let types = column(|n| n.content_type.clone());
+    let headers = column(|n| encode_headers(&n.headers));
+    let schedules = column(|n| encode_schedule(&n.policy.schedule));
+    let kinds = column(|n| n.kind.clone());
+    let bodies: Vec<&[u8]> = batch.iter().map(|n| n.body.as_slice()).collect();
+    let max_attempts: Vec<i32> = batch
+        .iter()
+        .map(|n| i32::try_from(n.policy.max_attempts).unwrap_or(i32::MAX))
+        .collect();
+    let keys: Vec<Option<&str>> = batch.iter().map(|n| n.idempotency_key.as_deref()).collect();
+    let tenants: Vec<Option<&str>> = batch.iter().map(|n| n.tenant.as_deref()).collect();
+    let subjects: Vec<Option<&str>> = batch.iter().map(|n| n.subject.as_deref()).collect();
+    let mut tx = pool.begin().await?;
+    let created = sqlx::query(
+        "INSERT INTO notifications (status, url, host, body, content_type, headers, \
+         max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
+         created_at, updated_at) \
+         SELECT 'pending', u.*, $12, $12, $12 FROM UNNEST($1::text[], $2::text[], \
+         $3::bytea[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], \
+         $9::text[], $10::text[], $11::text[]) AS u \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(&urls)
+    .bind(&hosts)
+    .bind(&bodies)
+    .bind(&types)
+    .bind(&headers)
+    .bind(&max_attempts)
+    .bind(&schedules)
+    .bind(&keys)
+    .bind(&tenants)
+    .bind(&subjects)
+    .bind(&kinds)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(WAKEUP_CHANNEL)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Two statements for the whole batch, whatever its size: round trips, not rows, are
+/// what a commit costs here.
+pub(super) async fn record(
+    pool: &PgPool,
+    batch: &[AttemptRecord],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<i64>> {
+    let n = batch.len();
+    let (mut ids, mut tokens, mut numbers, mut started) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut durations, mut codes, mut failures, mut messages, mut bodies) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut statuses, mut dues, mut finishes, mut errors) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for record in batch {
+        let to = record.next.transition(now);
+        ids.push(record.notification_id);
+        tokens.push(record.lease_token);
+        numbers.push(i32::try_from(record.number).unwrap_or(i32::MAX));
+        started.push(record.started_at);
+        durations.push(record.duration_ms);
+        codes.push(record.status_code.map(i32::from));
+        failures.push(record.failure.map(|f| f.as_str()));
+        messages.push(record.message.as_deref());
+        bodies.push(record.response_body.as_deref());
+        statuses.push(to.status.as_str());
+        dues.push(to.due_at);
+        finishes.push(to.finished_at);
+        errors.push(last_error_of(record));
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
+         status_code, failure, message, response_body) \
+         SELECT u.* FROM UNNEST($1::bigint[], $2::int[], $3::timestamptz[], $4::bigint[], \
+         $5::int[], $6::text[], $7::text[], $8::bytea[]) \
+         AS u(id, number, started_at, duration_ms, status_code, failure, message, body) \
+         WHERE EXISTS (SELECT 1 FROM notifications n WHERE n.id = u.id)",
+    )
+    .bind(&ids)
+    .bind(&numbers)
+    .bind(&started)
+    .bind(&durations)
+    .bind(&codes)
+    .bind(&failures)
+    .bind(&messages)
+    .bind(&bodies)
+    .execute(&mut *tx)
+    .await?;
+    // Applied only while the row is still leased under the try's token.
+    let applied: Vec<i64> = sqlx::query_scalar(
+        "UPDATE notifications n SET attempts = n.attempts + 1, \
+         round_attempts = n.round_attempts + 1, status = u.status, due_at = u.due_at, \
+         finished_at = u.finished_at, last_error = u.last_error, updated_at = $1 \
+         FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[], \
+                     $6::timestamptz[], $7::text[]) \
+              AS u(id, token, status, due_at, finished_at, last_error) \
+         WHERE n.id = u.id AND n.lease_token = u.token AND n.status = 'delivering' \
+         RETURNING n.id",
+    )
+    .bind(now)
+    .bind(&ids)
+    .bind(&tokens)
+    .bind(&statuses)
+    .bind(&dues)
+    .bind(&finishes)
+    .bind(&errors)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// Waits for a `NOTIFY` from any instance, opening the `LISTEN` connection on first use
+/// and again after it dropped.
+pub(super) async fn wait_for_wakeup(
+    pool: &PgPool,
+    listener: &Mutex<Option<PgListener>>,
+) -> anyhow::Result<()> {
+    let mut guard = listener.lock().await;
+    if guard.is_none() {
+        let mut fresh = PgListener::connect_with(pool).await?;
+        fresh.listen(WAKEUP_CHANNEL).await?;
+        *guard = Some(fresh);
+    }
+    let Some(active) = guard.as_mut() else {
+        return Ok(());
+    };
+    match active.try_recv().await {
+        Ok(Some(_)) => Ok(()),
+        // The connection dropped: the listener reconnects on the next call. Work may
+        // have been signalled meanwhile, so report a wake-up.
+        Ok(None) => Ok(()),
+        Err(error) => {
+            *guard = None;
+            Err(error.into())
+        }
+    }
+}

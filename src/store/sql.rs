@@ -1,0 +1,393 @@
+//! The SQL dialect layer: one query text for both backends.
+//!
+//! Queries are written once with `$N` placeholders, which SQLite and PostgreSQL both read.
+//! [`Sql`] carries the text and its arguments; [`Db`] (the pools) and [`Tx`] (a write
+//! transaction) run it on whichever backend is open and decode rows into any type that
+//! derives `sqlx::FromRow` for both ([`Record`]). Times are [`Ts`]: INTEGER milliseconds
+//! on SQLite, `timestamptz` on PostgreSQL. What truly differs per backend (claims, batch
+//! writes, wake-ups) reaches the concrete pools through the [`Db`] variants.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgPool, PgRow, PgTypeInfo, PgValueRef};
+use sqlx::sqlite::{SqlitePool, SqliteRow, SqliteTypeInfo, SqliteValueRef};
+use sqlx::{
+    Decode, Encode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Transaction, Type,
+};
+
+use super::Backend;
+
+/// An instant as both backends store it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ts(pub DateTime<Utc>);
+
+impl From<Ts> for DateTime<Utc> {
+    fn from(ts: Ts) -> Self {
+        ts.0
+    }
+}
+
+impl Type<Sqlite> for Ts {
+    fn type_info() -> SqliteTypeInfo {
+        <i64 as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <i64 as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for Ts {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Sqlite as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        <i64 as Encode<'q, Sqlite>>::encode(self.0.timestamp_millis(), buf)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for Ts {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let ms = <i64 as Decode<'r, Sqlite>>::decode(value)?;
+        Utc.timestamp_millis_opt(ms)
+            .single()
+            .map(Ts)
+            .ok_or_else(|| format!("{ms} ms since the epoch is out of range").into())
+    }
+}
+
+impl Type<Postgres> for Ts {
+    fn type_info() -> PgTypeInfo {
+        <DateTime<Utc> as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <DateTime<Utc> as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'q> Encode<'q, Postgres> for Ts {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Postgres as sqlx::Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        <DateTime<Utc> as Encode<'q, Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for Ts {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        <DateTime<Utc> as Decode<'r, Postgres>>::decode(value).map(Ts)
+    }
+}
+
+/// A row type both backends decode.
+pub trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// A value bound to a query.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
+    Time(Option<Ts>),
+}
+
+macro_rules! arg_from {
+    ($variant:ident: $($ty:ty => |$v:ident| $e:expr),* $(,)?) => {$(
+        impl From<$ty> for Arg {
+            fn from($v: $ty) -> Self {
+                Arg::$variant($e)
+            }
+        }
+    )*};
+}
+
+arg_from!(Int: i64 => |v| Some(v), i32 => |v| Some(i64::from(v)), u32 => |v| Some(i64::from(v)),
+    Option<i64> => |v| v);
+arg_from!(Text: String => |v| Some(v), &str => |v| Some(v.to_owned()), &String => |v| Some(v.clone()),
+    Option<String> => |v| v, Option<&str> => |v| v.map(str::to_owned),
+    &Option<String> => |v| v.clone());
+arg_from!(Bytes: Vec<u8> => |v| Some(v), &[u8] => |v| Some(v.to_vec()), &Vec<u8> => |v| Some(v.clone()),
+    Option<Vec<u8>> => |v| v);
+arg_from!(Time: DateTime<Utc> => |v| Some(Ts(v)), Option<DateTime<Utc>> => |v| v.map(Ts));
+
+/// A query text with `$N` placeholders and its arguments.
+#[derive(Debug, Clone)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Binds the next argument (`$1`, then `$2`, …).
+    pub fn bind(mut self, arg: impl Into<Arg>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Appends text.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends the placeholder of a new argument.
+    pub fn push_bind(&mut self, arg: impl Into<Arg>) -> &mut Self {
+        self.args.push(arg.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `($i, $j, …)`, binding each value. An empty list would be a syntax error:
+    /// callers leave the condition out instead.
+    pub fn push_list<T: Into<Arg> + Clone>(&mut self, values: &[T]) -> &mut Self {
+        self.text.push('(');
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.push_bind(value.clone());
+        }
+        self.text.push(')');
+        self
+    }
+
+    fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+        let mut query = sqlx::query(&self.text);
+        for arg in &self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.as_deref()),
+                Arg::Bytes(v) => query.bind(v.as_deref()),
+                Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+
+    fn postgres(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
+        let mut query = sqlx::query(&self.text);
+        for arg in &self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(*v),
+                Arg::Text(v) => query.bind(v.as_deref()),
+                Arg::Bytes(v) => query.bind(v.as_deref()),
+                Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }
+}
+
+/// Where a statement runs.
+enum Exec<'e> {
+    SqlitePool(&'e SqlitePool),
+    Sqlite(&'e mut SqliteConnection),
+    PgPool(&'e PgPool),
+    Pg(&'e mut PgConnection),
+}
+
+fn decode_all<R: sqlx::Row, T: for<'r> FromRow<'r, R>>(rows: Vec<R>) -> anyhow::Result<Vec<T>> {
+    Ok(rows.iter().map(T::from_row).collect::<Result<_, _>>()?)
+}
+
+fn decode_optional<R: sqlx::Row, T: for<'r> FromRow<'r, R>>(
+    row: Option<R>,
+) -> anyhow::Result<Option<T>> {
+    Ok(row.as_ref().map(T::from_row).transpose()?)
+}
+
+impl Exec<'_> {
+    async fn fetch_all<T: Record>(self, sql: &Sql) -> anyhow::Result<Vec<T>> {
+        match self {
+            Exec::SqlitePool(p) => decode_all(sql.sqlite().fetch_all(p).await?),
+            Exec::Sqlite(c) => decode_all(sql.sqlite().fetch_all(c).await?),
+            Exec::PgPool(p) => decode_all(sql.postgres().fetch_all(p).await?),
+            Exec::Pg(c) => decode_all(sql.postgres().fetch_all(c).await?),
+        }
+    }
+
+    async fn fetch_optional<T: Record>(self, sql: &Sql) -> anyhow::Result<Option<T>> {
+        match self {
+            Exec::SqlitePool(p) => decode_optional(sql.sqlite().fetch_optional(p).await?),
+            Exec::Sqlite(c) => decode_optional(sql.sqlite().fetch_optional(c).await?),
+            Exec::PgPool(p) => decode_optional(sql.postgres().fetch_optional(p).await?),
+            Exec::Pg(c) => decode_optional(sql.postgres().fetch_optional(c).await?),
+        }
+    }
+
+    async fn execute(self, sql: &Sql) -> anyhow::Result<u64> {
+        Ok(match self {
+            Exec::SqlitePool(p) => sql.sqlite().execute(p).await?.rows_affected(),
+            Exec::Sqlite(c) => sql.sqlite().execute(c).await?.rows_affected(),
+            Exec::PgPool(p) => sql.postgres().execute(p).await?.rows_affected(),
+            Exec::Pg(c) => sql.postgres().execute(c).await?.rows_affected(),
+        })
+    }
+}
+
+/// An open database: SQLite's single writer and its readers, or a PostgreSQL pool.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// The channel that carries "work is due" between PostgreSQL instances.
+pub const WAKEUP_CHANNEL: &str = "ums_notify_due";
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn reader(&self) -> Exec<'_> {
+        match self {
+            Db::Sqlite { reader, .. } => Exec::SqlitePool(reader),
+            Db::Postgres(pool) => Exec::PgPool(pool),
+        }
+    }
+
+    fn writer(&self) -> Exec<'_> {
+        match self {
+            Db::Sqlite { writer, .. } => Exec::SqlitePool(writer),
+            Db::Postgres(pool) => Exec::PgPool(pool),
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads before it writes cannot fail to upgrade.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        Ok(match self {
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A read on the readers.
+    pub async fn read_all<T: Record>(&self, sql: &Sql) -> anyhow::Result<Vec<T>> {
+        self.reader().fetch_all(sql).await
+    }
+
+    pub async fn read_optional<T: Record>(&self, sql: &Sql) -> anyhow::Result<Option<T>> {
+        self.reader().fetch_optional(sql).await
+    }
+
+    pub async fn read_one<T: Record>(&self, sql: &Sql) -> anyhow::Result<T> {
+        self.read_optional(sql)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the query returned no row"))
+    }
+
+    /// A single-statement write, committed on its own.
+    pub async fn write_all<T: Record>(&self, sql: &Sql) -> anyhow::Result<Vec<T>> {
+        self.writer().fetch_all(sql).await
+    }
+
+    pub async fn write_optional<T: Record>(&self, sql: &Sql) -> anyhow::Result<Option<T>> {
+        self.writer().fetch_optional(sql).await
+    }
+
+    pub async fn write(&self, sql: &Sql) -> anyhow::Result<u64> {
+        self.writer().execute(sql).await
+    }
+}
+
+/// A write transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    fn exec(&mut self) -> Exec<'_> {
+        match self {
+            Tx::Sqlite(tx) => Exec::Sqlite(tx),
+            Tx::Postgres(tx) => Exec::Pg(tx),
+        }
+    }
+
+    pub async fn fetch_all<T: Record>(&mut self, sql: &Sql) -> anyhow::Result<Vec<T>> {
+        self.exec().fetch_all(sql).await
+    }
+
+    pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql) -> anyhow::Result<Option<T>> {
+        self.exec().fetch_optional(sql).await
+    }
+
+    pub async fn fetch_one<T: Record>(&mut self, sql: &Sql) -> anyhow::Result<T> {
+        self.fetch_optional(sql)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the query returned no row"))
+    }
+
+    pub async fn execute(&mut self, sql: &Sql) -> anyhow::Result<u64> {
+        self.exec().execute(sql).await
+    }
+
+    /// The clause that locks the rows a `SELECT` reads until the transaction ends:
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose write transaction already
+    /// holds the only write lock.
+    pub fn row_lock(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => "",
+            Tx::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
+    /// Tells other instances that work became due, when this transaction commits
+    /// (PostgreSQL `NOTIFY`). A single SQLite process wakes its own dispatcher directly.
+    pub async fn notify_due(&mut self) -> anyhow::Result<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(WAKEUP_CHANNEL)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> anyhow::Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_themselves() {
+        let mut sql = Sql::new("SELECT 1 WHERE a = ").bind(1i64);
+        sql.push("$1 AND b IN ").push_list(&["x", "y"]);
+        sql.push(" LIMIT ").push_bind(5i64);
+        assert_eq!(sql.text, "SELECT 1 WHERE a = $1 AND b IN ($2, $3) LIMIT $4");
+        assert_eq!(sql.args.len(), 4);
+    }
+}

@@ -1,0 +1,129 @@
+//! What only SQLite does: an embedded, zero-setup outbox for one process.
+//!
+//! One writer connection serialises every write (`BEGIN IMMEDIATE` for multi-statement
+//! ones); a small pool of readers serves the admin API concurrently thanks to WAL mode.
+//! `synchronous=FULL` by default, so a commit that was acknowledged survives a power loss.
+//! The single writer is also the claim's lock: no two claims can take the same row.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use super::outbox::{attempt_sql, insert_sql, transition_sql, NotificationRow, COLUMNS};
+use super::sql::{Db, Ts};
+use super::{AttemptRecord, ClaimRequest, NewNotification, StoreOptions};
+
+pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
+    let base = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(if options.sqlite_synchronous_full {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        })
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(base.clone())
+        .await?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(base.read_only(true))
+        .await?;
+    Ok(Db::Sqlite { writer, reader })
+}
+
+/// Leases due rows in one statement on the single writer: at most `per_host` per host
+/// among the `4 × limit` most overdue, `limit` in all.
+pub(super) async fn claim(
+    writer: &SqlitePool,
+    request: &ClaimRequest,
+) -> anyhow::Result<Vec<NotificationRow>> {
+    let now = Ts(request.now);
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "UPDATE notifications SET status = 'delivering', lease_token = lease_token + 1, due_at = ",
+    );
+    query.push_bind(Ts(request.now + request.lease));
+    query.push(", updated_at = ").push_bind(now);
+    // The window bounds the rows taken from one host; the inner LIMIT bounds the
+    // window's work however large the backlog.
+    query.push(
+        " WHERE id IN (SELECT id FROM (SELECT id, due_at, ROW_NUMBER() OVER \
+         (PARTITION BY host ORDER BY due_at, id) AS nth FROM (SELECT id, host, due_at \
+         FROM notifications WHERE due_at <= ",
+    );
+    query.push_bind(now);
+    if !request.exclude_hosts.is_empty() {
+        query.push(" AND host NOT IN (");
+        let mut list = query.separated(", ");
+        for host in &request.exclude_hosts {
+            list.push_bind(host);
+        }
+        query.push(")");
+    }
+    query.push(" ORDER BY due_at LIMIT ");
+    query.push_bind(i64::from(request.limit) * 4);
+    query.push(")) WHERE nth <= ");
+    query.push_bind(i64::from(request.per_host));
+    query.push(" ORDER BY due_at LIMIT ");
+    query.push_bind(i64::from(request.limit));
+    query.push(") RETURNING ");
+    query.push(COLUMNS);
+    let rows = query.build().fetch_all(writer).await?;
+    // A row that does not decode is logged and skipped by the caller, not fatal here.
+    Ok(rows
+        .iter()
+        .filter_map(|row| match NotificationRow::from_row(row) {
+            Ok(row) => Some(row),
+            Err(error) => {
+                tracing::error!(%error, "skipping an outbox row that does not decode");
+                None
+            }
+        })
+        .collect())
+}
+
+/// Many inserts in one transaction: the single writer makes one commit of them.
+pub(super) async fn enqueue_batch(
+    db: &Db,
+    batch: &[NewNotification],
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let mut tx = db.begin().await?;
+    let mut created = 0;
+    for new in batch {
+        let id: Option<(i64,)> = tx.fetch_optional(&insert_sql(new, now)).await?;
+        created += u64::from(id.is_some());
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Every result in one transaction, two statements each: cheap on an embedded database,
+/// where the commit, not the statement, is what costs.
+pub(super) async fn record(
+    db: &Db,
+    batch: &[AttemptRecord],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<i64>> {
+    let mut tx = db.begin().await?;
+    let mut applied = Vec::with_capacity(batch.len());
+    for record in batch {
+        tx.execute(&attempt_sql(record)).await?;
+        if tx.execute(&transition_sql(record, now)).await? == 1 {
+            applied.push(record.notification_id);
+        }
+    }
+    tx.commit().await?;
+    Ok(applied)
+}

@@ -1,0 +1,20 @@
+//! The integration tests, one binary: each module is one area, run against the real
+//! server on port 0, a real database (SQLite, and PostgreSQL when reachable) and a real
+//! HTTP receiver. `common` is the harness.
+
+#[macro_use]
+mod common;
+
+mod admin_api;
+mod cluster;
+mod crash;
+mod delivery;
+mod metrics;
+mod platform;
+mod platform_admin;
+mod platform_auth;
+mod platform_fields;
+mod platform_store;
+mod schedule;
+mod signing;
+mod upgrade;
