@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::delivery::{Dispatcher, DispatcherConfig, Wakeup};
 use crate::metrics::Metrics;
-use crate::platform::Sandbox;
+use crate::platform::{self, Sandbox};
 use crate::store::{self, Db, Store};
 
 /// A built application: database open and migrated, listener bound, nothing running yet.
@@ -113,8 +113,8 @@ impl Application {
         let app = api::router(
             state.clone(),
             settings.admin_token.clone(),
-            platform.admin_router(),
-            platform.public_router(),
+            platform::api::admin_router(platform.clone()),
+            platform::api::public_router(platform.clone()),
         );
         tracing::info!(
             listen = %listener.local_addr()?,
@@ -129,7 +129,7 @@ impl Application {
             settings.retention,
             shutdown.clone(),
         ));
-        let simulation = tokio::spawn(platform.run(shutdown.clone()));
+        let simulation = tokio::spawn(platform::worker::run(platform, shutdown.clone()));
         let (served, dispatched) = tokio::join!(
             async {
                 let result = server.await;

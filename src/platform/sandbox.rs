@@ -1,15 +1,13 @@
-//! The platform simulation wired into the application: its store, its contract service
-//! and settings (the state of its handlers), the routers it mounts, the signer it plugs
-//! into the dispatcher for its notice family, and the background work of simulated users.
+//! The platform simulation as one value: its store, its contract service and settings
+//! (the state of its handlers and workers), and the signer it plugs into the dispatcher
+//! for its notice family. The application mounts its routers ([`super::api`]) and runs
+//! its workers ([`super::worker`]) with it.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::Router;
 use chrono::{DateTime, Utc};
-use tokio_util::sync::CancellationToken;
 
-use super::api;
 use super::config::PlatformArgs;
 use super::lifecycle::Lifecycle;
 use super::notice;
@@ -62,26 +60,10 @@ impl Sandbox {
         self.producer.clock.now()
     }
 
-    /// Routes mounted under `/admin/v1`, behind the admin token.
-    pub fn admin_router<S>(&self) -> Router<S> {
-        api::admin_router().with_state(self.clone())
-    }
-
-    /// The platform's own routes (`/v1/...`), authenticated by the platform's schemes.
-    pub fn public_router<S>(&self) -> Router<S> {
-        api::public_router().with_state(self.clone())
-    }
-
     /// The signers of the simulation's notice families: every try of a contract notice
     /// is signed with its merchant's key.
     pub fn signers(&self) -> Signers {
         let signer = MerchantSigner::new(self.store.clone(), self.producer.clock.clone());
         Signers::default().with(notice::KIND, Arc::new(signer))
-    }
-
-    /// Simulated users: automatic consent, and forgetting expired tokens and nonces.
-    /// Returns when `shutdown` is cancelled.
-    pub async fn run(self, shutdown: CancellationToken) {
-        super::worker::run(self, shutdown).await;
     }
 }

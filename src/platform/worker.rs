@@ -22,6 +22,8 @@ fn prune_due(pruned_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     pruned_at.is_none_or(|at| now - at >= PRUNE_EVERY || now < at)
 }
 
+/// Simulated users: automatic consent, and forgetting expired tokens and nonces.
+/// Returns when `shutdown` is cancelled.
 pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
     let mut pruned_at: Option<DateTime<Utc>> = None;
     while !shutdown.is_cancelled() {

@@ -14,6 +14,7 @@
 pub mod model;
 pub mod outbox;
 pub mod postgres;
+pub mod rows;
 pub mod sql;
 pub mod sqlite;
 

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
-use super::outbox::{encode_headers, encode_schedule, last_error_of, NotificationRow};
+use super::rows::{claimed_from, encode_headers, encode_schedule, last_error_of};
 use super::sql::{Db, WAKEUP_CHANNEL};
-use super::{AttemptRecord, ClaimRequest, NewNotification, StoreOptions};
+use super::{AttemptRecord, ClaimRequest, Claimed, NewNotification, StoreOptions};
 
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let connect: PgConnectOptions = url.parse()?;
@@ -42,11 +42,7 @@ const CLAIM: &str = "WITH candidates AS ( \
         due_at = $2, updated_at = $1 \
     FROM due WHERE n.id = due.id RETURNING n.*";
 
-pub(super) async fn claim(
-    pool: &PgPool,
-    request: &ClaimRequest,
-) -> anyhow::Result<Vec<NotificationRow>> {
-    use sqlx::FromRow;
+pub(super) async fn claim(pool: &PgPool, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
     let rows = sqlx::query(CLAIM)
         .bind(request.now)
         .bind(request.now + request.lease)
@@ -56,16 +52,7 @@ pub(super) async fn claim(
         .bind(i64::from(request.per_host))
         .fetch_all(pool)
         .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| match NotificationRow::from_row(row) {
-            Ok(row) => Some(row),
-            Err(error) => {
-                tracing::error!(%error, "skipping an outbox row that does not decode");
-                None
-            }
-        })
-        .collect())
+    Ok(claimed_from(&rows))
 }
 
 pub(super) async fn enqueue_batch(

@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
-use super::outbox::{attempt_sql, insert_sql, transition_sql, NotificationRow, COLUMNS};
+use super::rows::{attempt_sql, claimed_from, insert_sql, transition_sql, COLUMNS};
 use super::sql::{Db, Ts};
-use super::{AttemptRecord, ClaimRequest, NewNotification, StoreOptions};
+use super::{AttemptRecord, ClaimRequest, Claimed, NewNotification, StoreOptions};
 
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let base = SqliteConnectOptions::from_str(url)?
@@ -48,7 +48,7 @@ pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
 pub(super) async fn claim(
     writer: &SqlitePool,
     request: &ClaimRequest,
-) -> anyhow::Result<Vec<NotificationRow>> {
+) -> anyhow::Result<Vec<Claimed>> {
     let now = Ts(request.now);
     let mut query = QueryBuilder::<Sqlite>::new(
         "UPDATE notifications SET status = 'delivering', lease_token = lease_token + 1, due_at = ",
@@ -80,17 +80,7 @@ pub(super) async fn claim(
     query.push(") RETURNING ");
     query.push(COLUMNS);
     let rows = query.build().fetch_all(writer).await?;
-    // A row that does not decode is logged and skipped by the caller, not fatal here.
-    Ok(rows
-        .iter()
-        .filter_map(|row| match NotificationRow::from_row(row) {
-            Ok(row) => Some(row),
-            Err(error) => {
-                tracing::error!(%error, "skipping an outbox row that does not decode");
-                None
-            }
-        })
-        .collect())
+    Ok(claimed_from(&rows))
 }
 
 /// Many inserts in one transaction: the single writer makes one commit of them.

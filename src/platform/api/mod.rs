@@ -19,7 +19,8 @@ use axum::Router;
 
 use super::sandbox::Sandbox;
 
-pub fn admin_router() -> Router<Sandbox> {
+/// Routes mounted under `/admin/v1`, behind the admin token.
+pub fn admin_router<S>(sandbox: Sandbox) -> Router<S> {
     Router::new()
         .route("/merchants", post(merchants::create).get(merchants::list))
         .route(
@@ -33,9 +34,11 @@ pub fn admin_router() -> Router<Sandbox> {
             post(contracts::transition),
         )
         .route("/notifications/{id}/duplicate", post(duplicates::duplicate))
+        .with_state(sandbox)
 }
 
-pub fn public_router() -> Router<Sandbox> {
+/// The platform's own routes (`/v1/...`), authenticated by the platform's schemes.
+pub fn public_router<S>(sandbox: Sandbox) -> Router<S> {
     Router::new()
         .route("/v1/token/access", post(authn::access_token))
         .route(
@@ -46,4 +49,5 @@ pub fn public_router() -> Router<Sandbox> {
             "/v1/inip/sign/uac/entrust-pay/sign-query",
             post(entrust_pay::sign_query),
         )
+        .with_state(sandbox)
 }

@@ -1,52 +1,19 @@
-//! Storage of the platform simulation: merchants, contracts, access tokens and spent
-//! nonces, in the outbox's database, with each query written once for both backends.
-//!
-//! The tables share the outbox's database, so a contract's state change and its
-//! notifications are written in one transaction: either both happen or neither does.
-//! Tokens and nonces are in the database too, so several instances agree on them.
-//!
-//! Invariants:
-//! - A state change is planned on the contract row as locked inside the transaction
-//!   (`FOR UPDATE`, or SQLite's single writer), so two concurrent changes of one contract
-//!   cannot both pass the state machine from the same state.
-//! - A request's nonce is spent in the same transaction as the request's own write; a
-//!   request that is refused spends nothing.
-//! - Only a digest of an access token is stored.
-
-use std::time::Duration;
+//! Contracts in storage: their rows, creation, listing and the state change that
+//! enqueues its notices in the same transaction.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::auth::AppKey;
-use super::contract::{Contract, ContractState, NewContract};
-use super::lifecycle::{Planned, Refused};
-use super::merchant::{Merchant, MerchantPatch, NewMerchant};
+use super::{spend, NonceUse, PlatformStore};
+use crate::platform::contract::{Contract, ContractState, NewContract};
+use crate::platform::lifecycle::{Planned, Refused};
 use crate::policy::Destination;
 use crate::store::outbox::enqueue_in;
-use crate::store::sql::{Db, Sql, Ts, Tx};
+use crate::store::sql::{Sql, Ts, Tx};
 
-const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
-     extra_copies, created_at, updated_at";
 const CONTRACT_COLUMNS: &str = "id, contract_id, mid, contract_no, plan_id, state, notify_url, \
      notify_host, single_limit_amt, avl_num, signed_at, expires_at, consent_due_at, \
      last_notified_at, created_at, updated_at";
-
-/// A nonce a request spends, remembered until `expires_at`.
-#[derive(Debug, Clone)]
-pub struct NonceUse {
-    pub app_id: String,
-    pub nonce: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// An access token to store, by its digest.
-#[derive(Debug, Clone)]
-pub struct NewToken {
-    pub token_hash: String,
-    pub app_id: String,
-    pub expires_at: DateTime<Utc>,
-}
 
 #[derive(Debug)]
 pub enum CreateOutcome {
@@ -74,37 +41,6 @@ pub struct ContractFilter {
     /// Only contracts before this `seq` (the cursor of the previous page).
     pub before_seq: Option<i64>,
     pub limit: u32,
-}
-
-#[derive(sqlx::FromRow)]
-struct MerchantRow {
-    mid: String,
-    name: String,
-    notify_url: Option<String>,
-    app_id: String,
-    app_key: String,
-    auto_consent_ms: Option<i64>,
-    extra_copies: i32,
-    created_at: Ts,
-    updated_at: Ts,
-}
-
-impl From<MerchantRow> for Merchant {
-    fn from(row: MerchantRow) -> Self {
-        Merchant {
-            mid: row.mid,
-            name: row.name,
-            notify_url: row.notify_url,
-            app_id: row.app_id,
-            app_key: AppKey::new(row.app_key),
-            auto_consent_after: row
-                .auto_consent_ms
-                .map(|ms| Duration::from_millis(ms.max(0) as u64)),
-            extra_copies: row.extra_copies.max(0) as u32,
-            created_at: row.created_at.into(),
-            updated_at: row.updated_at.into(),
-        }
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -165,10 +101,6 @@ fn stored_notify(url: String, host: Option<String>) -> Destination {
     }
 }
 
-fn duration_ms(duration: Option<Duration>) -> Option<i64> {
-    duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 fn contract_where(condition: &str) -> String {
     format!("SELECT {CONTRACT_COLUMNS} FROM contracts WHERE {condition}")
 }
@@ -178,176 +110,7 @@ async fn fetch_contract(tx: &mut Tx, sql: &Sql) -> anyhow::Result<Option<Contrac
     row.map(TryInto::try_into).transpose()
 }
 
-/// Spends a nonce unless it is spent and still remembered. An expired record of the same
-/// nonce is taken over, so pruning is an optimisation, not a requirement.
-async fn spend(tx: &mut Tx, nonce: &NonceUse, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let sql = Sql::new(
-        "INSERT INTO used_nonces (app_id, nonce, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (app_id, nonce) DO UPDATE SET expires_at = excluded.expires_at \
-         WHERE used_nonces.expires_at <= $4",
-    )
-    .bind(&nonce.app_id)
-    .bind(&nonce.nonce)
-    .bind(nonce.expires_at)
-    .bind(now);
-    Ok(tx.execute(&sql).await? == 1)
-}
-
-/// Merchants, contracts, tokens and nonces. Cheap to clone.
-#[derive(Clone)]
-pub struct PlatformStore {
-    db: Db,
-}
-
 impl PlatformStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    /// Creates a merchant; `None` if the `mid` is taken.
-    pub async fn create_merchant(
-        &self,
-        new: NewMerchant,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Merchant>> {
-        let sql = Sql::new(format!(
-            "INSERT INTO merchants ({MERCHANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
-             ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
-        ))
-        .bind(new.mid)
-        .bind(new.name)
-        .bind(new.notify_url)
-        .bind(new.app_id)
-        .bind(new.app_key.expose())
-        .bind(duration_ms(new.auto_consent_after))
-        .bind(new.extra_copies)
-        .bind(now);
-        let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
-        Ok(row.map(Into::into))
-    }
-
-    /// Every merchant, by `mid`.
-    pub async fn merchants(&self) -> anyhow::Result<Vec<Merchant>> {
-        let sql = Sql::new(format!(
-            "SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY mid"
-        ));
-        let rows: Vec<MerchantRow> = self.db.read_all(&sql).await?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    pub async fn merchant(&self, mid: &str) -> anyhow::Result<Option<Merchant>> {
-        self.merchant_where("mid = $1", mid).await
-    }
-
-    pub async fn merchant_by_app_id(&self, app_id: &str) -> anyhow::Result<Option<Merchant>> {
-        self.merchant_where("app_id = $1", app_id).await
-    }
-
-    async fn merchant_where(
-        &self,
-        condition: &str,
-        value: &str,
-    ) -> anyhow::Result<Option<Merchant>> {
-        let sql = Sql::new(format!(
-            "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE {condition}"
-        ))
-        .bind(value);
-        let row: Option<MerchantRow> = self.db.read_optional(&sql).await?;
-        Ok(row.map(Into::into))
-    }
-
-    /// Applies a patch; `None` if there is no such merchant.
-    pub async fn update_merchant(
-        &self,
-        mid: &str,
-        patch: MerchantPatch,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Merchant>> {
-        let mut sql = Sql::new("UPDATE merchants SET updated_at = ");
-        sql.push_bind(now);
-        if let Some(name) = patch.name {
-            sql.push(", name = ").push_bind(name);
-        }
-        if let Some(url) = patch.notify_url {
-            sql.push(", notify_url = ").push_bind(url);
-        }
-        if let Some(after) = patch.auto_consent_after {
-            sql.push(", auto_consent_ms = ")
-                .push_bind(duration_ms(after));
-        }
-        if let Some(copies) = patch.extra_copies {
-            sql.push(", extra_copies = ").push_bind(copies);
-        }
-        sql.push(" WHERE mid = ").push_bind(mid);
-        sql.push(" RETURNING ").push(MERCHANT_COLUMNS);
-        let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
-        Ok(row.map(Into::into))
-    }
-
-    /// Stores a token and spends the nonce of its request; `false` (and nothing stored)
-    /// if the nonce was already spent.
-    pub async fn issue_token(
-        &self,
-        token: NewToken,
-        nonce: NonceUse,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<bool> {
-        let mut tx = self.db.begin().await?;
-        if !spend(&mut tx, &nonce, now).await? {
-            return Ok(false);
-        }
-        let sql = Sql::new(
-            "INSERT INTO access_tokens (token_hash, app_id, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token.token_hash)
-        .bind(token.app_id)
-        .bind(token.expires_at)
-        .bind(now);
-        tx.execute(&sql).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// The appId an unexpired token was issued to.
-    pub async fn token_app_id(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<String>> {
-        let sql =
-            Sql::new("SELECT app_id FROM access_tokens WHERE token_hash = $1 AND expires_at > $2")
-                .bind(token_hash)
-                .bind(now);
-        let row: Option<(String,)> = self.db.read_optional(&sql).await?;
-        Ok(row.map(|(app_id,)| app_id))
-    }
-
-    /// Whether a nonce is spent and still remembered.
-    pub async fn nonce_spent(
-        &self,
-        app_id: &str,
-        nonce: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<bool> {
-        let sql = Sql::new(
-            "SELECT COUNT(*) FROM used_nonces WHERE app_id = $1 AND nonce = $2 AND expires_at > $3",
-        )
-        .bind(app_id)
-        .bind(nonce)
-        .bind(now);
-        let (count,): (i64,) = self.db.read_one(&sql).await?;
-        Ok(count > 0)
-    }
-
-    /// Spends a nonce for a request that writes nothing else; `false` if already spent.
-    pub async fn spend_nonce(&self, nonce: NonceUse, now: DateTime<Utc>) -> anyhow::Result<bool> {
-        let mut tx = self.db.begin().await?;
-        let spent = spend(&mut tx, &nonce, now).await?;
-        tx.commit().await?;
-        Ok(spent)
-    }
-
     /// Creates a contract in `UNSIGNED`, spending the request's nonce if it has one.
     pub async fn create_contract(
         &self,
@@ -491,18 +254,5 @@ impl PlatformStore {
         .bind(limit);
         let rows: Vec<(String,)> = self.db.read_all(&sql).await?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
-    /// Forgets expired tokens and nonces; returns how many rows went.
-    pub async fn prune(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
-        let mut tx = self.db.begin().await?;
-        let tokens = tx
-            .execute(&Sql::new("DELETE FROM access_tokens WHERE expires_at <= $1").bind(now))
-            .await?;
-        let nonces = tx
-            .execute(&Sql::new("DELETE FROM used_nonces WHERE expires_at <= $1").bind(now))
-            .await?;
-        tx.commit().await?;
-        Ok(tokens + nonces)
     }
 }
