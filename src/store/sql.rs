@@ -169,20 +169,24 @@ impl Sql {
     }
 
     fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
-        let mut query = sqlx::query(&self.text);
-        for arg in &self.args {
-            query = match arg {
-                Arg::Int(v) => query.bind(*v),
-                Arg::Text(v) => query.bind(v.as_deref()),
-                Arg::Bytes(v) => query.bind(v.as_deref()),
-                Arg::Time(v) => query.bind(*v),
-            };
-        }
-        query
+        self.bound()
     }
 
     fn postgres(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
-        let mut query = sqlx::query(&self.text);
+        self.bound()
+    }
+
+    /// The query with its arguments bound, for either backend: every argument type
+    /// encodes on both.
+    fn bound<'q, DB>(&'q self) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        Option<i64>: Encode<'q, DB> + Type<DB>,
+        Option<&'q str>: Encode<'q, DB> + Type<DB>,
+        Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
+        Option<Ts>: Encode<'q, DB> + Type<DB>,
+    {
+        let mut query = sqlx::query::<DB>(&self.text);
         for arg in &self.args {
             query = match arg {
                 Arg::Int(v) => query.bind(*v),
