@@ -163,9 +163,13 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
     let new = build(request, &state)?;
-    let (url, body) = (new.destination.url.clone(), new.body.clone());
-    let enqueued = state.store.enqueue(new, state.clock.now()).await?;
-    if !enqueued.created {
+    // Only a repeated idempotency key finds a stored notification to compare with.
+    let expected = new
+        .idempotency_key
+        .is_some()
+        .then(|| (new.destination.url.clone(), new.body.clone()));
+    let enqueued = state.producer().enqueue(new).await?;
+    if let (false, Some((url, body))) = (enqueued.created, expected) {
         let existing = &enqueued.notification;
         if existing.destination.url != url || existing.body != body {
             return Err(ApiError::conflict(
@@ -182,8 +186,6 @@ pub async fn create(
         )
             .into_response());
     }
-    state.metrics.enqueued.inc();
-    state.wakeup.wake();
     Ok((
         StatusCode::CREATED,
         Json(NotificationView::new(enqueued.notification, None)),

@@ -54,13 +54,6 @@ err_codes! {
     InternalError = "9999", "internal error";
 }
 
-impl ErrCode {
-    /// The code of a wire string, if it is one.
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|c| c.code() == code)
-    }
-}
-
 impl std::fmt::Display for ErrCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
@@ -78,9 +71,7 @@ mod tests {
         assert!(codes
             .iter()
             .all(|c| c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit())));
-        for code in ErrCode::ALL {
-            assert_eq!(ErrCode::parse(code.code()), Some(*code));
-            assert!(!code.meaning().is_empty());
-        }
+        assert_eq!(codes.len(), 18);
+        assert!(ErrCode::ALL.iter().all(|code| !code.meaning().is_empty()));
     }
 }

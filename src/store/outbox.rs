@@ -12,7 +12,7 @@ use super::rows::{insert_sql, AttemptRow, NotificationRow, COLUMNS};
 use super::sql::{Db, Sql, Ts, Tx};
 use super::*;
 
-fn fetch_by_id(id: i64) -> Sql {
+fn fetch_by_id(id: i64) -> Sql<'static> {
     Sql::new(format!("SELECT {COLUMNS} FROM notifications WHERE id = $1")).bind(id)
 }
 
@@ -135,18 +135,23 @@ impl Store for Outbox {
         due_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let mut tx = self.db.begin().await?;
-        for (id, token) in leases {
-            let sql = Sql::new(
-                "UPDATE notifications SET status = 'pending', due_at = $1, updated_at = $2 \
-                 WHERE id = $3 AND lease_token = $4 AND status = 'delivering'",
-            )
-            .bind(due_at)
-            .bind(now)
-            .bind(*id)
-            .bind(*token);
-            tx.execute(&sql).await?;
+        if leases.is_empty() {
+            return Ok(());
         }
+        // One statement for every lease, each applied only under its own token.
+        let mut sql = Sql::new(
+            "UPDATE notifications SET status = 'pending', due_at = $1, updated_at = $2 \
+             WHERE status = 'delivering' AND (id, lease_token) IN (",
+        )
+        .bind(due_at)
+        .bind(now);
+        for (i, (id, token)) in leases.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.push_bind(*id).push(", ").push_bind(*token).push(")");
+        }
+        sql.push(")");
+        let mut tx = self.db.begin().await?;
+        tx.execute(&sql).await?;
         tx.notify_due().await?;
         tx.commit().await
     }

@@ -144,7 +144,7 @@ pub(crate) fn last_error_of(record: &AttemptRecord) -> Option<String> {
 }
 
 /// The insert of one notification; `RETURNING id` unless its idempotency key is taken.
-pub(crate) fn insert_sql(new: &NewNotification, now: DateTime<Utc>) -> Sql {
+pub(crate) fn insert_sql(new: &NewNotification, now: DateTime<Utc>) -> Sql<'_> {
     Sql::new(
         "INSERT INTO notifications (status, url, host, body, content_type, headers, \
          max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
@@ -168,7 +168,7 @@ pub(crate) fn insert_sql(new: &NewNotification, now: DateTime<Utc>) -> Sql {
 
 /// One try's attempt row; skipped when the notification was deleted meanwhile
 /// (retention), so a late result does not fail its batch.
-pub(crate) fn attempt_sql(record: &AttemptRecord) -> Sql {
+pub(crate) fn attempt_sql(record: &AttemptRecord) -> Sql<'_> {
     Sql::new(
         "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
          status_code, failure, message, response_body) \
@@ -182,11 +182,11 @@ pub(crate) fn attempt_sql(record: &AttemptRecord) -> Sql {
     .bind(record.status_code.map(i64::from))
     .bind(record.failure.map(FailureKind::as_str))
     .bind(&record.message)
-    .bind(record.response_body.clone())
+    .bind(record.response_body.as_deref())
 }
 
 /// One try's transition, applied only while the row is leased under the try's token.
-pub(crate) fn transition_sql(record: &AttemptRecord, now: DateTime<Utc>) -> Sql {
+pub(crate) fn transition_sql(record: &AttemptRecord, now: DateTime<Utc>) -> Sql<'_> {
     let to = record.next.transition(now);
     Sql::new(
         "UPDATE notifications SET attempts = attempts + 1, \

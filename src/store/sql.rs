@@ -7,6 +7,8 @@
 //! on SQLite, `timestamptz` on PostgreSQL. What truly differs per backend (claims, batch
 //! writes, wake-ups) reaches the concrete pools through the [`Db`] variants.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -91,18 +93,19 @@ impl<T> Record for T where
 {
 }
 
-/// A value bound to a query.
+/// A value bound to a query; text and bytes are borrowed where the caller has them, so a
+/// notification's body is not copied to be written.
 #[derive(Debug, Clone)]
-pub enum Arg {
+pub enum Arg<'a> {
     Int(Option<i64>),
-    Text(Option<String>),
-    Bytes(Option<Vec<u8>>),
+    Text(Option<Cow<'a, str>>),
+    Bytes(Option<Cow<'a, [u8]>>),
     Time(Option<Ts>),
 }
 
 macro_rules! arg_from {
     ($variant:ident: $($ty:ty => |$v:ident| $e:expr),* $(,)?) => {$(
-        impl From<$ty> for Arg {
+        impl<'a> From<$ty> for Arg<'a> {
             fn from($v: $ty) -> Self {
                 Arg::$variant($e)
             }
@@ -112,21 +115,22 @@ macro_rules! arg_from {
 
 arg_from!(Int: i64 => |v| Some(v), i32 => |v| Some(i64::from(v)), u32 => |v| Some(i64::from(v)),
     Option<i64> => |v| v);
-arg_from!(Text: String => |v| Some(v), &str => |v| Some(v.to_owned()), &String => |v| Some(v.clone()),
-    Option<String> => |v| v, Option<&str> => |v| v.map(str::to_owned),
-    &Option<String> => |v| v.clone());
-arg_from!(Bytes: Vec<u8> => |v| Some(v), &[u8] => |v| Some(v.to_vec()), &Vec<u8> => |v| Some(v.clone()),
-    Option<Vec<u8>> => |v| v);
+arg_from!(Text: String => |v| Some(Cow::Owned(v)), &'a str => |v| Some(Cow::Borrowed(v)),
+    &'a String => |v| Some(Cow::Borrowed(v.as_str())), Option<String> => |v| v.map(Cow::Owned),
+    Option<&'a str> => |v| v.map(Cow::Borrowed),
+    &'a Option<String> => |v| v.as_deref().map(Cow::Borrowed));
+arg_from!(Bytes: Vec<u8> => |v| Some(Cow::Owned(v)), &'a [u8] => |v| Some(Cow::Borrowed(v)),
+    &'a Vec<u8> => |v| Some(Cow::Borrowed(v.as_slice())), Option<&'a [u8]> => |v| v.map(Cow::Borrowed));
 arg_from!(Time: DateTime<Utc> => |v| Some(Ts(v)), Option<DateTime<Utc>> => |v| v.map(Ts));
 
 /// A query text with `$N` placeholders and its arguments.
 #[derive(Debug, Clone)]
-pub struct Sql {
+pub struct Sql<'a> {
     text: String,
-    args: Vec<Arg>,
+    args: Vec<Arg<'a>>,
 }
 
-impl Sql {
+impl<'a> Sql<'a> {
     pub fn new(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
@@ -135,7 +139,7 @@ impl Sql {
     }
 
     /// Binds the next argument (`$1`, then `$2`, …).
-    pub fn bind(mut self, arg: impl Into<Arg>) -> Self {
+    pub fn bind(mut self, arg: impl Into<Arg<'a>>) -> Self {
         self.args.push(arg.into());
         self
     }
@@ -147,7 +151,7 @@ impl Sql {
     }
 
     /// Appends the placeholder of a new argument.
-    pub fn push_bind(&mut self, arg: impl Into<Arg>) -> &mut Self {
+    pub fn push_bind(&mut self, arg: impl Into<Arg<'a>>) -> &mut Self {
         self.args.push(arg.into());
         self.text.push('$');
         self.text.push_str(&self.args.len().to_string());
@@ -156,13 +160,16 @@ impl Sql {
 
     /// Appends `($i, $j, …)`, binding each value. An empty list would be a syntax error:
     /// callers leave the condition out instead.
-    pub fn push_list<T: Into<Arg> + Clone>(&mut self, values: &[T]) -> &mut Self {
+    pub fn push_list<T>(&mut self, values: &'a [T]) -> &mut Self
+    where
+        &'a T: Into<Arg<'a>>,
+    {
         self.text.push('(');
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
                 self.text.push_str(", ");
             }
-            self.push_bind(value.clone());
+            self.push_bind(value);
         }
         self.text.push(')');
         self
@@ -218,7 +225,7 @@ fn decode_optional<R: sqlx::Row, T: for<'r> FromRow<'r, R>>(
 }
 
 impl Exec<'_> {
-    async fn fetch_all<T: Record>(self, sql: &Sql) -> anyhow::Result<Vec<T>> {
+    async fn fetch_all<T: Record>(self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
         match self {
             Exec::SqlitePool(p) => decode_all(sql.sqlite().fetch_all(p).await?),
             Exec::Sqlite(c) => decode_all(sql.sqlite().fetch_all(c).await?),
@@ -227,7 +234,7 @@ impl Exec<'_> {
         }
     }
 
-    async fn fetch_optional<T: Record>(self, sql: &Sql) -> anyhow::Result<Option<T>> {
+    async fn fetch_optional<T: Record>(self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
         match self {
             Exec::SqlitePool(p) => decode_optional(sql.sqlite().fetch_optional(p).await?),
             Exec::Sqlite(c) => decode_optional(sql.sqlite().fetch_optional(c).await?),
@@ -236,7 +243,7 @@ impl Exec<'_> {
         }
     }
 
-    async fn execute(self, sql: &Sql) -> anyhow::Result<u64> {
+    async fn execute(self, sql: &Sql<'_>) -> anyhow::Result<u64> {
         Ok(match self {
             Exec::SqlitePool(p) => sql.sqlite().execute(p).await?.rows_affected(),
             Exec::Sqlite(c) => sql.sqlite().execute(c).await?.rows_affected(),
@@ -291,30 +298,26 @@ impl Db {
     }
 
     /// A read on the readers.
-    pub async fn read_all<T: Record>(&self, sql: &Sql) -> anyhow::Result<Vec<T>> {
+    pub async fn read_all<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
         self.reader().fetch_all(sql).await
     }
 
-    pub async fn read_optional<T: Record>(&self, sql: &Sql) -> anyhow::Result<Option<T>> {
+    pub async fn read_optional<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
         self.reader().fetch_optional(sql).await
     }
 
-    pub async fn read_one<T: Record>(&self, sql: &Sql) -> anyhow::Result<T> {
+    pub async fn read_one<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<T> {
         self.read_optional(sql)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the query returned no row"))
     }
 
     /// A single-statement write, committed on its own.
-    pub async fn write_all<T: Record>(&self, sql: &Sql) -> anyhow::Result<Vec<T>> {
-        self.writer().fetch_all(sql).await
-    }
-
-    pub async fn write_optional<T: Record>(&self, sql: &Sql) -> anyhow::Result<Option<T>> {
+    pub async fn write_optional<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
         self.writer().fetch_optional(sql).await
     }
 
-    pub async fn write(&self, sql: &Sql) -> anyhow::Result<u64> {
+    pub async fn write(&self, sql: &Sql<'_>) -> anyhow::Result<u64> {
         self.writer().execute(sql).await
     }
 }
@@ -333,21 +336,17 @@ impl Tx {
         }
     }
 
-    pub async fn fetch_all<T: Record>(&mut self, sql: &Sql) -> anyhow::Result<Vec<T>> {
-        self.exec().fetch_all(sql).await
-    }
-
-    pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql) -> anyhow::Result<Option<T>> {
+    pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
         self.exec().fetch_optional(sql).await
     }
 
-    pub async fn fetch_one<T: Record>(&mut self, sql: &Sql) -> anyhow::Result<T> {
+    pub async fn fetch_one<T: Record>(&mut self, sql: &Sql<'_>) -> anyhow::Result<T> {
         self.fetch_optional(sql)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the query returned no row"))
     }
 
-    pub async fn execute(&mut self, sql: &Sql) -> anyhow::Result<u64> {
+    pub async fn execute(&mut self, sql: &Sql<'_>) -> anyhow::Result<u64> {
         self.exec().execute(sql).await
     }
 
@@ -388,8 +387,9 @@ mod tests {
 
     #[test]
     fn placeholders_number_themselves() {
+        let hosts = ["x".to_owned(), "y".to_owned()];
         let mut sql = Sql::new("SELECT 1 WHERE a = ").bind(1i64);
-        sql.push("$1 AND b IN ").push_list(&["x", "y"]);
+        sql.push("$1 AND b IN ").push_list(&hosts);
         sql.push(" LIMIT ").push_bind(5i64);
         assert_eq!(sql.text, "SELECT 1 WHERE a = $1 AND b IN ($2, $3) LIMIT $4");
         assert_eq!(sql.args.len(), 4);

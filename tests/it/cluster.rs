@@ -298,6 +298,30 @@ async fn expired_lease_is_claimed_again(db: TestDb) {
     let mut excluded = request(later);
     excluded.exclude_hosts = vec!["127.0.0.2:9".to_owned(), "127.0.0.3:9".to_owned()];
     assert!(store.claim(&excluded).await.unwrap().is_empty());
+    // Hand-backs apply together, each only under its own lease token.
+    let due = later + chrono::Duration::seconds(5);
+    let leases: Vec<(i64, i64)> = taken
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.notification.id, c.lease_token + i64::from(i == 2)))
+        .collect();
+    store.release(&leases, due, later).await.unwrap();
+    for (i, c) in taken.iter().enumerate() {
+        let row = store.get(c.notification.id).await.unwrap().unwrap();
+        if i < 2 {
+            let due_ms = row.due_at.map(|at| at.timestamp_millis());
+            assert_eq!(
+                (row.status.as_str(), due_ms),
+                ("pending", Some(due.timestamp_millis()))
+            );
+        } else {
+            assert_eq!(
+                row.status.as_str(),
+                "delivering",
+                "a stale token changes nothing"
+            );
+        }
+    }
     excluded.exclude_hosts.pop();
     assert_eq!(
         store.claim(&excluded).await.unwrap().len(),

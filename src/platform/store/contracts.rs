@@ -105,7 +105,7 @@ fn contract_where(condition: &str) -> String {
     format!("SELECT {CONTRACT_COLUMNS} FROM contracts WHERE {condition}")
 }
 
-async fn fetch_contract(tx: &mut Tx, sql: &Sql) -> anyhow::Result<Option<Contract>> {
+async fn fetch_contract(tx: &mut Tx, sql: &Sql<'_>) -> anyhow::Result<Option<Contract>> {
     let row: Option<ContractRow> = tx.fetch_optional(sql).await?;
     row.map(TryInto::try_into).transpose()
 }
