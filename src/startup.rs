@@ -87,7 +87,7 @@ impl Application {
     /// A dispatcher configured as `run` starts one, for driving delivery step by step
     /// ([`Dispatcher::step`]) while the application runs without its own
     /// ([`Application::without_dispatcher`]).
-    pub fn dispatcher(&self) -> Dispatcher {
+    pub fn dispatcher(&self) -> anyhow::Result<Dispatcher> {
         dispatcher(&self.state, &self.settings, &self.platform)
     }
 
@@ -109,7 +109,7 @@ impl Application {
             platform,
             dispatching,
         } = self;
-        let dispatcher = dispatcher(&state, &settings, &platform);
+        let dispatcher = dispatcher(&state, &settings, &platform)?;
         let app = api::router(
             state.clone(),
             settings.admin_token.clone(),
@@ -155,13 +155,17 @@ impl Application {
     }
 }
 
-fn dispatcher(state: &AppState, settings: &ServeArgs, platform: &Sandbox) -> Dispatcher {
-    Dispatcher {
-        store: state.store.clone(),
-        metrics: state.metrics.clone(),
-        clock: state.clock.clone(),
-        wakeup: state.wakeup.clone(),
-        config: DispatcherConfig {
+fn dispatcher(
+    state: &AppState,
+    settings: &ServeArgs,
+    platform: &Sandbox,
+) -> anyhow::Result<Dispatcher> {
+    Dispatcher::new(
+        state.store.clone(),
+        state.metrics.clone(),
+        state.clock.clone(),
+        state.wakeup.clone(),
+        DispatcherConfig {
             concurrency: settings.concurrency as usize,
             per_host: settings.per_host_concurrency as usize,
             lease: settings.lease,
@@ -169,8 +173,8 @@ fn dispatcher(state: &AppState, settings: &ServeArgs, platform: &Sandbox) -> Dis
             poll_interval: settings.poll_interval,
             shutdown_grace: settings.shutdown_grace,
         },
-        signers: platform.signers(),
-    }
+        platform.signers(),
+    )
 }
 
 /// Deletes finished notifications older than the retention, in small batches so no

@@ -43,6 +43,8 @@ pub struct Dispatcher {
     pub wakeup: Wakeup,
     pub config: DispatcherConfig,
     pub signers: Signers,
+    /// The HTTP client, built once: its connections are reused across tries and steps.
+    sender: Sender,
 }
 
 /// What a claim round found.
@@ -81,6 +83,25 @@ pub struct StepOutcome {
 }
 
 impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn Store>,
+        metrics: Metrics,
+        clock: Clock,
+        wakeup: Wakeup,
+        config: DispatcherConfig,
+        signers: Signers,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            sender: Sender::new(config.request_timeout)?,
+            store,
+            metrics,
+            clock,
+            wakeup,
+            config,
+            signers,
+        })
+    }
+
     /// Runs until `shutdown` is cancelled, then lets in-flight tries finish within the
     /// grace period, hands back the rest and returns once every result is written.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -92,7 +113,7 @@ impl Dispatcher {
         let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let tracker = TaskTracker::new();
         let shared = Arc::new(Shared {
-            trier: self.trier()?,
+            trier: self.trier(),
             results: results_tx,
             freed: freed.clone(),
         });
@@ -171,14 +192,14 @@ impl Dispatcher {
         }
     }
 
-    fn trier(&self) -> anyhow::Result<Trier> {
-        Ok(Trier {
-            sender: Sender::new(self.config.request_timeout)?,
+    fn trier(&self) -> Trier {
+        Trier {
+            sender: self.sender.clone(),
             metrics: self.metrics.clone(),
             clock: self.clock.clone(),
             signers: self.signers.clone(),
             hard_stop: CancellationToken::new(),
-        })
+        }
     }
 
     /// One deterministic step, without the loop, the caps or any timing: claims what is
@@ -193,7 +214,7 @@ impl Dispatcher {
             per_host: self.config.concurrency.max(1) as u32,
         };
         let claimed = self.store.claim(&request).await?;
-        let trier = self.trier()?;
+        let trier = self.trier();
         let mut done = Vec::with_capacity(claimed.len());
         for job in &claimed {
             done.push(trier.try_once(job).await);

@@ -202,7 +202,7 @@ impl TestDb {
         let app = Application::build(self.settings(), clock.clone())
             .await
             .expect("application builds");
-        let dispatcher = app.dispatcher();
+        let dispatcher = app.dispatcher().expect("a dispatcher");
         (start(app.without_dispatcher(), clock), dispatcher)
     }
 }
