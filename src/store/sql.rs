@@ -126,12 +126,13 @@ arg_from!(Time: DateTime<Utc> => |v| Some(Ts(v)), Option<DateTime<Utc>> => |v| v
 /// A query text with `$N` placeholders and its arguments.
 #[derive(Debug, Clone)]
 pub struct Sql<'a> {
-    text: String,
+    /// A constant query is borrowed, not copied; building one appends to an owned copy.
+    text: Cow<'static, str>,
     args: Vec<Arg<'a>>,
 }
 
 impl<'a> Sql<'a> {
-    pub fn new(text: impl Into<String>) -> Self {
+    pub fn new(text: impl Into<Cow<'static, str>>) -> Self {
         Self {
             text: text.into(),
             args: Vec::new(),
@@ -146,15 +147,15 @@ impl<'a> Sql<'a> {
 
     /// Appends text.
     pub fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
+        self.text.to_mut().push_str(text);
         self
     }
 
     /// Appends the placeholder of a new argument.
     pub fn push_bind(&mut self, arg: impl Into<Arg<'a>>) -> &mut Self {
         self.args.push(arg.into());
-        self.text.push('$');
-        self.text.push_str(&self.args.len().to_string());
+        let placeholder = format!("${}", self.args.len());
+        self.text.to_mut().push_str(&placeholder);
         self
     }
 
@@ -164,14 +165,14 @@ impl<'a> Sql<'a> {
     where
         &'a T: Into<Arg<'a>>,
     {
-        self.text.push('(');
+        self.push("(");
         for (i, value) in values.iter().enumerate() {
             if i > 0 {
-                self.text.push_str(", ");
+                self.push(", ");
             }
             self.push_bind(value);
         }
-        self.text.push(')');
+        self.push(")");
         self
     }
 

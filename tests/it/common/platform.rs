@@ -265,7 +265,7 @@ impl Counter {
     /// make; returns the rows it changed.
     pub async fn execute(&self, sql: &str) -> u64 {
         self.database
-            .write(&Sql::new(sql))
+            .write(&Sql::new(sql.to_owned()))
             .await
             .expect("statement runs")
     }
