@@ -21,10 +21,26 @@ impl Producer {
     /// Enqueues one notification in its own transaction.
     pub async fn enqueue(&self, new: NewNotification) -> anyhow::Result<Enqueued> {
         let enqueued = self.store.enqueue(new, self.clock.now()).await?;
-        if enqueued.created {
-            self.accepted(1);
-        }
+        self.created(std::slice::from_ref(&enqueued));
         Ok(enqueued)
+    }
+
+    /// Enqueues notifications all or nothing, in one transaction.
+    pub async fn enqueue_many(&self, batch: Vec<NewNotification>) -> anyhow::Result<Vec<Enqueued>> {
+        let enqueued = self.store.enqueue_many(batch, self.clock.now()).await?;
+        self.created(&enqueued);
+        Ok(enqueued)
+    }
+
+    /// Counts the new ones and wakes the dispatcher for their hosts.
+    fn created(&self, enqueued: &[Enqueued]) {
+        let created = enqueued.iter().filter(|e| e.created);
+        let count = created.clone().count();
+        if count > 0 {
+            self.metrics.enqueued.inc_by(count as u64);
+            self.wakeup
+                .wake_for(created.map(|e| e.notification.destination.host.as_str()));
+        }
     }
 
     /// Counts `count` notifications a producer committed in its own transaction

@@ -14,6 +14,16 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For a request of many items: what is wrong with each bad one.
+    pub items: Vec<ItemError>,
+}
+
+/// One bad item of a batch, named by its index in the request (from 0).
+#[derive(Debug, serde::Serialize)]
+pub struct ItemError {
+    pub index: usize,
+    pub code: &'static str,
+    pub message: String,
 }
 
 impl ApiError {
@@ -22,6 +32,29 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            items: Vec::new(),
+        }
+    }
+
+    /// 422 naming every bad item of a batch.
+    pub fn invalid_items(items: Vec<ItemError>) -> Self {
+        let listed: Vec<String> = items
+            .iter()
+            .take(5)
+            .map(|item| format!("item {}: {}", item.index, item.message))
+            .collect();
+        let more = items.len().saturating_sub(listed.len());
+        let mut message = format!(
+            "{} of the batch's items are not valid, so none was accepted: {}",
+            items.len(),
+            listed.join("; ")
+        );
+        if more > 0 {
+            message.push_str(&format!("; and {more} more (see `items`)"));
+        }
+        Self {
+            items,
+            ..Self::invalid("invalid_items", message)
         }
     }
 
@@ -69,11 +102,11 @@ impl From<anyhow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": {"code": self.code, "message": self.message}})),
-        )
-            .into_response()
+        let mut error = json!({"code": self.code, "message": self.message});
+        if !self.items.is_empty() {
+            error["items"] = json!(self.items);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
     }
 }
 

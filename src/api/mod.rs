@@ -52,6 +52,9 @@ pub struct NotificationDefaults {
     pub max_body_bytes: usize,
 }
 
+/// The largest batch request body, whatever the single-notification limit.
+pub const BATCH_REQUEST_LIMIT: usize = 16 * 1024 * 1024;
+
 /// The whole router. `admin_token` guards everything under `/admin`.
 pub fn router(
     state: AppState,
@@ -65,6 +68,12 @@ pub fn router(
         .route(
             "/notifications",
             post(notifications::create).get(notifications::list),
+        )
+        .route(
+            "/notifications/batch",
+            post(notifications::create_batch).layer(DefaultBodyLimit::max(
+                request_limit.max(BATCH_REQUEST_LIMIT),
+            )),
         )
         .route("/notifications/{id}", get(notifications::show))
         .route(

@@ -9,12 +9,13 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::error::ItemError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
 use crate::duration::parse_duration;
 use crate::policy::{Destination, RetryPolicy, RetrySchedule, MAX_ATTEMPTS_LIMIT};
-use crate::store::{ActionOutcome, AdminAction, ListFilter, NewNotification, Status};
+use crate::store::{ActionOutcome, AdminAction, KeyConflict, ListFilter, NewNotification, Status};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,34 +164,120 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
     let new = build(request, &state)?;
-    // Only a repeated idempotency key finds a stored notification to compare with.
-    let expected = new
-        .idempotency_key
-        .is_some()
-        .then(|| (new.destination.url.clone(), new.body.clone()));
-    let enqueued = state.producer().enqueue(new).await?;
-    if let (false, Some((url, body))) = (enqueued.created, expected) {
-        let existing = &enqueued.notification;
-        if existing.destination.url != url || existing.body != body {
-            return Err(ApiError::conflict(
-                "idempotency_key_reused",
-                format!(
-                    "idempotency key already used by notification {} with another url or body",
-                    existing.id
-                ),
-            ));
-        }
-        return Ok((
-            StatusCode::OK,
-            Json(NotificationView::new(enqueued.notification, None)),
-        )
-            .into_response());
-    }
+    let enqueued = state
+        .producer()
+        .enqueue(new)
+        .await
+        .map_err(key_conflict_or_internal)?;
+    // A repeated idempotency key answers 200 with the notification it already names.
+    let status = if enqueued.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
-        StatusCode::CREATED,
+        status,
         Json(NotificationView::new(enqueued.notification, None)),
     )
         .into_response())
+}
+
+/// A reused idempotency key is the client's conflict; anything else is ours.
+fn key_conflict_or_internal(error: anyhow::Error) -> ApiError {
+    match error.downcast::<KeyConflict>() {
+        Ok(conflict) => ApiError::conflict(
+            "idempotency_key_reused",
+            format!(
+                "idempotency key already used by notification {} with another url or body",
+                conflict.existing_id
+            ),
+        ),
+        Err(error) => ApiError::internal(error),
+    }
+}
+
+/// The most notifications one batch request may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    notifications: Vec<CreateRequest>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchView {
+    /// In request order; an item whose idempotency key was already used shows the
+    /// notification that key names.
+    notifications: Vec<NotificationView>,
+    /// How many of them this request created.
+    created: usize,
+}
+
+/// `POST /admin/v1/notifications/batch`: up to [`MAX_BATCH`] notifications, each written
+/// like the body of a single create, accepted all or nothing in one transaction.
+pub async fn create_batch(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> Result<(StatusCode, Json<BatchView>), ApiError> {
+    let count = request.notifications.len();
+    if count == 0 {
+        return Err(ApiError::invalid(
+            "empty_batch",
+            "`notifications` must hold at least one notification",
+        ));
+    }
+    if count > MAX_BATCH {
+        return Err(ApiError::invalid(
+            "batch_too_large",
+            format!("`notifications` holds {count} notifications; the limit is {MAX_BATCH}"),
+        ));
+    }
+    let mut batch = Vec::with_capacity(count);
+    let mut bad = Vec::new();
+    for (index, item) in request.notifications.into_iter().enumerate() {
+        match build(item, &state) {
+            Ok(new) => batch.push(new),
+            Err(error) => bad.push(ItemError {
+                index,
+                code: error.code,
+                message: error.message,
+            }),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ApiError::invalid_items(bad));
+    }
+    let enqueued = state
+        .producer()
+        .enqueue_many(batch)
+        .await
+        .map_err(|error| match error.downcast::<KeyConflict>() {
+            Ok(conflict) => ApiError {
+                items: vec![ItemError {
+                    index: conflict.index,
+                    code: "idempotency_key_reused",
+                    message: conflict.to_string(),
+                }],
+                ..ApiError::conflict(
+                    "idempotency_key_reused",
+                    format!("{conflict}; none of the batch was accepted"),
+                )
+            },
+            Err(error) => ApiError::internal(error),
+        })?;
+    let created = enqueued.iter().filter(|e| e.created).count();
+    let notifications = enqueued
+        .into_iter()
+        .map(|e| NotificationView::new(e.notification, None))
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(BatchView {
+            notifications,
+            created,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,12 +13,13 @@ use tokio_util::task::TaskTracker;
 
 use super::hosts::{HostSlot, HostSlots};
 use super::recorder::{Done, Recorder};
-use super::sender::{Outgoing, Sender};
+use super::sender::Sender;
 use super::signing::Signers;
-use super::Wakeup;
+use super::trier::Trier;
+use super::{News, Wakeup};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{AttemptRecord, ClaimRequest, Claimed, Store};
+use crate::store::{ClaimRequest, Claimed, Store};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -52,19 +53,12 @@ enum Round {
     /// The claim was full: more may be due at once.
     Busy,
     /// Everything due was claimed or is held back by these hosts' caps.
-    Idle { blocked_hosts: Vec<String> },
+    Idle {
+        blocked_hosts: Vec<String>,
+        claimed: usize,
+    },
     /// The store failed.
     Failed,
-}
-
-/// What one try needs: the HTTP client, the signers, the clock and the metrics.
-struct Trier {
-    sender: Sender,
-    metrics: Metrics,
-    clock: Clock,
-    signers: Signers,
-    /// Cancelled when the shutdown grace period is over: running tries stop.
-    hard_stop: CancellationToken,
 }
 
 /// Everything a delivery task needs, shared.
@@ -125,6 +119,8 @@ impl Dispatcher {
 
         let refill_at = (config.concurrency / 4).max(1);
         let mut failures = 0u32;
+        // Idle rounds in a row that claimed nothing.
+        let mut empty = 0u32;
         while !shutdown.is_cancelled() {
             let round = self.claim_round(&permits, &hosts, &tracker, &shared).await;
             match round {
@@ -140,16 +136,15 @@ impl Dispatcher {
                         }
                     }
                 }
-                Round::Idle { blocked_hosts } => {
+                Round::Idle {
+                    blocked_hosts,
+                    claimed,
+                } => {
                     failures = 0;
-                    let blocked_by_hosts = !blocked_hosts.is_empty();
-                    let sleep = self.idle_sleep(&blocked_hosts).await;
-                    tokio::select! {
-                        _ = self.wakeup.woken() => {}
-                        _ = freed.woken(), if blocked_by_hosts => {}
-                        _ = tokio::time::sleep(sleep) => {}
-                        _ = shutdown.cancelled() => {}
-                    }
+                    empty = if claimed == 0 { empty + 1 } else { 0 };
+                    let sleep = self.idle_sleep(&blocked_hosts, empty).await;
+                    self.wait_idle(sleep, &blocked_hosts, &hosts, &freed, &shutdown)
+                        .await;
                 }
                 Round::Failed => {
                     failures += 1;
@@ -225,6 +220,12 @@ impl Dispatcher {
         })
     }
 
+    /// Free slots a busy host needs before the dispatcher claims for it again: half its
+    /// cap, so its work is claimed in batches rather than one row per finished try.
+    fn host_refill(&self) -> usize {
+        (self.config.per_host / 2).max(1)
+    }
+
     async fn claim_round(
         &self,
         permits: &Arc<Semaphore>,
@@ -236,13 +237,15 @@ impl Dispatcher {
         if free == 0 {
             return Round::Busy;
         }
-        let exclude_hosts = hosts.saturated();
+        // What became due before this claim, this claim sees.
+        self.wakeup.take_news();
+        let room = hosts.room(self.host_refill());
         let request = ClaimRequest {
             now: self.clock.now(),
             limit: free.min(256) as u32,
             lease: self.config.lease,
-            exclude_hosts,
-            per_host: self.config.per_host as u32,
+            exclude_hosts: room.crowded,
+            per_host: room.per_host as u32,
         };
         let claimed = match self.store.claim(&request).await {
             Ok(claimed) => {
@@ -258,11 +261,12 @@ impl Dispatcher {
                 return Round::Failed;
             }
         };
-        let full = claimed.len() as u32 == request.limit;
-        // A claim takes at most `per_host` rows of a host; a host that already had tries
-        // in flight may have less room, and its surplus goes straight back.
+        let count = claimed.len();
+        let full = count as u32 == request.limit;
+        // The claim took no more of a host than it has room for and no more than the free
+        // permits, and only this loop takes either, so everything claimed can start.
+        // Should that ever not hold, what cannot start goes straight back.
         let mut handed_back = Vec::new();
-        let mut blocked_hosts = request.exclude_hosts.clone();
         for job in claimed {
             let slot = hosts.try_take(&job.notification.destination.host);
             let permit = permits.clone().try_acquire_owned().ok();
@@ -274,10 +278,7 @@ impl Dispatcher {
                     };
                     tracker.spawn(deliver(job, shared.clone(), permit, slot));
                 }
-                _ => {
-                    blocked_hosts.push(job.notification.destination.host.clone());
-                    handed_back.push((job.notification.id, job.lease_token));
-                }
+                _ => handed_back.push((job.notification.id, job.lease_token)),
             }
         }
         if !handed_back.is_empty() {
@@ -287,24 +288,66 @@ impl Dispatcher {
                 tracing::warn!(error = format!("{error:#}"), "handing back claims failed");
             }
         }
+        // A host that used its room is capped now: its work waits for its slots.
+        let blocked_hosts = hosts.room(self.host_refill()).crowded;
         if full && handed_back.is_empty() {
             Round::Busy
         } else {
-            Round::Idle { blocked_hosts }
+            Round::Idle {
+                blocked_hosts,
+                claimed: count,
+            }
         }
     }
 
-    /// How long to sleep when nothing more can be claimed: until the next due time of a
-    /// host that has room (a capped host's work waits for its slots to free, which wakes
-    /// the loop), but at least a moment (work due now may be held by another instance's
-    /// claim) and at most the poll interval.
-    async fn idle_sleep(&self, blocked_hosts: &[String]) -> Duration {
-        let floor = Duration::from_millis(20);
+    /// Waits after a claim that took everything it could: until work for a host with room
+    /// arrives, a capped host frees enough slots, the next due time of a host with room
+    /// comes, or shutdown. News of work only for capped hosts does not wake it, and a
+    /// freed slot wakes it only once a capped host has room to claim a batch.
+    async fn wait_idle(
+        &self,
+        sleep: Duration,
+        blocked_hosts: &[String],
+        hosts: &HostSlots,
+        freed: &Wakeup,
+        shutdown: &CancellationToken,
+    ) {
+        if sleep.is_zero() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + sleep;
+        let capped = !blocked_hosts.is_empty();
+        loop {
+            tokio::select! {
+                _ = self.wakeup.woken() => match self.wakeup.take_news() {
+                    News::Hosts(news) if news.iter().all(|h| blocked_hosts.contains(h)) => {}
+                    News::Nothing => {}
+                    _ => return,
+                },
+                _ = freed.woken(), if capped => {
+                    if hosts.any_has_room(blocked_hosts, self.host_refill()) {
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return,
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// How long to wait when nothing more can be claimed: until the next due time of a
+    /// host that has room, at most the poll interval. Work already due there was left
+    /// out of a claim that filled up on another host, so it is claimed at once; if rounds
+    /// in a row find nothing (another instance holds that work), the wait doubles from
+    /// 1 ms until the work is free or the poll interval is reached.
+    async fn idle_sleep(&self, blocked_hosts: &[String], empty_rounds: u32) -> Duration {
         match self.store.next_due_at(blocked_hosts).await {
-            Ok(Some(due)) => (due - self.clock.now())
-                .to_std()
-                .unwrap_or(floor)
-                .clamp(floor, self.config.poll_interval),
+            Ok(Some(due)) => match (due - self.clock.now()).to_std() {
+                Ok(wait) if !wait.is_zero() => wait.min(self.config.poll_interval),
+                _ if empty_rounds == 0 => Duration::ZERO,
+                _ => Duration::from_millis(1 << (empty_rounds - 1).min(10))
+                    .min(self.config.poll_interval),
+            },
             Ok(None) => self.config.poll_interval,
             Err(_) => Duration::from_millis(200),
         }
@@ -348,10 +391,6 @@ impl Drop for PermitGuard {
     }
 }
 
-/// How long a notification whose request could not be prepared waits before its next
-/// chance; no try is counted for it.
-const PREPARE_RETRY: Duration = Duration::from_secs(5);
-
 async fn deliver(job: Claimed, shared: Arc<Shared>, permit: PermitGuard, slot: HostSlot) {
     let done = shared.trier.try_once(&job).await;
     drop(slot);
@@ -360,80 +399,4 @@ async fn deliver(job: Claimed, shared: Arc<Shared>, permit: PermitGuard, slot: H
     // task; if it crashed, the lease expires and the try runs again.
     let _ = shared.results.send(done).await;
     drop(permit);
-}
-
-impl Trier {
-    /// One try of a claimed notification: sign, send, classify, and decide the next step.
-    async fn try_once(&self, job: &Claimed) -> Done {
-        let notification = &job.notification;
-        self.metrics.inflight.inc();
-        let started_at = self.clock.now();
-        let attempt = async {
-            let extra = self.signers.headers(notification).await?;
-            let outgoing = Outgoing {
-                url: &notification.destination.url,
-                body: &notification.body,
-                content_type: &notification.content_type,
-                headers: &notification.headers,
-            };
-            anyhow::Ok(self.sender.send(&outgoing, extra).await)
-        };
-        let result = tokio::select! {
-            result = attempt => Some(result),
-            _ = self.hard_stop.cancelled() => None,
-        };
-        self.metrics.inflight.dec();
-
-        let hand_back = |due_at| Done::HandBack {
-            id: notification.id,
-            lease_token: job.lease_token,
-            due_at,
-        };
-        match result {
-            None => hand_back(self.clock.now()),
-            Some(Err(error)) => {
-                // Nothing was sent, so no try is spent: a database blip while signing must
-                // not use up a notification's tries.
-                tracing::warn!(
-                    id = notification.id,
-                    error = format!("{error:#}"),
-                    "could not prepare the request; handing the notification back"
-                );
-                hand_back(
-                    self.clock.now()
-                        + chrono::Duration::from_std(PREPARE_RETRY).unwrap_or_default(),
-                )
-            }
-            Some(Ok(result)) => {
-                let next = notification.policy.next_step(
-                    result.failure.is_none(),
-                    notification.round_attempts,
-                    self.clock.now(),
-                );
-                self.metrics.record_attempt(result.failure, result.duration);
-                tracing::debug!(
-                    id = notification.id,
-                    attempt = notification.attempts + 1,
-                    status = result.status_code,
-                    failure = result.failure.map(|f| f.as_str()),
-                    "try finished"
-                );
-                Done::Attempt {
-                    record: AttemptRecord {
-                        notification_id: notification.id,
-                        lease_token: job.lease_token,
-                        number: notification.attempts + 1,
-                        started_at,
-                        duration_ms: result.duration.as_millis() as i64,
-                        status_code: result.status_code,
-                        failure: result.failure,
-                        message: result.message,
-                        response_body: result.response_body,
-                        next,
-                    },
-                    created_at: notification.created_at,
-                }
-            }
-        }
-    }
 }

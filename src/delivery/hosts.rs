@@ -14,6 +14,13 @@ pub struct HostSlots {
     freed: Wakeup,
 }
 
+/// What a claim may take, per [`HostSlots::room`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub crowded: Vec<String>,
+    pub per_host: usize,
+}
+
 /// Holds one slot of a host; dropping it frees the slot and wakes the dispatcher.
 pub struct HostSlot {
     host: String,
@@ -49,13 +56,34 @@ impl HostSlots {
         })
     }
 
-    /// The hosts at their cap now.
-    pub fn saturated(&self) -> Vec<String> {
-        self.map()
-            .iter()
-            .filter(|(_, count)| **count >= self.limit)
-            .map(|(host, _)| host.clone())
-            .collect()
+    /// The room a claim should plan with: the hosts with fewer than `refill` free slots
+    /// (left out of the claim: their work waits until enough slots are free to claim it in
+    /// a batch) and the fewest free slots among the other busy hosts (the most a claim
+    /// takes from one host, so nothing claimed has to be handed back).
+    pub fn room(&self, refill: usize) -> Room {
+        let refill = refill.clamp(1, self.limit);
+        let mut room = Room {
+            crowded: Vec::new(),
+            per_host: self.limit,
+        };
+        for (host, count) in self.map().iter() {
+            let free = self.limit.saturating_sub(*count);
+            if free < refill {
+                room.crowded.push(host.clone());
+            } else {
+                room.per_host = room.per_host.min(free);
+            }
+        }
+        room
+    }
+
+    /// Whether any of `hosts` has at least `refill` free slots.
+    pub fn any_has_room(&self, hosts: &[String], refill: usize) -> bool {
+        let map = self.map();
+        hosts.iter().any(|host| {
+            let count = map.get(host).copied().unwrap_or(0);
+            self.limit.saturating_sub(count) >= refill.clamp(1, self.limit)
+        })
     }
 }
 
@@ -83,10 +111,33 @@ mod tests {
         let a1 = slots.try_take("a:80").unwrap();
         let _a2 = slots.try_take("a:80").unwrap();
         assert!(slots.try_take("a:80").is_none());
-        assert_eq!(slots.saturated(), vec!["a:80".to_owned()]);
+        assert_eq!(slots.room(1).crowded, vec!["a:80".to_owned()]);
         let _b = slots.try_take("b:80").unwrap();
         drop(a1);
-        assert!(slots.saturated().is_empty());
+        assert!(slots.room(1).crowded.is_empty());
         assert!(slots.try_take("a:80").is_some());
+    }
+
+    #[test]
+    fn room_leaves_out_crowded_hosts_and_takes_the_least_free() {
+        let slots = HostSlots::new(8, Wakeup::default());
+        let held: Vec<_> = (0..6).filter_map(|_| slots.try_take("a:80")).collect();
+        let other: Vec<_> = (0..3).filter_map(|_| slots.try_take("b:80")).collect();
+        // a has 2 free (below a refill of 4), b has 5.
+        let room = slots.room(4);
+        assert_eq!(room.crowded, vec!["a:80".to_owned()]);
+        assert_eq!(room.per_host, 5);
+        assert!(!slots.any_has_room(&room.crowded, 4));
+        drop(held);
+        assert!(slots.any_has_room(&room.crowded, 4));
+        assert_eq!(slots.room(4).per_host, 5);
+        drop(other);
+        assert_eq!(
+            slots.room(4),
+            Room {
+                crowded: vec![],
+                per_host: 8
+            }
+        );
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`dispatcher`]: claims due work with a lease and runs tries under concurrency caps.
 //! - [`hosts`]: the per-host in-flight cap.
+//! - [`trier`]: one try of a claimed notification, from signing to its next step.
 //! - [`sender`]: one HTTP try and its classification.
 //! - [`signing`]: per-try headers, plugged in by each notice family.
 //! - [`recorder`]: writes finished tries back in batches.
@@ -13,26 +14,80 @@ pub mod hosts;
 pub mod recorder;
 pub mod sender;
 pub mod signing;
+pub mod trier;
 
 pub use dispatcher::{Dispatcher, DispatcherConfig, StepOutcome};
 pub use signing::{Signer, Signers};
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
 /// Wakes the dispatcher when work may have become due: an enqueue, a redelivery, a
 /// recorded retry. A wake-up that finds nothing costs one query; a missed one would cost
 /// a poll interval, so callers signal freely.
+///
+/// A wake-up may say which hosts the new work is for ([`Wakeup::wake_for`]): a dispatcher
+/// waiting for a busy host's slots then need not claim for work it could not start.
 #[derive(Clone, Default)]
-pub struct Wakeup(Arc<Notify>);
+pub struct Wakeup(Arc<WakeupInner>);
+
+#[derive(Default)]
+struct WakeupInner {
+    notify: Notify,
+    news: Mutex<News>,
+}
+
+/// What became due since the dispatcher last looked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum News {
+    #[default]
+    Nothing,
+    /// New work only for these hosts.
+    Hosts(HashSet<String>),
+    /// Work of any host.
+    Anything,
+}
 
 impl Wakeup {
+    /// Work of any host may be due.
     pub fn wake(&self) {
-        self.0.notify_one();
+        *self.news() = News::Anything;
+        self.0.notify.notify_one();
+    }
+
+    /// New work for these hosts is due.
+    pub fn wake_for<'a>(&self, hosts: impl IntoIterator<Item = &'a str>) {
+        {
+            let mut news = self.news();
+            if let News::Nothing = *news {
+                *news = News::Hosts(HashSet::new());
+            }
+            if let News::Hosts(known) = &mut *news {
+                for host in hosts {
+                    if !known.contains(host) {
+                        known.insert(host.to_owned());
+                    }
+                }
+            }
+        }
+        self.0.notify.notify_one();
     }
 
     pub async fn woken(&self) {
-        self.0.notified().await;
+        self.0.notify.notified().await;
+    }
+
+    /// Takes what became due since the last call.
+    pub fn take_news(&self) -> News {
+        std::mem::take(&mut *self.news())
+    }
+
+    fn news(&self) -> std::sync::MutexGuard<'_, News> {
+        self.0
+            .news
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -11,6 +11,7 @@
 //! The SQL is written once ([`outbox`], over the dialect layer [`sql`]); only the claim,
 //! the batch writes and the wake-ups differ per backend ([`sqlite`], [`postgres`]).
 
+pub mod committer;
 pub mod model;
 pub mod outbox;
 pub mod postgres;
@@ -95,11 +96,24 @@ pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> anyhow::Result<()>;
 
-    /// Inserts a notification, due at once. With an idempotency key already in use, returns
-    /// the stored notification instead and inserts nothing.
+    /// Inserts a notification, due at once, in a group commit: it returns once a commit
+    /// holds the row. With an idempotency key already in use, returns the stored
+    /// notification instead and inserts nothing (or fails with [`KeyConflict`] when that
+    /// notification has another URL or body).
     async fn enqueue(&self, new: NewNotification, now: DateTime<Utc>) -> anyhow::Result<Enqueued>;
 
-    /// Inserts many notifications in one transaction (for loading and benchmarks).
+    /// Inserts notifications all or nothing, in one transaction, and returns each one's
+    /// result in order. A key repeated inside the batch behaves as across batches: the
+    /// later item returns the earlier one's notification. A key held by a notification
+    /// with another URL or body fails the whole call with [`KeyConflict`].
+    async fn enqueue_many(
+        &self,
+        batch: Vec<NewNotification>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Enqueued>>;
+
+    /// Inserts many notifications in one transaction, returning only how many were new
+    /// (for loading and benchmarks).
     async fn enqueue_batch(
         &self,
         batch: Vec<NewNotification>,

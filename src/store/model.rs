@@ -6,6 +6,16 @@ use serde::Serialize;
 
 pub use crate::policy::{Destination, NextStep, RetryPolicy, Status};
 
+/// An enqueue named an idempotency key that a notification with another URL or body
+/// already holds. Nothing of the enqueue was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("item {index}: idempotency key already used by notification {existing_id} with another url or body")]
+pub struct KeyConflict {
+    /// The item of the enqueue, counted from 0.
+    pub index: usize,
+    pub existing_id: i64,
+}
+
 /// A notification to be inserted into the outbox.
 #[derive(Debug, Clone)]
 pub struct NewNotification {

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
+use super::committer::{Committer, Unit, Written};
 use super::rows::{insert_sql, AttemptRow, NotificationRow, COLUMNS};
 use super::sql::{Db, Sql, Ts, Tx};
 use super::*;
@@ -23,29 +24,78 @@ pub async fn enqueue_in(
     new: NewNotification,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Enqueued> {
-    let inserted: Option<(i64,)> = tx.fetch_optional(&insert_sql(&new, now)).await?;
-    let (lookup, created) = match inserted {
-        Some((id,)) => {
-            tx.notify_due().await?;
-            (fetch_by_id(id), true)
-        }
-        None => {
-            let key = new.idempotency_key.clone().unwrap_or_default();
-            let sql = Sql::new(format!(
-                "SELECT {COLUMNS} FROM notifications WHERE idempotency_key = $1"
-            ))
-            .bind(key);
-            (sql, false)
-        }
-    };
-    let row: NotificationRow = tx
-        .fetch_optional(&lookup)
+    let enqueued = insert_in(tx, &new, now).await?;
+    if enqueued.created {
+        tx.notify_due().await?;
+    }
+    Ok(enqueued)
+}
+
+/// The insert itself, without telling other instances: a group commit tells them once.
+/// A repeated idempotency key (committed earlier or written earlier in this transaction)
+/// returns the stored notification and inserts nothing.
+async fn insert_in(
+    tx: &mut Tx,
+    new: &NewNotification,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Enqueued> {
+    if let Some(row) = tx
+        .fetch_optional::<NotificationRow>(&insert_sql(new, now))
         .await?
-        .context("the notification vanished inside its own transaction")?;
+    {
+        return Ok(Enqueued {
+            notification: row.try_into()?,
+            created: true,
+        });
+    }
+    let key = new.idempotency_key.as_deref().unwrap_or_default();
+    let sql = Sql::new(format!(
+        "SELECT {COLUMNS} FROM notifications WHERE idempotency_key = $1"
+    ))
+    .bind(key);
+    let row: NotificationRow = tx
+        .fetch_optional(&sql)
+        .await?
+        .context("an insert was skipped, yet no notification holds its idempotency key")?;
     Ok(Enqueued {
         notification: row.try_into()?,
-        created,
+        created: false,
     })
+}
+
+/// Notifications enqueued together: one unit of a group commit, all or nothing.
+struct EnqueueUnit {
+    batch: Vec<NewNotification>,
+    now: DateTime<Utc>,
+}
+
+#[async_trait]
+impl Unit for EnqueueUnit {
+    type Output = Vec<Enqueued>;
+
+    fn rows(&self) -> usize {
+        self.batch.len()
+    }
+
+    async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<Written<Vec<Enqueued>>> {
+        let mut output = Vec::with_capacity(self.batch.len());
+        for (index, new) in self.batch.iter().enumerate() {
+            let enqueued = insert_in(tx, new, self.now).await?;
+            let stored = &enqueued.notification;
+            if !enqueued.created
+                && (stored.destination.url != new.destination.url || stored.body != new.body)
+            {
+                return Err(KeyConflict {
+                    index,
+                    existing_id: stored.id,
+                }
+                .into());
+            }
+            output.push(enqueued);
+        }
+        let due = output.iter().any(|enqueued| enqueued.created);
+        Ok(Written { output, due })
+    }
 }
 
 /// The SET clause and the allowed source states of an admin action; `$1` is now.
@@ -69,13 +119,22 @@ fn action_sql(action: AdminAction) -> (&'static str, &'static str) {
 #[derive(Clone)]
 pub struct Outbox {
     db: Db,
+    /// Every enqueue goes through the group commit.
+    committer: Committer,
     /// PostgreSQL: the `LISTEN` connection, opened on first use.
     listener: Arc<Mutex<Option<sqlx::postgres::PgListener>>>,
 }
 
 impl Outbox {
+    /// Starts the group committers of `db`: one on SQLite (it has one writer), two on
+    /// PostgreSQL (one gathers a group while the other commits).
     pub fn new(db: Db) -> Self {
+        let writers = match db.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 2,
+        };
         Self {
+            committer: Committer::start(db.clone(), writers),
             db,
             listener: Arc::new(Mutex::new(None)),
         }
@@ -94,10 +153,21 @@ impl Store for Outbox {
     }
 
     async fn enqueue(&self, new: NewNotification, now: DateTime<Utc>) -> anyhow::Result<Enqueued> {
-        let mut tx = self.db.begin().await?;
-        let enqueued = enqueue_in(&mut tx, new, now).await?;
-        tx.commit().await?;
-        Ok(enqueued)
+        self.enqueue_many(vec![new], now)
+            .await?
+            .pop()
+            .context("an enqueue of one notification returned none")
+    }
+
+    async fn enqueue_many(
+        &self,
+        batch: Vec<NewNotification>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Enqueued>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.committer.submit(EnqueueUnit { batch, now }).await
     }
 
     async fn enqueue_batch(

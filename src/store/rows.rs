@@ -8,10 +8,17 @@ use super::sql::{Sql, Ts};
 use super::*;
 use crate::policy::RetrySchedule;
 
-/// The columns of a notification row, in the order [`NotificationRow`] reads them.
-pub(crate) const COLUMNS: &str = "id, status, url, host, body, content_type, headers, attempts, \
-     round_attempts, max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, \
-     due_at, lease_token, created_at, updated_at, finished_at, last_error";
+/// The columns of a notification row, in the order [`NotificationRow`] reads them, as a
+/// literal that `concat!` can build constant statements with.
+macro_rules! columns {
+    () => {
+        "id, status, url, host, body, content_type, headers, attempts, round_attempts, \
+         max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
+         lease_token, created_at, updated_at, finished_at, last_error"
+    };
+}
+
+pub(crate) const COLUMNS: &str = columns!();
 
 /// A notification row as both backends store it.
 #[derive(sqlx::FromRow)]
@@ -143,27 +150,30 @@ pub(crate) fn last_error_of(record: &AttemptRecord) -> Option<String> {
     })
 }
 
-/// The insert of one notification; `RETURNING id` unless its idempotency key is taken.
+/// The insert of one notification, returning the stored row unless its idempotency key
+/// is taken.
 pub(crate) fn insert_sql(new: &NewNotification, now: DateTime<Utc>) -> Sql<'_> {
-    Sql::new(
+    const INSERT: &str = concat!(
         "INSERT INTO notifications (status, url, host, body, content_type, headers, \
          max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
          created_at, updated_at) \
          VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) \
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-    )
-    .bind(&new.destination.url)
-    .bind(&new.destination.host)
-    .bind(&new.body)
-    .bind(&new.content_type)
-    .bind(encode_headers(&new.headers))
-    .bind(new.policy.max_attempts)
-    .bind(encode_schedule(&new.policy.schedule))
-    .bind(&new.idempotency_key)
-    .bind(&new.tenant)
-    .bind(&new.subject)
-    .bind(&new.kind)
-    .bind(now)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
+        columns!()
+    );
+    Sql::new(INSERT)
+        .bind(&new.destination.url)
+        .bind(&new.destination.host)
+        .bind(&new.body)
+        .bind(&new.content_type)
+        .bind(encode_headers(&new.headers))
+        .bind(new.policy.max_attempts)
+        .bind(encode_schedule(&new.policy.schedule))
+        .bind(&new.idempotency_key)
+        .bind(&new.tenant)
+        .bind(&new.subject)
+        .bind(&new.kind)
+        .bind(now)
 }
 
 /// One try's attempt row; skipped when the notification was deleted meanwhile

@@ -1,0 +1,226 @@
+//! Group commit: concurrent writers hand their work to a committer that writes many
+//! units in one transaction and answers each only after the commit that holds it.
+//!
+//! A commit's cost (an fsync on SQLite, a round trip and a WAL flush on PostgreSQL) does
+//! not grow with what it holds, so under load one commit carries everything that queued
+//! up while the previous one ran. Durability is unchanged: nobody hears "done" before
+//! their rows are committed.
+//!
+//! A unit whose statements fail must not fail its neighbours: the group is rolled back
+//! and each unit is written again alone, so only the bad one gets the error. A failed
+//! commit is answered as a failure to every unit of the group without writing them again,
+//! since whether it took effect is unknown.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use super::sql::{Db, Tx};
+
+/// The most rows one group commit carries; a unit is never split across groups.
+pub const MAX_GROUP_ROWS: usize = 1_000;
+
+/// Units waiting for a committer before submitters wait for room.
+const QUEUE: usize = 4_096;
+
+/// One piece of work that commits atomically, alone or with others.
+#[async_trait]
+pub trait Unit: Send + 'static {
+    type Output: Send + 'static;
+
+    /// How many rows the unit writes, to bound a group's size.
+    fn rows(&self) -> usize {
+        1
+    }
+
+    /// Writes the unit inside the group's transaction. It may run more than once (when a
+    /// neighbour fails, the group is written again unit by unit), each time in a fresh
+    /// transaction, so it must not keep anything from an earlier run but its inputs.
+    async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<Written<Self::Output>>;
+}
+
+/// What a unit wrote.
+pub struct Written<T> {
+    pub output: T,
+    /// Work became due: other instances are told when the group commits.
+    pub due: bool,
+}
+
+/// A queued unit with its answer channel, its output type erased.
+#[async_trait]
+trait Pending: Send {
+    fn rows(&self) -> usize;
+    async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<bool>;
+    fn answer(self: Box<Self>, result: anyhow::Result<()>);
+}
+
+struct Job<U: Unit> {
+    unit: U,
+    output: Option<U::Output>,
+    reply: oneshot::Sender<anyhow::Result<U::Output>>,
+}
+
+#[async_trait]
+impl<U: Unit> Pending for Job<U> {
+    fn rows(&self) -> usize {
+        self.unit.rows()
+    }
+
+    async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<bool> {
+        self.output = None;
+        let written = self.unit.write(tx).await?;
+        self.output = Some(written.output);
+        Ok(written.due)
+    }
+
+    fn answer(self: Box<Self>, result: anyhow::Result<()>) {
+        let Job { output, reply, .. } = *self;
+        let answer = result.and_then(|()| {
+            output.ok_or_else(|| anyhow::anyhow!("a committed unit left no output"))
+        });
+        // The submitter may have gone away (its request was cancelled); its rows stay
+        // committed, like a write whose answer was lost on the wire.
+        let _ = reply.send(answer);
+    }
+}
+
+fn job<U: Unit>(
+    unit: U,
+) -> (
+    Box<dyn Pending>,
+    oneshot::Receiver<anyhow::Result<U::Output>>,
+) {
+    let (reply, answer) = oneshot::channel();
+    let job = Job {
+        unit,
+        output: None,
+        reply,
+    };
+    (Box::new(job), answer)
+}
+
+type Queue = Arc<Mutex<mpsc::Receiver<Box<dyn Pending>>>>;
+
+/// The door to the committers of one database. Cheap to clone; the committers stop when
+/// the last clone is dropped and the queue is empty.
+#[derive(Clone)]
+pub struct Committer {
+    queue: mpsc::Sender<Box<dyn Pending>>,
+}
+
+impl Committer {
+    /// Starts `writers` committer tasks on `db`. More than one lets a group gather and
+    /// write while another commits; SQLite has one writer connection, so one is enough.
+    pub fn start(db: Db, writers: usize) -> Self {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let receiver: Queue = Arc::new(Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(run(db.clone(), receiver.clone()));
+        }
+        Self { queue }
+    }
+
+    /// Writes `unit` in the next group commit and returns its output once committed.
+    pub async fn submit<U: Unit>(&self, unit: U) -> anyhow::Result<U::Output> {
+        let (job, answer) = job(unit);
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| anyhow::anyhow!("the committer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| anyhow::anyhow!("the committer stopped before answering"))?
+    }
+}
+
+/// Writes `units` as one group, bypassing the queue, and returns each one's result in
+/// order: the group's behaviour, reachable with a group of the caller's choosing.
+pub async fn commit_together<U: Unit>(db: &Db, units: Vec<U>) -> Vec<anyhow::Result<U::Output>> {
+    let (group, answers): (Vec<_>, Vec<_>) = units.into_iter().map(job).unzip();
+    commit_group(db, group).await;
+    let mut results = Vec::with_capacity(answers.len());
+    for answer in answers {
+        results.push(
+            answer
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a unit was not answered"))),
+        );
+    }
+    results
+}
+
+async fn run(db: Db, queue: Queue) {
+    loop {
+        let group = {
+            let mut receiver = queue.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut rows = first.rows();
+            let mut group = vec![first];
+            while rows < MAX_GROUP_ROWS {
+                match receiver.try_recv() {
+                    Ok(next) => {
+                        rows += next.rows();
+                        group.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+            group
+        };
+        commit_group(&db, group).await;
+    }
+}
+
+/// Why a group did not commit.
+enum GroupError {
+    /// A unit's statements failed; nothing was committed.
+    Write(anyhow::Error),
+    /// The transaction could not start or commit; if it committed is unknown.
+    Commit(anyhow::Error),
+}
+
+async fn write_group(db: &Db, group: &mut [Box<dyn Pending>]) -> Result<(), GroupError> {
+    let mut tx = db.begin().await.map_err(GroupError::Commit)?;
+    let mut due = false;
+    for job in group.iter_mut() {
+        due |= job.write(&mut tx).await.map_err(GroupError::Write)?;
+    }
+    if due {
+        tx.notify_due().await.map_err(GroupError::Write)?;
+    }
+    tx.commit().await.map_err(GroupError::Commit)
+}
+
+/// Writes a group in one transaction and answers every unit.
+async fn commit_group(db: &Db, mut group: Vec<Box<dyn Pending>>) {
+    match write_group(db, &mut group).await {
+        Ok(()) => group.into_iter().for_each(|job| job.answer(Ok(()))),
+        Err(GroupError::Write(error)) if group.len() > 1 => {
+            tracing::debug!(
+                error = format!("{error:#}"),
+                units = group.len(),
+                "a unit of a group commit failed; writing the group unit by unit"
+            );
+            for mut job in group {
+                let result = write_group(db, std::slice::from_mut(&mut job)).await;
+                job.answer(result.map_err(|(GroupError::Write(e) | GroupError::Commit(e))| e));
+            }
+        }
+        Err(GroupError::Write(error) | GroupError::Commit(error)) => {
+            if let [_] = group.as_slice() {
+                // Alone, the unit gets its own error, with its type for the caller to read.
+                if let Some(job) = group.pop() {
+                    job.answer(Err(error));
+                }
+                return;
+            }
+            let message = format!("{error:#}");
+            for job in group {
+                job.answer(Err(anyhow::anyhow!("{message}")));
+            }
+        }
+    }
+}
