@@ -129,6 +129,7 @@ impl Application {
             settings.retention,
             shutdown.clone(),
         ));
+        let counts = tokio::spawn(fold_counts(state.store.clone(), shutdown.clone()));
         let simulation = tokio::spawn(platform::worker::run(platform, shutdown.clone()));
         let (served, dispatched) = tokio::join!(
             async {
@@ -145,6 +146,7 @@ impl Application {
             }
         );
         retention.abort();
+        counts.abort();
         // It stops at the same token; a change it is making finishes first.
         if let Err(error) = simulation.await {
             tracing::warn!(%error, "the platform simulation task failed");
@@ -213,6 +215,23 @@ async fn sweep_retention(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Folds the status-count changes into the counts every second, so stats read a handful
+/// of rows however busy the outbox is (a no-op on SQLite).
+async fn fold_counts(store: Arc<dyn Store>, shutdown: CancellationToken) {
+    if store.backend() == store::Backend::Sqlite {
+        return;
+    }
+    loop {
+        if let Err(error) = store.fold_counts().await {
+            tracing::warn!(error = format!("{error:#}"), "folding status counts failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.cancelled() => return,
         }
     }

@@ -160,6 +160,11 @@ pub trait Store: Send + Sync + 'static {
     /// Returns how many were deleted.
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64>;
 
+    /// Folds the status-count changes written since the last fold into the counts, and
+    /// returns how many changes it folded. PostgreSQL's writers append them so they never
+    /// wait on each other; SQLite counts in place and has nothing to fold.
+    async fn fold_counts(&self) -> anyhow::Result<u64>;
+
     /// Resolves when another instance signals new due work (PostgreSQL `LISTEN`). The
     /// default never resolves: a single SQLite process hears its own enqueues directly.
     async fn wait_for_remote_wakeup(&self) -> anyhow::Result<()> {

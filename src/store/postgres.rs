@@ -220,3 +220,29 @@ pub(super) async fn wait_for_wakeup(
         }
     }
 }
+
+/// Folds the appended status-count changes into the counts. One instance folds at a time
+/// (the others skip rather than wait); changes appended meanwhile wait for the next fold.
+pub(super) async fn fold_counts(pool: &PgPool) -> anyhow::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(FOLD_LOCK)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !locked {
+        return Ok(0);
+    }
+    let folded = sqlx::query(
+        "WITH folded AS (DELETE FROM status_count_deltas RETURNING status, n) \
+         INSERT INTO status_counts (status, n) SELECT status, SUM(n) FROM folded GROUP BY status \
+         ON CONFLICT (status) DO UPDATE SET n = status_counts.n + EXCLUDED.n",
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(folded)
+}
+
+/// The advisory lock key of [`fold_counts`] ("ums-fold" in ASCII).
+const FOLD_LOCK: i64 = 0x756d_732d_666f_6c64;

@@ -8,6 +8,7 @@ mod common;
 mod admin_api;
 mod batch;
 mod cluster;
+mod counts;
 mod crash;
 mod delivery;
 mod metrics;
