@@ -6,11 +6,15 @@
 //! up while the previous one ran. Durability is unchanged: nobody hears "done" before
 //! their rows are committed.
 //!
+//! Units of one type that sit next to each other in a group are written by one call
+//! ([`Unit::write_all`]), so a type can write a whole run in one statement.
+//!
 //! A unit whose statements fail must not fail its neighbours: the group is rolled back
 //! and each unit is written again alone, so only the bad one gets the error. A failed
 //! commit is answered as a failure to every unit of the group without writing them again,
 //! since whether it took effect is unknown.
 
+use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -38,6 +42,23 @@ pub trait Unit: Send + 'static {
     /// neighbour fails, the group is written again unit by unit), each time in a fresh
     /// transaction, so it must not keep anything from an earlier run but its inputs.
     async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<Written<Self::Output>>;
+
+    /// Writes a run of units of this type that are neighbours in a group, returning one
+    /// result per unit in order. By default each is written in turn; a type overrides it
+    /// to write the run in fewer statements.
+    async fn write_all(
+        units: &mut [&mut Self],
+        tx: &mut Tx,
+    ) -> anyhow::Result<Vec<Written<Self::Output>>>
+    where
+        Self: Sized,
+    {
+        let mut written = Vec::with_capacity(units.len());
+        for unit in units.iter_mut() {
+            written.push(unit.write(tx).await?);
+        }
+        Ok(written)
+    }
 }
 
 /// What a unit wrote.
@@ -51,7 +72,16 @@ pub struct Written<T> {
 #[async_trait]
 trait Pending: Send {
     fn rows(&self) -> usize;
-    async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<bool>;
+    /// The unit's type: a run of one type is written by one call.
+    fn unit_type(&self) -> TypeId;
+    fn as_any(&mut self) -> &mut dyn Any;
+    /// Writes this unit and `others` (all of this unit's type) with [`Unit::write_all`];
+    /// returns whether work became due.
+    async fn write_run(
+        &mut self,
+        others: &mut [Box<dyn Pending>],
+        tx: &mut Tx,
+    ) -> anyhow::Result<bool>;
     fn answer(self: Box<Self>, result: anyhow::Result<()>);
 }
 
@@ -67,11 +97,45 @@ impl<U: Unit> Pending for Job<U> {
         self.unit.rows()
     }
 
-    async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<bool> {
-        self.output = None;
-        let written = self.unit.write(tx).await?;
-        self.output = Some(written.output);
-        Ok(written.due)
+    fn unit_type(&self) -> TypeId {
+        TypeId::of::<U>()
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    async fn write_run(
+        &mut self,
+        others: &mut [Box<dyn Pending>],
+        tx: &mut Tx,
+    ) -> anyhow::Result<bool> {
+        let mut jobs: Vec<&mut Job<U>> = Vec::with_capacity(others.len() + 1);
+        jobs.push(self);
+        for other in others.iter_mut() {
+            let job = other
+                .as_any()
+                .downcast_mut::<Job<U>>()
+                .ok_or_else(|| anyhow::anyhow!("a run of units mixed types"))?;
+            jobs.push(job);
+        }
+        for job in jobs.iter_mut() {
+            job.output = None;
+        }
+        let mut units: Vec<&mut U> = jobs.iter_mut().map(|job| &mut job.unit).collect();
+        let written = U::write_all(&mut units, tx).await?;
+        anyhow::ensure!(
+            written.len() == jobs.len(),
+            "a run of {} units wrote {} results",
+            jobs.len(),
+            written.len()
+        );
+        let mut due = false;
+        for (job, written) in jobs.into_iter().zip(written) {
+            due |= written.due;
+            job.output = Some(written.output);
+        }
+        Ok(due)
     }
 
     fn answer(self: Box<Self>, result: anyhow::Result<()>) {
@@ -185,8 +249,19 @@ enum GroupError {
 async fn write_group(db: &Db, group: &mut [Box<dyn Pending>]) -> Result<(), GroupError> {
     let mut tx = db.begin().await.map_err(GroupError::Commit)?;
     let mut due = false;
-    for job in group.iter_mut() {
-        due |= job.write(&mut tx).await.map_err(GroupError::Write)?;
+    let mut rest = group;
+    while let Some((first, others)) = rest.split_first_mut() {
+        let kind = first.unit_type();
+        let run = others
+            .iter()
+            .take_while(|other| other.unit_type() == kind)
+            .count();
+        let (same, after) = others.split_at_mut(run);
+        due |= first
+            .write_run(same, &mut tx)
+            .await
+            .map_err(GroupError::Write)?;
+        rest = after;
     }
     if due {
         tx.notify_due().await.map_err(GroupError::Write)?;

@@ -1,6 +1,7 @@
 //! The outbox written once for both backends: the [`Store`] trait over the dialect layer,
 //! handing the claim, the batch writes and the wake-ups to the backend modules.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
 use super::committer::{Committer, Unit, Written};
-use super::rows::{insert_sql, AttemptRow, NotificationRow, COLUMNS};
+use super::rows::{push_values, AttemptRow, NotificationRow, COLUMNS, INSERT_COLUMNS};
 use super::sql::{Db, Sql, Ts, Tx};
 use super::*;
 
@@ -24,49 +25,138 @@ pub async fn enqueue_in(
     new: NewNotification,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Enqueued> {
-    let enqueued = insert_in(tx, &new, now).await?;
+    let enqueued = insert_rows(tx, &[(&new, now)])
+        .await?
+        .pop()
+        .context("an insert of one notification returned none")?;
     if enqueued.created {
         tx.notify_due().await?;
     }
     Ok(enqueued)
 }
 
-/// The insert itself, without telling other instances: a group commit tells them once.
-/// A repeated idempotency key (committed earlier or written earlier in this transaction)
-/// returns the stored notification and inserts nothing.
-async fn insert_in(
+/// Rows per insert statement: 14 parameters each stays under both backends' limits.
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts notifications with as few statements as there are chunks, without telling
+/// other instances (a group commit tells them once), and returns each one's result in
+/// order. An idempotency key that is taken (committed earlier, or by an earlier row of
+/// this transaction or of these rows) returns the stored notification and inserts nothing.
+async fn insert_rows(
     tx: &mut Tx,
-    new: &NewNotification,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Enqueued> {
-    if let Some(row) = tx
-        .fetch_optional::<NotificationRow>(&insert_sql(new, now))
-        .await?
-    {
-        return Ok(Enqueued {
-            notification: row.try_into()?,
-            created: true,
-        });
+    rows: &[(&NewNotification, DateTime<Utc>)],
+) -> anyhow::Result<Vec<Enqueued>> {
+    let mut results: Vec<Option<Enqueued>> = Vec::with_capacity(rows.len());
+    let mut taken: Vec<&str> = Vec::new();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut sql = Sql::new(INSERT_COLUMNS);
+        for (i, (new, now)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            push_values(&mut sql, new, *now);
+            sql.push(")");
+        }
+        sql.push(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING ")
+            .push(COLUMNS);
+        let returned: Vec<NotificationRow> = tx.fetch_all(&sql).await?;
+        let mut inserted = returned
+            .into_iter()
+            .map(Notification::try_from)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // One statement numbers its rows in the order it inserts them, which is the
+        // order of the values.
+        inserted.sort_by_key(|n| n.id);
+        let inserted_keys: HashSet<String> = inserted
+            .iter()
+            .filter_map(|n| n.idempotency_key.clone())
+            .collect();
+        let mut first_use = HashSet::new();
+        let mut inserted = inserted.into_iter();
+        for (new, _) in chunk {
+            let is_new = match new.idempotency_key.as_deref() {
+                Some(key) => inserted_keys.contains(key) && first_use.insert(key),
+                None => true,
+            };
+            if is_new {
+                let notification = inserted
+                    .next()
+                    .context("an insert returned fewer rows than it inserted")?;
+                anyhow::ensure!(
+                    notification.idempotency_key == new.idempotency_key,
+                    "an insert returned its rows out of order"
+                );
+                results.push(Some(Enqueued {
+                    notification,
+                    created: true,
+                }));
+            } else {
+                taken.extend(new.idempotency_key.as_deref());
+                results.push(None);
+            }
+        }
     }
-    let key = new.idempotency_key.as_deref().unwrap_or_default();
-    let sql = Sql::new(format!(
-        "SELECT {COLUMNS} FROM notifications WHERE idempotency_key = $1"
-    ))
-    .bind(key);
-    let row: NotificationRow = tx
-        .fetch_optional(&sql)
-        .await?
-        .context("an insert was skipped, yet no notification holds its idempotency key")?;
-    Ok(Enqueued {
-        notification: row.try_into()?,
-        created: false,
-    })
+    let mut stored = HashMap::new();
+    if !taken.is_empty() {
+        let mut sql = Sql::new(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE idempotency_key IN ("
+        ));
+        for (i, key) in taken.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).push_bind(*key);
+        }
+        sql.push(")");
+        let rows: Vec<NotificationRow> = tx.fetch_all(&sql).await?;
+        for row in rows {
+            let notification = Notification::try_from(row)?;
+            if let Some(key) = notification.idempotency_key.clone() {
+                stored.insert(key, notification);
+            }
+        }
+    }
+    results
+        .into_iter()
+        .zip(rows)
+        .map(|(result, (new, _))| match result {
+            Some(enqueued) => Ok(enqueued),
+            None => {
+                let key = new.idempotency_key.as_deref().unwrap_or_default();
+                let notification = stored.get(key).cloned().with_context(|| {
+                    format!("an insert was skipped, yet no notification holds the key {key:?}")
+                })?;
+                Ok(Enqueued {
+                    notification,
+                    created: false,
+                })
+            }
+        })
+        .collect()
 }
 
 /// Notifications enqueued together: one unit of a group commit, all or nothing.
 struct EnqueueUnit {
     batch: Vec<NewNotification>,
     now: DateTime<Utc>,
+}
+
+impl EnqueueUnit {
+    /// Its results, or the first of its items whose key another notification holds.
+    fn check(&self, enqueued: Vec<Enqueued>) -> anyhow::Result<Written<Vec<Enqueued>>> {
+        for (index, (new, enqueued)) in self.batch.iter().zip(&enqueued).enumerate() {
+            let stored = &enqueued.notification;
+            if !enqueued.created
+                && (stored.destination.url != new.destination.url || stored.body != new.body)
+            {
+                return Err(KeyConflict {
+                    index,
+                    existing_id: stored.id,
+                }
+                .into());
+            }
+        }
+        let due = enqueued.iter().any(|e| e.created);
+        Ok(Written {
+            output: enqueued,
+            due,
+        })
+    }
 }
 
 #[async_trait]
@@ -78,23 +168,25 @@ impl Unit for EnqueueUnit {
     }
 
     async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<Written<Vec<Enqueued>>> {
-        let mut output = Vec::with_capacity(self.batch.len());
-        for (index, new) in self.batch.iter().enumerate() {
-            let enqueued = insert_in(tx, new, self.now).await?;
-            let stored = &enqueued.notification;
-            if !enqueued.created
-                && (stored.destination.url != new.destination.url || stored.body != new.body)
-            {
-                return Err(KeyConflict {
-                    index,
-                    existing_id: stored.id,
-                }
-                .into());
-            }
-            output.push(enqueued);
-        }
-        let due = output.iter().any(|enqueued| enqueued.created);
-        Ok(Written { output, due })
+        let rows: Vec<_> = self.batch.iter().map(|new| (new, self.now)).collect();
+        let enqueued = insert_rows(tx, &rows).await?;
+        self.check(enqueued)
+    }
+
+    /// Every row of the run in one statement (per [`INSERT_CHUNK`] rows).
+    async fn write_all(
+        units: &mut [&mut Self],
+        tx: &mut Tx,
+    ) -> anyhow::Result<Vec<Written<Vec<Enqueued>>>> {
+        let rows: Vec<_> = units
+            .iter()
+            .flat_map(|unit| unit.batch.iter().map(|new| (new, unit.now)))
+            .collect();
+        let mut enqueued = insert_rows(tx, &rows).await?.into_iter();
+        units
+            .iter()
+            .map(|unit| unit.check(enqueued.by_ref().take(unit.batch.len()).collect()))
+            .collect()
     }
 }
 

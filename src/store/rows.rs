@@ -8,17 +8,10 @@ use super::sql::{Sql, Ts};
 use super::*;
 use crate::policy::RetrySchedule;
 
-/// The columns of a notification row, in the order [`NotificationRow`] reads them, as a
-/// literal that `concat!` can build constant statements with.
-macro_rules! columns {
-    () => {
-        "id, status, url, host, body, content_type, headers, attempts, round_attempts, \
-         max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
-         lease_token, created_at, updated_at, finished_at, last_error"
-    };
-}
-
-pub(crate) const COLUMNS: &str = columns!();
+/// The columns of a notification row, in the order [`NotificationRow`] reads them.
+pub(crate) const COLUMNS: &str = "id, status, url, host, body, content_type, headers, attempts, \
+     round_attempts, max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, \
+     due_at, lease_token, created_at, updated_at, finished_at, last_error";
 
 /// A notification row as both backends store it.
 #[derive(sqlx::FromRow)]
@@ -150,65 +143,49 @@ pub(crate) fn last_error_of(record: &AttemptRecord) -> Option<String> {
     })
 }
 
-/// The insert of one notification, returning the stored row unless its idempotency key
-/// is taken.
+/// The start of a notification insert; the values follow, one `(...)` per row, written
+/// by [`push_values`].
+pub(crate) const INSERT_COLUMNS: &str = "INSERT INTO notifications (status, url, host, body, \
+     content_type, headers, max_attempts, retry_schedule, idempotency_key, tenant, subject, \
+     kind, due_at, created_at, updated_at) VALUES ";
+
+/// The values of one new notification, due at once, for [`INSERT_COLUMNS`].
+pub(crate) fn push_values<'a>(sql: &mut Sql<'a>, new: &'a NewNotification, now: DateTime<Utc>) {
+    sql.push("'pending', ")
+        .push_bind(&new.destination.url)
+        .push(", ")
+        .push_bind(&new.destination.host)
+        .push(", ")
+        .push_bind(&new.body)
+        .push(", ")
+        .push_bind(&new.content_type)
+        .push(", ")
+        .push_bind(encode_headers(&new.headers))
+        .push(", ")
+        .push_bind(new.policy.max_attempts)
+        .push(", ")
+        .push_bind(encode_schedule(&new.policy.schedule))
+        .push(", ")
+        .push_bind(&new.idempotency_key)
+        .push(", ")
+        .push_bind(&new.tenant)
+        .push(", ")
+        .push_bind(&new.subject)
+        .push(", ")
+        .push_bind(&new.kind)
+        .push(", ")
+        .push_bind(now)
+        .push(", ")
+        .push_bind(now)
+        .push(", ")
+        .push_bind(now);
+}
+
+/// The insert of one notification; `RETURNING id` unless its idempotency key is taken.
 pub(crate) fn insert_sql(new: &NewNotification, now: DateTime<Utc>) -> Sql<'_> {
-    const INSERT: &str = concat!(
-        "INSERT INTO notifications (status, url, host, body, content_type, headers, \
-         max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
-         created_at, updated_at) \
-         VALUES ('pending', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $12) \
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING ",
-        columns!()
-    );
-    Sql::new(INSERT)
-        .bind(&new.destination.url)
-        .bind(&new.destination.host)
-        .bind(&new.body)
-        .bind(&new.content_type)
-        .bind(encode_headers(&new.headers))
-        .bind(new.policy.max_attempts)
-        .bind(encode_schedule(&new.policy.schedule))
-        .bind(&new.idempotency_key)
-        .bind(&new.tenant)
-        .bind(&new.subject)
-        .bind(&new.kind)
-        .bind(now)
-}
-
-/// One try's attempt row; skipped when the notification was deleted meanwhile
-/// (retention), so a late result does not fail its batch.
-pub(crate) fn attempt_sql(record: &AttemptRecord) -> Sql<'_> {
-    Sql::new(
-        "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
-         status_code, failure, message, response_body) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
-         WHERE EXISTS (SELECT 1 FROM notifications WHERE id = $1)",
-    )
-    .bind(record.notification_id)
-    .bind(record.number)
-    .bind(record.started_at)
-    .bind(record.duration_ms)
-    .bind(record.status_code.map(i64::from))
-    .bind(record.failure.map(FailureKind::as_str))
-    .bind(&record.message)
-    .bind(record.response_body.as_deref())
-}
-
-/// One try's transition, applied only while the row is leased under the try's token.
-pub(crate) fn transition_sql(record: &AttemptRecord, now: DateTime<Utc>) -> Sql<'_> {
-    let to = record.next.transition(now);
-    Sql::new(
-        "UPDATE notifications SET attempts = attempts + 1, \
-         round_attempts = round_attempts + 1, status = $1, due_at = $2, finished_at = $3, \
-         last_error = $4, updated_at = $5 \
-         WHERE id = $6 AND lease_token = $7 AND status = 'delivering'",
-    )
-    .bind(to.status.as_str())
-    .bind(to.due_at)
-    .bind(to.finished_at)
-    .bind(last_error_of(record))
-    .bind(now)
-    .bind(record.notification_id)
-    .bind(record.lease_token)
+    let mut sql = Sql::new(INSERT_COLUMNS);
+    sql.push("(");
+    push_values(&mut sql, new, now);
+    sql.push(") ON CONFLICT (idempotency_key) DO NOTHING RETURNING id");
+    sql
 }

@@ -341,6 +341,10 @@ impl Tx {
         self.exec().fetch_optional(sql).await
     }
 
+    pub async fn fetch_all<T: Record>(&mut self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
+        self.exec().fetch_all(sql).await
+    }
+
     pub async fn fetch_one<T: Record>(&mut self, sql: &Sql<'_>) -> anyhow::Result<T> {
         self.fetch_optional(sql)
             .await?

@@ -14,9 +14,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::rows::{attempt_sql, claimed_from, insert_sql, transition_sql, COLUMNS};
-use super::sql::{Db, Ts};
-use super::{AttemptRecord, ClaimRequest, Claimed, NewNotification, StoreOptions};
+use super::rows::{claimed_from, insert_sql, last_error_of, COLUMNS};
+use super::sql::{Db, Sql, Ts};
+use super::{AttemptRecord, ClaimRequest, Claimed, FailureKind, NewNotification, StoreOptions};
 
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let base = SqliteConnectOptions::from_str(url)?
@@ -99,8 +99,12 @@ pub(super) async fn enqueue_batch(
     Ok(created)
 }
 
-/// Every result in one transaction, two statements each: cheap on an embedded database,
-/// where the commit, not the statement, is what costs.
+/// Results per pair of statements: 8 parameters each stays far under SQLite's limit.
+const RECORD_CHUNK: usize = 256;
+
+/// Every result in one transaction, two statements per [`RECORD_CHUNK`] results (the
+/// attempt rows, then the transitions): on an embedded database each statement is a
+/// hand-off to the connection's thread, so fewer statements are what makes it cheap.
 pub(super) async fn record(
     db: &Db,
     batch: &[AttemptRecord],
@@ -108,11 +112,73 @@ pub(super) async fn record(
 ) -> anyhow::Result<Vec<i64>> {
     let mut tx = db.begin().await?;
     let mut applied = Vec::with_capacity(batch.len());
-    for record in batch {
-        tx.execute(&attempt_sql(record)).await?;
-        if tx.execute(&transition_sql(record, now)).await? == 1 {
-            applied.push(record.notification_id);
+    for chunk in batch.chunks(RECORD_CHUNK) {
+        let mut attempts = Sql::new(
+            "WITH u (id, number, started_at, duration_ms, status_code, failure, message, body) \
+             AS (VALUES ",
+        );
+        for (i, record) in chunk.iter().enumerate() {
+            attempts
+                .push(if i == 0 { "(" } else { ", (" })
+                .push_bind(record.notification_id)
+                .push(", ")
+                .push_bind(record.number)
+                .push(", ")
+                .push_bind(record.started_at)
+                .push(", ")
+                .push_bind(record.duration_ms)
+                .push(", ")
+                .push_bind(record.status_code.map(i64::from))
+                .push(", ")
+                .push_bind(record.failure.map(FailureKind::as_str))
+                .push(", ")
+                .push_bind(&record.message)
+                .push(", ")
+                .push_bind(record.response_body.as_deref())
+                .push(")");
         }
+        // Skipped for a notification deleted meanwhile (retention).
+        attempts.push(
+            ") INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
+             status_code, failure, message, response_body) \
+             SELECT id, number, started_at, duration_ms, status_code, failure, message, body \
+             FROM u WHERE EXISTS (SELECT 1 FROM notifications n WHERE n.id = u.id)",
+        );
+        tx.execute(&attempts).await?;
+
+        let mut transitions =
+            Sql::new("WITH u (id, token, status, due_at, finished_at, last_error) AS (VALUES ");
+        for (i, record) in chunk.iter().enumerate() {
+            let to = record.next.transition(now);
+            transitions
+                .push(if i == 0 { "(" } else { ", (" })
+                .push_bind(record.notification_id)
+                .push(", ")
+                .push_bind(record.lease_token)
+                .push(", ")
+                .push_bind(to.status.as_str())
+                .push(", ")
+                .push_bind(to.due_at)
+                .push(", ")
+                .push_bind(to.finished_at)
+                .push(", ")
+                .push_bind(last_error_of(record))
+                .push(")");
+        }
+        // Applied only while the row is still leased under the try's token.
+        transitions
+            .push(
+                ") UPDATE notifications SET attempts = attempts + 1, \
+                 round_attempts = round_attempts + 1, status = u.status, due_at = u.due_at, \
+                 finished_at = u.finished_at, last_error = u.last_error, updated_at = ",
+            )
+            .push_bind(now)
+            .push(
+                " FROM u WHERE notifications.id = u.id AND notifications.lease_token = u.token \
+                 AND notifications.status = 'delivering' RETURNING notifications.id",
+            );
+        let ids: Vec<(i64,)> = tx.fetch_all(&transitions).await?;
+        applied.extend(ids.into_iter().map(|(id,)| id));
     }
     tx.commit().await?;
     Ok(applied)

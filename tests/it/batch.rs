@@ -20,6 +20,7 @@ both_backends!(
     the_size_limits_hold,
     a_failing_unit_fails_alone_in_its_group,
     concurrent_single_enqueues_all_commit,
+    a_key_sent_concurrently_creates_one,
 );
 
 fn item(receiver: &Receiver, n: usize) -> Value {
@@ -291,4 +292,34 @@ async fn concurrent_single_enqueues_all_commit(db: TestDb) {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 200, "each notification arrived once");
+}
+
+/// The same key from many connections at once (so within one group commit, too): one
+/// create, and every other answer names it.
+async fn a_key_sent_concurrently_creates_one(db: TestDb) {
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    let app = std::sync::Arc::new(db.spawn(|_| {}).await);
+    let body =
+        json!({"url": receiver.url("/same"), "body": {"same": 1}, "idempotency_key": "same"});
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (app, body) = (app.clone(), body.clone());
+        tasks.spawn(async move { app.post("/admin/v1/notifications", body).await });
+    }
+    let mut statuses = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    while let Some(result) = tasks.join_next().await {
+        let (status, answer) = result.unwrap();
+        statuses.push(status);
+        ids.insert(answer["id"].as_i64().unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 39);
+    assert_eq!(ids.len(), 1);
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(total(&app).await, 1);
 }
