@@ -126,6 +126,7 @@ impl Dispatcher {
             match round {
                 Round::Busy => {
                     failures = 0;
+                    empty = 0;
                     // Under load, claim in batches: wait until a quarter of the slots
                     // are free rather than claiming one row per finished try.
                     while permits.available_permits() < refill_at && !shutdown.is_cancelled() {
@@ -288,8 +289,14 @@ impl Dispatcher {
                 tracing::warn!(error = format!("{error:#}"), "handing back claims failed");
             }
         }
-        // A host that used its room is capped now: its work waits for its slots.
-        let blocked_hosts = hosts.room(self.host_refill()).crowded;
+        // A host left out of the claim, or that used its room in it, is capped: its work
+        // waits for its slots.
+        let mut blocked_hosts = request.exclude_hosts;
+        for host in hosts.room(self.host_refill()).crowded {
+            if !blocked_hosts.contains(&host) {
+                blocked_hosts.push(host);
+            }
+        }
         if full && handed_back.is_empty() {
             Round::Busy
         } else {
@@ -312,11 +319,13 @@ impl Dispatcher {
         freed: &Wakeup,
         shutdown: &CancellationToken,
     ) {
-        if sleep.is_zero() {
+        let refill = self.host_refill();
+        let capped = !blocked_hosts.is_empty();
+        // Slots may have freed while the claim ran.
+        if sleep.is_zero() || (capped && hosts.any_has_room(blocked_hosts, refill)) {
             return;
         }
         let deadline = tokio::time::Instant::now() + sleep;
-        let capped = !blocked_hosts.is_empty();
         loop {
             tokio::select! {
                 _ = self.wakeup.woken() => match self.wakeup.take_news() {
@@ -325,7 +334,7 @@ impl Dispatcher {
                     _ => return,
                 },
                 _ = freed.woken(), if capped => {
-                    if hosts.any_has_room(blocked_hosts, self.host_refill()) {
+                    if hosts.any_has_room(blocked_hosts, refill) {
                         return;
                     }
                 }

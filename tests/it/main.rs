@@ -12,6 +12,7 @@ mod counts;
 mod crash;
 mod delivery;
 mod metrics;
+mod pace;
 mod platform;
 mod platform_admin;
 mod platform_auth;

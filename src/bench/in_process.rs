@@ -1,137 +1,39 @@
-//! The `bench` command: the whole pipeline in one process, measured.
+//! The default `bench` mode: the whole pipeline in one process, measured.
 //!
 //! It starts one or more complete instances against a fresh temporary database and a
-//! built-in receiver on loopback, enqueues N notifications, waits until every one is
-//! recorded as delivered, and prints throughput, enqueue-to-delivery latency, tries and
-//! peak memory.
+//! built-in receiver on loopback, enqueues N notifications straight into the store, waits
+//! until every one is recorded as delivered, and prints throughput, enqueue-to-delivery
+//! latency, tries and peak memory.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
-use axum::Router;
 use chrono::Utc;
-use clap::Args;
-use tokio_util::sync::CancellationToken;
 
+use super::receiver::Receivers;
+use super::{peak_rss_kib, percentile, BenchArgs, TempDatabase};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::policy::{Destination, RetryPolicy};
 use crate::startup::Application;
 use crate::store::{NewNotification, Store};
 
-#[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
-    /// Notifications to deliver.
-    #[arg(long, default_value_t = 20_000)]
-    pub count: u64,
-    /// `sqlite` (a temporary file) or `postgres` (a temporary database on --postgres-server).
-    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "postgres"])]
-    pub backend: String,
-    /// The PostgreSQL server to create the temporary database on.
-    #[arg(
-        long,
-        env = "UMS_NOTIFY_BENCH_POSTGRES",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    pub postgres_server: String,
-    /// Dispatcher instances sharing the database (PostgreSQL only beyond 1).
-    #[arg(long, default_value_t = 1)]
-    pub instances: u32,
-    /// Tries in flight per instance.
-    #[arg(long, default_value_t = 64)]
-    pub concurrency: u32,
-    /// Enqueue rate in notifications per second; 0 enqueues as fast as possible.
-    #[arg(long, default_value_t = 0)]
-    pub rate: u64,
-    /// Notifications per enqueue transaction.
-    #[arg(long, default_value_t = 100)]
-    pub enqueue_batch: u64,
-    /// SQLite durability (`full` is the service default).
-    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
-    pub sqlite_synchronous: String,
-}
-
-#[derive(Default)]
-struct Arrivals {
-    latencies_us: Vec<u64>,
-}
-
-/// The built-in receiver: answers 200 and notes each notification's latency from the
-/// enqueue time written into its body.
-async fn receive(State(arrivals): State<Arc<Mutex<Arrivals>>>, body: Bytes) -> &'static str {
-    let now = Utc::now().timestamp_micros();
-    let sent = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["enqueued_us"].as_i64());
-    if let Some(sent) = sent {
-        if let Ok(mut arrivals) = arrivals.lock() {
-            arrivals.latencies_us.push((now - sent).max(0) as u64);
-        }
-    }
-    "SUCCESS"
-}
-
-fn percentile(sorted: &[u64], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    Duration::from_micros(sorted[index.min(sorted.len() - 1)])
-}
-
-/// Peak resident memory of this process, from /proc.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.instances > 1 && args.backend == "sqlite" {
         anyhow::bail!("several instances share work only on PostgreSQL; use --backend postgres");
     }
-    let dir = tempfile::tempdir()?;
-    let (database_url, cleanup) = match args.backend.as_str() {
-        "postgres" => {
-            let name = format!("ums_bench_{}", std::process::id());
-            let admin = sqlx::PgPool::connect(&args.postgres_server).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
-                .execute(&admin)
-                .await?;
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&admin)
-                .await?;
-            let mut url = url::Url::parse(&args.postgres_server)?;
-            url.set_path(&name);
-            (url.to_string(), Some((admin, name)))
-        }
-        _ => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-    };
+    let database = TempDatabase::create(&args.backend, &args.postgres_server).await?;
+    let result = run_on(&args, &database.url).await;
+    database.remove().await;
+    result
+}
 
-    let arrivals = Arc::new(Mutex::new(Arrivals::default()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let target = format!("http://{}/notify", listener.local_addr()?);
-    let stop_receiver = CancellationToken::new();
-    let receiver_app = Router::new()
-        .route("/notify", post(receive))
-        .with_state(arrivals.clone());
-    let stop = stop_receiver.clone();
-    let receiver = tokio::spawn(async move {
-        axum::serve(listener, receiver_app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-    });
+async fn run_on(args: &BenchArgs, database_url: &str) -> anyhow::Result<()> {
+    let receivers = Receivers::start(1, args.count).await?;
+    let target = receivers.urls[0].clone();
 
-    let shutdown = CancellationToken::new();
+    let shutdown = tokio_util::sync::CancellationToken::new();
     let mut instances = Vec::new();
     let mut metrics = Vec::new();
     let mut wakeups = Vec::new();
@@ -139,7 +41,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     for _ in 0..args.instances {
         let mut settings = ServeArgs::from_env()?;
         settings.listen = "127.0.0.1:0".parse()?;
-        settings.database.database_url = database_url.clone();
+        settings.database.database_url = database_url.to_owned();
         settings.database.sqlite_synchronous = args.sqlite_synchronous.clone();
         settings.database.database_max_connections = 16;
         settings.concurrency = args.concurrency;
@@ -179,7 +81,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .map(|i| NewNotification {
                 destination: destination.clone(),
                 body: format!(
-                    r#"{{"seq":{},"enqueued_us":{}}}"#,
+                    r#"{{"seq":{},"sent_us":{}}}"#,
                     enqueued + i,
                     now.timestamp_micros()
                 )
@@ -227,8 +129,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     for instance in instances {
         instance.await??;
     }
-    stop_receiver.cancel();
-    receiver.await??;
+    let arrivals = receivers.stop().await?;
 
     let attempts: u64 = metrics
         .iter()
@@ -239,11 +140,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 .sum::<u64>()
         })
         .sum();
-    let mut latencies = arrivals
-        .lock()
-        .map(|a| a.latencies_us.clone())
-        .unwrap_or_default();
-    latencies.sort_unstable();
+    let latencies = &arrivals.latencies_us;
     println!(
         "enqueued:        {} in {:.2}s",
         args.count,
@@ -260,20 +157,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!(
         "latency:         p50 {:.1} ms, p99 {:.1} ms (enqueue, commit included, to arrival at the receiver)",
-        percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
-        percentile(&latencies, 0.99).as_secs_f64() * 1000.0
+        percentile(latencies, 0.50).as_secs_f64() * 1000.0,
+        percentile(latencies, 0.99).as_secs_f64() * 1000.0
     );
-    println!("tries:           {attempts} ({} received)", latencies.len());
-    if let Some(kib) = peak_rss_kib() {
+    println!(
+        "tries:           {attempts} ({} received)",
+        arrivals.arrivals
+    );
+    if let Some(kib) = peak_rss_kib("self") {
         println!(
             "peak RSS:        {:.1} MiB (whole process: instances, receiver, loader)",
             kib as f64 / 1024.0
         );
-    }
-    if let Some((admin, name)) = cleanup {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .execute(&admin)
-            .await;
     }
     Ok(())
 }
