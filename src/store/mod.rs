@@ -137,7 +137,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> anyhow::Result<()>;
 
-    /// The earliest `due_at` (a next try or a lease expiry) outside the given hosts.
+    /// The earliest `due_at` (a next try or a lease expiry) outside the given hosts, among
+    /// the earliest 1,000 when hosts are given (`None` if all of those are theirs).
     async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>>;
 
     async fn get(&self, id: i64) -> anyhow::Result<Option<Notification>>;

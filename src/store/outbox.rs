@@ -130,6 +130,10 @@ async fn insert_rows(
         .collect()
 }
 
+/// How many of the earliest due rows [`Store::next_due_at`] looks through when hosts are
+/// left out.
+const NEXT_DUE_WINDOW: i64 = 1_000;
+
 /// Notifications enqueued together: one unit of a group commit, all or nothing.
 struct EnqueueUnit {
     batch: Vec<NewNotification>,
@@ -214,7 +218,7 @@ pub struct Outbox {
     /// Every enqueue goes through the group commit.
     committer: Committer,
     /// PostgreSQL: the `LISTEN` connection, opened on first use.
-    listener: Arc<Mutex<Option<sqlx::postgres::PgListener>>>,
+    listener: Arc<Mutex<Option<postgres::Listener>>>,
 }
 
 impl Outbox {
@@ -319,9 +323,19 @@ impl Store for Outbox {
     }
 
     async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let mut sql = Sql::new("SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL");
-        if !exclude_hosts.is_empty() {
-            sql.push(" AND host NOT IN ").push_list(exclude_hosts);
+        let mut sql = Sql::new("SELECT MIN(due_at) FROM ");
+        if exclude_hosts.is_empty() {
+            sql.push("notifications WHERE due_at IS NOT NULL");
+        } else {
+            // Only the earliest rows: a capped host's backlog can be long, and the loop
+            // hears of its own room and of new work anyway.
+            sql.push(
+                "(SELECT due_at, host FROM notifications WHERE due_at IS NOT NULL \
+                 ORDER BY due_at LIMIT ",
+            )
+            .push_bind(NEXT_DUE_WINDOW)
+            .push(") d WHERE host NOT IN ")
+            .push_list(exclude_hosts);
         }
         let (min,): (Option<Ts>,) = self.db.read_one(&sql).await?;
         Ok(min.map(Into::into))

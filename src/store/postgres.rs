@@ -12,11 +12,19 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
 use super::rows::{claimed_from, encode_headers, encode_schedule, last_error_of};
-use super::sql::{Db, WAKEUP_CHANNEL};
+use super::sql::{Db, NOTIFY_DUE, WAKEUP_CHANNEL};
 use super::{AttemptRecord, ClaimRequest, Claimed, NewNotification, StoreOptions};
 
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let connect: PgConnectOptions = url.parse()?;
+    // A name of this instance's own (after any the URL gives), which its wake-up signals
+    // carry so it can tell them from other instances' (see `NOTIFY_DUE`).
+    let own = format!("ums-notify/{:016x}", rand::random::<u64>());
+    let name = match connect.get_application_name() {
+        Some(given) => format!("{given} {own}"),
+        None => own,
+    };
+    let connect = connect.application_name(&name);
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(2))
         .acquire_timeout(Duration::from_secs(10))
@@ -100,7 +108,7 @@ pub(super) async fn enqueue_batch(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query("SELECT pg_notify($1, '')")
+    sqlx::query(NOTIFY_DUE)
         .bind(WAKEUP_CHANNEL)
         .execute(&mut *tx)
         .await?;
@@ -194,29 +202,45 @@ pub(super) async fn record(
     Ok(applied)
 }
 
-/// Waits for a `NOTIFY` from any instance, opening the `LISTEN` connection on first use
-/// and again after it dropped.
+/// The `LISTEN` connection and this instance's own name, which its own signals carry.
+pub struct Listener {
+    connection: PgListener,
+    own_name: String,
+}
+
+/// Waits for a `NOTIFY` from another instance, opening the `LISTEN` connection on first
+/// use and again after it dropped. This instance's own signals are skipped: its
+/// dispatcher heard of that work directly, with the hosts it is for.
 pub(super) async fn wait_for_wakeup(
     pool: &PgPool,
-    listener: &Mutex<Option<PgListener>>,
+    listener: &Mutex<Option<Listener>>,
 ) -> anyhow::Result<()> {
     let mut guard = listener.lock().await;
     if guard.is_none() {
-        let mut fresh = PgListener::connect_with(pool).await?;
-        fresh.listen(WAKEUP_CHANNEL).await?;
-        *guard = Some(fresh);
+        let own_name: String = sqlx::query_scalar("SELECT current_setting('application_name')")
+            .fetch_one(pool)
+            .await?;
+        let mut connection = PgListener::connect_with(pool).await?;
+        connection.listen(WAKEUP_CHANNEL).await?;
+        *guard = Some(Listener {
+            connection,
+            own_name,
+        });
     }
     let Some(active) = guard.as_mut() else {
         return Ok(());
     };
-    match active.try_recv().await {
-        Ok(Some(_)) => Ok(()),
-        // The connection dropped: the listener reconnects on the next call. Work may
-        // have been signalled meanwhile, so report a wake-up.
-        Ok(None) => Ok(()),
-        Err(error) => {
-            *guard = None;
-            Err(error.into())
+    loop {
+        match active.connection.try_recv().await {
+            Ok(Some(signal)) if signal.payload() == active.own_name => continue,
+            Ok(Some(_)) => return Ok(()),
+            // The connection dropped: the listener reconnects on the next call. Work may
+            // have been signalled meanwhile, so report a wake-up.
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                *guard = None;
+                return Err(error.into());
+            }
         }
     }
 }

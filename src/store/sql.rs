@@ -267,6 +267,11 @@ pub enum Db {
 /// The channel that carries "work is due" between PostgreSQL instances.
 pub const WAKEUP_CHANNEL: &str = "ums_notify_due";
 
+/// Signals [`WAKEUP_CHANNEL`] with the sender's `application_name` as the payload: each
+/// instance's connections carry a name of their own, so an instance can ignore its own
+/// signals (it wakes its dispatcher directly) and hear only the others'.
+pub const NOTIFY_DUE: &str = "SELECT pg_notify($1, current_setting('application_name'))";
+
 impl Db {
     pub fn backend(&self) -> Backend {
         match self {
@@ -369,7 +374,7 @@ impl Tx {
     /// (PostgreSQL `NOTIFY`). A single SQLite process wakes its own dispatcher directly.
     pub async fn notify_due(&mut self) -> anyhow::Result<()> {
         if let Tx::Postgres(tx) = self {
-            sqlx::query("SELECT pg_notify($1, '')")
+            sqlx::query(NOTIFY_DUE)
                 .bind(WAKEUP_CHANNEL)
                 .execute(&mut **tx)
                 .await?;
