@@ -38,11 +38,24 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 async fn run_on(args: &BenchArgs, database_url: &str) -> anyhow::Result<()> {
+    if args.preload > 0 {
+        let started = std::time::Instant::now();
+        super::preload::preload(database_url, args.preload, args.preload).await?;
+        eprintln!(
+            "bench: preloaded {} finished and {} future notifications in {:.1} s",
+            args.preload,
+            args.preload,
+            started.elapsed().as_secs_f64()
+        );
+    }
     let receivers = Receivers::start(args.hosts as usize, args.count).await?;
     let token = format!("bench-{:016x}", rand::random::<u64>());
     let mut server = Server::start(database_url, &token).await?;
 
-    let measured = drive(args, &mut server, &receivers, &token).await;
+    let mut measured = drive(args, &mut server, &receivers, &token).await;
+    if let Ok(measured) = &mut measured {
+        measured.stats_latencies_us = stats_latencies(&server.base_url, &token).await?;
+    }
     let peak_rss_kib = server.peak_rss_kib();
     let stopped = server.stop().await;
     let arrivals = receivers.stop().await;
@@ -265,6 +278,28 @@ struct Measured {
     lag_us: Vec<u64>,
     /// When every notification had arrived once, by the bench's own poll.
     all_arrived_us: i64,
+    /// `GET /admin/v1/stats`, one at a time, once the run is over.
+    stats_latencies_us: Vec<u64>,
+}
+
+/// How long `GET /admin/v1/stats` takes, 200 times in a row on one connection.
+async fn stats_latencies(base_url: &str, token: &str) -> anyhow::Result<Vec<u64>> {
+    let client = reqwest::Client::new();
+    let url = format!("{base_url}/admin/v1/stats");
+    let mut latencies = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let started = std::time::Instant::now();
+        let response = client.get(&url).bearer_auth(token).send().await?;
+        anyhow::ensure!(
+            response.status() == reqwest::StatusCode::OK,
+            "GET /admin/v1/stats answered {}",
+            response.status()
+        );
+        response.bytes().await?;
+        latencies.push(started.elapsed().as_micros() as u64);
+    }
+    latencies.sort_unstable();
+    Ok(latencies)
 }
 
 async fn drive(
@@ -366,6 +401,7 @@ async fn drive(
         api_latencies_us,
         lag_us,
         all_arrived_us,
+        stats_latencies_us: Vec::new(),
     })
 }
 
@@ -433,6 +469,10 @@ struct Report {
     min_share: Option<f64>,
     max_share: Option<f64>,
     server_peak_rss_mib: Option<f64>,
+    /// Finished and future notifications put in the database before the run.
+    preloaded: u64,
+    /// `GET /admin/v1/stats` after the run, one request at a time.
+    stats_latency_ms: Percentiles,
 }
 
 fn round(value: f64, places: i32) -> f64 {
@@ -500,6 +540,8 @@ impl Report {
             max_share: several.then(|| shares().fold(0.0, f64::max)),
             receivers,
             server_peak_rss_mib: peak_rss_kib.map(|kib| round(kib as f64 / 1024.0, 1)),
+            preloaded: args.preload,
+            stats_latency_ms: Percentiles::of(&measured.stats_latencies_us),
         }
     }
 
@@ -577,6 +619,12 @@ impl Report {
                 100.0 / self.receivers.len() as f64
             );
         }
+        println!(
+            "stats latency:            {} (GET /admin/v1/stats after the run; {} finished + {} future preloaded)",
+            ms(&self.stats_latency_ms),
+            self.preloaded,
+            self.preloaded
+        );
         match self.server_peak_rss_mib {
             Some(mib) => println!("server peak RSS:          {mib:.1} MiB"),
             None => println!("server peak RSS:          unknown"),

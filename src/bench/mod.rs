@@ -8,6 +8,7 @@
 
 mod api;
 mod in_process;
+mod preload;
 mod receiver;
 mod server;
 
@@ -68,6 +69,11 @@ pub struct BenchArgs {
     /// [default: 120s + 1s per 500 notifications].
     #[arg(long, requires = "through_api", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
+    /// With --through-api: before the service starts, fill the database with this many
+    /// finished notifications (with their attempts) and as many pending ones due in 30
+    /// days, to measure a large outbox.
+    #[arg(long, default_value_t = 0, requires = "through_api")]
+    pub preload: u64,
     /// With --through-api: print the report as one JSON object.
     #[arg(long, requires = "through_api")]
     pub json: bool,

@@ -149,7 +149,8 @@ pub struct Stats {
     pub delivered: u64,
     pub failed: u64,
     pub cancelled: u64,
-    /// Seconds the oldest due pending notification has been waiting past its due time.
+    /// Seconds the oldest overdue notification (a pending one past its next try, or one
+    /// whose lease expired) has been waiting past its due time.
     pub oldest_due_seconds: f64,
 }
 

@@ -424,11 +424,14 @@ impl Store for Outbox {
             let status = status.parse().map_err(anyhow::Error::msg)?;
             stats.set(status, count.max(0) as u64);
         }
+        // Reads the due index alone (no status filter, which would tempt a planner into
+        // the status index and every pending row), so it costs the same however many wait
+        // in the future or sit in the history. An expired lease counts: it is overdue work.
         let (oldest,): (Option<Ts>,) = self
             .db
             .read_one(
                 &Sql::new(
-                    "SELECT MIN(due_at) FROM notifications WHERE due_at <= $1 AND status = 'pending'",
+                    "SELECT MIN(due_at) FROM notifications WHERE due_at IS NOT NULL AND due_at <= $1",
                 )
                 .bind(now),
             )
