@@ -50,7 +50,7 @@ async fn run_on(args: &BenchArgs, database_url: &str) -> anyhow::Result<()> {
     }
     let receivers = Receivers::start(args.hosts as usize, args.count).await?;
     let token = format!("bench-{:016x}", rand::random::<u64>());
-    let mut server = Server::start(database_url, &token).await?;
+    let mut server = Server::start(args.server_binary.as_deref(), database_url, &token).await?;
 
     let mut measured = drive(args, &mut server, &receivers, &token).await;
     if let Ok(measured) = &mut measured {

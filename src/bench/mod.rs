@@ -74,6 +74,10 @@ pub struct BenchArgs {
     /// days, to measure a large outbox.
     #[arg(long, default_value_t = 0, requires = "through_api")]
     pub preload: u64,
+    /// With --through-api: the `ums-notify` binary to run as the server (another build,
+    /// to compare two builds with the same driver) [default: this one].
+    #[arg(long, requires = "through_api")]
+    pub server_binary: Option<std::path::PathBuf>,
     /// With --through-api: print the report as one JSON object.
     #[arg(long, requires = "through_api")]
     pub json: bool,

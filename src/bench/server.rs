@@ -28,7 +28,12 @@ impl Server {
     /// Starts `serve` on a free loopback port against `database_url` and waits until it is
     /// ready. Every other `UMS_NOTIFY_*` variable of this environment is withheld, so the
     /// child runs with the defaults.
-    pub async fn start(database_url: &str, admin_token: &str) -> anyhow::Result<Self> {
+    /// `binary` is the `ums-notify` to run, this one when `None`.
+    pub async fn start(
+        binary: Option<&std::path::Path>,
+        database_url: &str,
+        admin_token: &str,
+    ) -> anyhow::Result<Self> {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
             probe.local_addr()?.port()
@@ -40,7 +45,10 @@ impl Server {
             .context("creating the server's log file")?;
         let stdout = log.as_file().try_clone()?;
         let stderr = log.as_file().try_clone()?;
-        let exe = std::env::current_exe().context("locating this binary")?;
+        let exe = match binary {
+            Some(path) => path.to_path_buf(),
+            None => std::env::current_exe().context("locating this binary")?,
+        };
         let mut command = Command::new(&exe);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("UMS_NOTIFY_") {

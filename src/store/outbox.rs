@@ -35,8 +35,10 @@ pub async fn enqueue_in(
     Ok(enqueued)
 }
 
-/// Rows per insert statement: 14 parameters each stays under both backends' limits.
-const INSERT_CHUNK: usize = 500;
+/// Rows per insert statement. SQLite's driver handles a statement's parameters in time
+/// that grows faster than their count: a batch of 1,000 went in at 4,000 rows/s in chunks
+/// of 500 rows (7,000 parameters), 10,800 in chunks of 100 and 15,500 in chunks of 32.
+const INSERT_CHUNK: usize = 32;
 
 /// Inserts notifications with as few statements as there are chunks, without telling
 /// other instances (a group commit tells them once), and returns each one's result in

@@ -99,8 +99,9 @@ pub(super) async fn enqueue_batch(
     Ok(created)
 }
 
-/// Results per pair of statements: 8 parameters each stays far under SQLite's limit.
-const RECORD_CHUNK: usize = 256;
+/// Results per pair of statements: small, since the driver's cost per parameter grows with
+/// a statement's parameter count (see the outbox's insert chunks).
+const RECORD_CHUNK: usize = 32;
 
 /// Every result in one transaction, two statements per [`RECORD_CHUNK`] results (the
 /// attempt rows, then the transitions): on an embedded database each statement is a
