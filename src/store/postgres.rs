@@ -36,6 +36,11 @@ pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
 /// Leases due rows: at most `$6` per host among the `$5` most overdue, `$3` in all. The
 /// final `FOR UPDATE SKIP LOCKED` re-checks each row on its newest version, so a row
 /// another instance claimed meanwhile is skipped, never leased twice.
+///
+/// The locking step fetches the chosen ids by primary key (`= ANY(ARRAY(...))`), and its
+/// due re-check is written `IS TRUE` so the planner cannot drive it from the due index:
+/// with statistics that underestimate the backlog it did, and every claim walked the
+/// whole backlog (120 ms a claim behind 5,000 due rows).
 const CLAIM: &str = "WITH candidates AS ( \
         SELECT id, host, due_at FROM notifications \
         WHERE due_at <= $1 AND host <> ALL($4) ORDER BY due_at LIMIT $5), \
@@ -44,8 +49,8 @@ const CLAIM: &str = "WITH candidates AS ( \
             (PARTITION BY host ORDER BY due_at, id) AS nth FROM candidates) r \
         WHERE nth <= $6 ORDER BY due_at LIMIT $3), \
     due AS ( \
-        SELECT n.id FROM notifications n JOIN ranked USING (id) \
-        WHERE n.due_at <= $1 FOR UPDATE OF n SKIP LOCKED) \
+        SELECT n.id FROM notifications n WHERE n.id = ANY(ARRAY(SELECT id FROM ranked)) \
+        AND (n.due_at <= $1) IS TRUE FOR UPDATE OF n SKIP LOCKED) \
     UPDATE notifications n SET status = 'delivering', lease_token = n.lease_token + 1, \
         due_at = $2, updated_at = $1 \
     FROM due WHERE n.id = due.id RETURNING n.*";
