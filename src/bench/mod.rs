@@ -10,6 +10,7 @@ mod api;
 mod in_process;
 mod preload;
 mod receiver;
+mod report;
 mod server;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
