@@ -168,7 +168,7 @@ pub async fn create(
         .producer()
         .enqueue(new)
         .await
-        .map_err(key_conflict_or_internal)?;
+        .map_err(|error| key_conflict_or_internal(error, false))?;
     // A repeated idempotency key answers 200 with the notification it already names.
     let status = if enqueued.created {
         StatusCode::CREATED
@@ -182,17 +182,33 @@ pub async fn create(
         .into_response())
 }
 
-/// A reused idempotency key is the client's conflict; anything else is ours.
-fn key_conflict_or_internal(error: anyhow::Error) -> ApiError {
-    match error.downcast::<KeyConflict>() {
-        Ok(conflict) => ApiError::conflict(
+/// A reused idempotency key is the client's conflict; anything else is ours. A batch's
+/// conflict names its item.
+fn key_conflict_or_internal(error: anyhow::Error, in_batch: bool) -> ApiError {
+    let conflict = match error.downcast::<KeyConflict>() {
+        Ok(conflict) => conflict,
+        Err(error) => return ApiError::internal(error),
+    };
+    let message = format!(
+        "idempotency key already used by notification {} with another url or body",
+        conflict.existing_id
+    );
+    if !in_batch {
+        return ApiError::conflict("idempotency_key_reused", message);
+    }
+    ApiError {
+        items: vec![ItemError {
+            index: conflict.index,
+            code: "idempotency_key_reused",
+            message: message.clone(),
+        }],
+        ..ApiError::conflict(
             "idempotency_key_reused",
             format!(
-                "idempotency key already used by notification {} with another url or body",
-                conflict.existing_id
+                "item {}: {message}; none of the batch was accepted",
+                conflict.index
             ),
-        ),
-        Err(error) => ApiError::internal(error),
+        )
     }
 }
 
@@ -252,20 +268,7 @@ pub async fn create_batch(
         .producer()
         .enqueue_many(batch)
         .await
-        .map_err(|error| match error.downcast::<KeyConflict>() {
-            Ok(conflict) => ApiError {
-                items: vec![ItemError {
-                    index: conflict.index,
-                    code: "idempotency_key_reused",
-                    message: conflict.to_string(),
-                }],
-                ..ApiError::conflict(
-                    "idempotency_key_reused",
-                    format!("{conflict}; none of the batch was accepted"),
-                )
-            },
-            Err(error) => ApiError::internal(error),
-        })?;
+        .map_err(|error| key_conflict_or_internal(error, true))?;
     let created = enqueued.iter().filter(|e| e.created).count();
     let notifications = enqueued
         .into_iter()

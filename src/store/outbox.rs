@@ -273,10 +273,18 @@ impl Store for Outbox {
         batch: Vec<NewNotification>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
-        match &self.db {
-            Db::Sqlite { .. } => sqlite::enqueue_batch(&self.db, &batch, now).await,
-            Db::Postgres(pool) => postgres::enqueue_batch(pool, &batch, now).await,
+        let rows: Vec<_> = batch.iter().map(|new| (new, now)).collect();
+        let mut tx = self.db.begin().await?;
+        let created = insert_rows(&mut tx, &rows)
+            .await?
+            .iter()
+            .filter(|e| e.created)
+            .count() as u64;
+        if created > 0 {
+            tx.notify_due().await?;
         }
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {

@@ -1,8 +1,8 @@
 //! What only PostgreSQL does: one outbox shared by any number of dispatcher instances.
 //!
 //! Claims use `FOR UPDATE SKIP LOCKED` in the statement that sets the lease, so instances
-//! never wait on each other's rows and never lease the same row twice. Batches are written
-//! with `UNNEST`, two statements whatever their size. Every change that makes work due
+//! never wait on each other's rows and never lease the same row twice. Batches of results
+//! are written with `UNNEST`, two statements whatever their size. Every change that makes work due
 //! sends `NOTIFY ums_notify_due` ([`super::Tx::notify_due`]), which wakes the others.
 
 use std::time::Duration;
@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
-use super::rows::{claimed_from, encode_headers, encode_schedule, last_error_of};
-use super::sql::{Db, NOTIFY_DUE, WAKEUP_CHANNEL};
-use super::{AttemptRecord, ClaimRequest, Claimed, NewNotification, StoreOptions};
+use super::rows::{claimed_from, last_error_of};
+use super::sql::{Db, WAKEUP_CHANNEL};
+use super::{AttemptRecord, ClaimRequest, Claimed, StoreOptions};
 
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let connect: PgConnectOptions = url.parse()?;
@@ -66,59 +66,6 @@ pub(super) async fn claim(pool: &PgPool, request: &ClaimRequest) -> anyhow::Resu
         .fetch_all(pool)
         .await?;
     Ok(claimed_from(&rows))
-}
-
-pub(super) async fn enqueue_batch(
-    pool: &PgPool,
-    batch: &[NewNotification],
-    now: DateTime<Utc>,
-) -> anyhow::Result<u64> {
-    let column = |f: fn(&NewNotification) -> String| batch.iter().map(f).collect::<Vec<_>>();
-    let urls = column(|n| n.destination.url.clone());
-    let hosts = column(|n| n.destination.host.clone());
-    let types = column(|n| n.content_type.clone());
-    let headers = column(|n| encode_headers(&n.headers));
-    let schedules = column(|n| encode_schedule(&n.policy.schedule));
-    let kinds = column(|n| n.kind.clone());
-    let bodies: Vec<&[u8]> = batch.iter().map(|n| n.body.as_slice()).collect();
-    let max_attempts: Vec<i32> = batch
-        .iter()
-        .map(|n| i32::try_from(n.policy.max_attempts).unwrap_or(i32::MAX))
-        .collect();
-    let keys: Vec<Option<&str>> = batch.iter().map(|n| n.idempotency_key.as_deref()).collect();
-    let tenants: Vec<Option<&str>> = batch.iter().map(|n| n.tenant.as_deref()).collect();
-    let subjects: Vec<Option<&str>> = batch.iter().map(|n| n.subject.as_deref()).collect();
-    let mut tx = pool.begin().await?;
-    let created = sqlx::query(
-        "INSERT INTO notifications (status, url, host, body, content_type, headers, \
-         max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, due_at, \
-         created_at, updated_at) \
-         SELECT 'pending', u.*, $12, $12, $12 FROM UNNEST($1::text[], $2::text[], \
-         $3::bytea[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], \
-         $9::text[], $10::text[], $11::text[]) AS u \
-         ON CONFLICT (idempotency_key) DO NOTHING",
-    )
-    .bind(&urls)
-    .bind(&hosts)
-    .bind(&bodies)
-    .bind(&types)
-    .bind(&headers)
-    .bind(&max_attempts)
-    .bind(&schedules)
-    .bind(&keys)
-    .bind(&tenants)
-    .bind(&subjects)
-    .bind(&kinds)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    sqlx::query(NOTIFY_DUE)
-        .bind(WAKEUP_CHANNEL)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(created)
 }
 
 /// Two statements for the whole batch, whatever its size: round trips, not rows, are

@@ -180,12 +180,3 @@ pub(crate) fn push_values<'a>(sql: &mut Sql<'a>, new: &'a NewNotification, now: 
         .push(", ")
         .push_bind(now);
 }
-
-/// The insert of one notification; `RETURNING id` unless its idempotency key is taken.
-pub(crate) fn insert_sql(new: &NewNotification, now: DateTime<Utc>) -> Sql<'_> {
-    let mut sql = Sql::new(INSERT_COLUMNS);
-    sql.push("(");
-    push_values(&mut sql, new, now);
-    sql.push(") ON CONFLICT (idempotency_key) DO NOTHING RETURNING id");
-    sql
-}

@@ -14,9 +14,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::rows::{claimed_from, insert_sql, last_error_of, COLUMNS};
+use super::rows::{claimed_from, last_error_of, COLUMNS};
 use super::sql::{Db, Sql, Ts};
-use super::{AttemptRecord, ClaimRequest, Claimed, FailureKind, NewNotification, StoreOptions};
+use super::{AttemptRecord, ClaimRequest, Claimed, FailureKind, StoreOptions};
 
 pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let base = SqliteConnectOptions::from_str(url)?
@@ -81,22 +81,6 @@ pub(super) async fn claim(
     query.push(COLUMNS);
     let rows = query.build().fetch_all(writer).await?;
     Ok(claimed_from(&rows))
-}
-
-/// Many inserts in one transaction: the single writer makes one commit of them.
-pub(super) async fn enqueue_batch(
-    db: &Db,
-    batch: &[NewNotification],
-    now: DateTime<Utc>,
-) -> anyhow::Result<u64> {
-    let mut tx = db.begin().await?;
-    let mut created = 0;
-    for new in batch {
-        let id: Option<(i64,)> = tx.fetch_optional(&insert_sql(new, now)).await?;
-        created += u64::from(id.is_some());
-    }
-    tx.commit().await?;
-    Ok(created)
 }
 
 /// Results per pair of statements: small, since the driver's cost per parameter grows with

@@ -39,13 +39,7 @@ async fn a_batch_is_accepted_in_request_order_and_delivered(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
     let items: Vec<Value> = (0..20).map(|n| item(&receiver, n)).collect();
-    let (status, answer) = app
-        .post(
-            "/admin/v1/notifications/batch",
-            json!({ "notifications": items }),
-        )
-        .await;
-    assert_eq!(status, 201, "{answer}");
+    let answer = app.enqueue_batch(items).await;
     assert_eq!(answer["created"], 20);
     let listed = answer["notifications"].as_array().unwrap();
     assert_eq!(listed.len(), 20);

@@ -53,13 +53,7 @@ async fn stats_match_a_full_count_after_every_kind_of_change(db: TestDb) {
     let keyed = json!({"url": ok.url("/k"), "body": {}, "idempotency_key": "counted"});
     items.push(keyed.clone());
     items.push(keyed);
-    let (status, answer) = app
-        .post(
-            "/admin/v1/notifications/batch",
-            json!({ "notifications": items }),
-        )
-        .await;
-    assert_eq!(status, 201, "{answer}");
+    let answer = app.enqueue_batch(items).await;
     let retry_id = answer["notifications"][13]["id"].as_i64().unwrap();
     let later = app
         .enqueue(json!({"url": ok.url("/later"), "body": {}, "retry_schedule": ["1h"]}))

@@ -26,13 +26,7 @@ async fn drain(db: TestDb, concurrency: u32, per_host: u32) {
         let items: Vec<Value> = (0..500)
             .map(|n| json!({"url": receiver.url("/one"), "body": {"round": round, "n": n}}))
             .collect();
-        let (status, answer) = app
-            .post(
-                "/admin/v1/notifications/batch",
-                json!({ "notifications": items }),
-            )
-            .await;
-        assert_eq!(status, 201, "{answer}");
+        app.enqueue_batch(items).await;
     }
     // Far below the hour a poll would take; far above what 2,000 loopback tries need.
     let arrived = receiver.wait_for(2000, Duration::from_secs(60)).await;

@@ -285,6 +285,14 @@ impl TestApp {
         created["id"].as_i64().expect("id")
     }
 
+    /// Sends a batch that must be accepted; returns the answer.
+    pub async fn enqueue_batch(&self, items: Vec<Value>) -> Value {
+        let body = serde_json::json!({ "notifications": items });
+        let (status, answer) = self.post("/admin/v1/notifications/batch", body).await;
+        assert_eq!(status, 201, "batch enqueue failed: {answer}");
+        answer
+    }
+
     pub async fn notification(&self, id: i64) -> Value {
         let (status, body) = self.get(&format!("/admin/v1/notifications/{id}")).await;
         assert_eq!(status, 200, "{body}");
