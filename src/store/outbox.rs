@@ -133,8 +133,11 @@ async fn insert_rows(
 }
 
 /// How many of the earliest due rows [`Store::next_due_at`] looks through when hosts are
-/// left out.
-const NEXT_DUE_WINDOW: i64 = 1_000;
+/// left out: as many as a claim with the default concurrency (4 × 64). The dispatcher
+/// asks after every claim that capped a host, so its cost is paid per claim; behind a
+/// capped host's longer backlog, another host's work is found by the next claim that
+/// leaves the capped host out (on news of that work, or at the poll interval).
+const NEXT_DUE_WINDOW: i64 = 256;
 
 /// Notifications enqueued together: one unit of a group commit, all or nothing.
 struct EnqueueUnit {

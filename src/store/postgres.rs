@@ -24,7 +24,9 @@ pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
         Some(given) => format!("{given} {own}"),
         None => own,
     };
-    let connect = connect.application_name(&name);
+    let connect = connect
+        .application_name(&name)
+        .options([("plan_cache_mode", "force_custom_plan")]);
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(2))
         .acquire_timeout(Duration::from_secs(10))
