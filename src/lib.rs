@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod delivery;

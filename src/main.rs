@@ -1,5 +1,7 @@
 //! The `ums-notify` command: parses the command line and hands over to the library.
 
+use std::process::ExitCode;
+
 use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
@@ -7,7 +9,7 @@ use ums_notify::clock::Clock;
 use ums_notify::config::{DatabaseArgs, ServeArgs};
 use ums_notify::startup::{shutdown_signal, Application};
 use ums_notify::store::{self, Db};
-use ums_notify::{bench, receiver, telemetry};
+use ums_notify::{bench, check, receiver, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,8 +36,12 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Measure the whole pipeline against a temporary database and a built-in receiver.
     Bench(bench::BenchArgs),
-    /// Run a demo merchant receiver that answers 200, or 500 for a share of requests.
+    /// Run a demo merchant receiver: answers 200 (or 500 for a share of requests), or
+    /// with --verify, the reference handler that checks every notice's signature.
     Receiver(receiver::ReceiverArgs),
+    /// Check a merchant's notify URL: send signed notices and judge the answers. Exits 0
+    /// when no `must` check failed, 1 when one did, 2 on bad arguments.
+    Check(check::cli::CheckArgs),
     /// Exit 0 if the URL answers HTTP 200 (for container health checks).
     HealthCheck(HealthCheckArgs),
 }
@@ -48,15 +54,15 @@ struct HealthCheckArgs {
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.log, &cli.log_format);
     match run(cli.command).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!("{error:#}");
             eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
@@ -72,8 +78,8 @@ fn on_signal() -> CancellationToken {
     token
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
-    match command {
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let done = match command {
         Command::Serve(args) => {
             let app = Application::build(*args, Clock::system()).await?;
             app.run(on_signal()).await
@@ -86,6 +92,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Bench(args) => bench::run(args).await,
         Command::Receiver(args) => receiver::run(args, on_signal()).await,
+        // The check's exit code says how the merchant's handler did.
+        Command::Check(args) => return Ok(check::cli::run(args).await),
         Command::HealthCheck(args) => {
             let response = reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))
@@ -99,5 +107,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 anyhow::bail!("{} answered {}", args.url, response.status())
             }
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

@@ -57,6 +57,7 @@ impl Application {
             settings.platform.clone(),
             state.producer(),
             settings.retry_policy(),
+            settings.request_timeout,
         )?;
         Ok(Self {
             listener,

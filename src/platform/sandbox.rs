@@ -4,6 +4,7 @@
 //! its workers ([`super::worker`]) with it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use super::notice;
 use super::service::ContractService;
 use super::signer::MerchantSigner;
 use super::store::PlatformStore;
+use crate::check::{self, runs::CheckRuns};
 use crate::delivery::Signers;
 use crate::policy::RetryPolicy;
 use crate::producer::Producer;
@@ -28,6 +30,8 @@ pub struct Sandbox {
     /// The outbox door, for the notifications the simulation sends outside a contract
     /// change (duplicates).
     pub producer: Producer,
+    /// Conformance check runs against merchants' notify URLs.
+    pub checks: CheckRuns,
 }
 
 impl Sandbox {
@@ -38,11 +42,20 @@ impl Sandbox {
         settings: PlatformArgs,
         producer: Producer,
         delivery: RetryPolicy,
+        request_timeout: Duration,
     ) -> anyhow::Result<Self> {
         settings.validate()?;
         let contract_term = chrono::Duration::from_std(settings.contract_term)
             .context("UMS_NOTIFY_PLATFORM_CONTRACT_TERM is too long")?;
         let store = PlatformStore::new(db.clone());
+        let checks = CheckRuns::new(
+            db.clone(),
+            producer.clock.clone(),
+            check::Settings {
+                request_timeout,
+                max_attempts: delivery.max_attempts,
+            },
+        );
         let lifecycle = Lifecycle {
             contract_term,
             delivery,
@@ -52,6 +65,7 @@ impl Sandbox {
             store,
             settings: Arc::new(settings),
             producer,
+            checks,
         })
     }
 

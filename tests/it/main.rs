@@ -7,6 +7,7 @@ mod common;
 
 mod admin_api;
 mod batch;
+mod check;
 mod cluster;
 mod counts;
 mod crash;

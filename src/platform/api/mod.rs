@@ -2,12 +2,13 @@
 //!
 //! - admin routes, mounted under `/admin/v1` behind the admin token, answering the admin
 //!   API's errors (`{"error": {"code", "message"}}`): [`merchants`], [`contracts`],
-//!   [`duplicates`];
+//!   [`duplicates`], [`checks`] (conformance check runs);
 //! - the platform's own routes (`/v1/...`), answering platform-style
 //!   (`{"errCode", "errInfo"}`, see [`error`]): [`authn`] (access tokens) and
 //!   [`entrust_pay`] (sign, sign-query).
 
 pub mod authn;
+pub mod checks;
 pub mod contracts;
 pub mod duplicates;
 pub mod entrust_pay;
@@ -27,6 +28,11 @@ pub fn admin_router<S>(sandbox: Sandbox) -> Router<S> {
             "/merchants/{mid}",
             get(merchants::show).patch(merchants::update),
         )
+        .route(
+            "/merchants/{mid}/checks",
+            post(checks::start).get(checks::list),
+        )
+        .route("/checks/{id}", get(checks::show))
         .route("/contracts", post(contracts::create).get(contracts::list))
         .route("/contracts/{contract_id}", get(contracts::show))
         .route(

@@ -1,0 +1,108 @@
+//! Admin routes of the conformance check: start a run against a merchant's notify URL
+//! with its credentials, read a run, list a merchant's runs.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header::LOCATION, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::api::extract::ApiPath;
+use crate::api::ApiError;
+use crate::check::runs::{Run, StartError};
+use crate::check::{self, Target};
+use crate::platform::fields;
+use crate::platform::sandbox::Sandbox;
+
+/// The optional body of `POST /admin/v1/merchants/{mid}/checks`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartCheck {
+    /// Check this URL instead of the merchant's notify URL.
+    pub notify_url: Option<String>,
+    /// Run only these checks.
+    #[serde(default)]
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunList {
+    pub checks: Vec<Run>,
+}
+
+pub async fn start(
+    State(sandbox): State<Sandbox>,
+    ApiPath(mid): ApiPath<String>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        StartCheck::default()
+    } else {
+        Json::<StartCheck>::from_bytes(&body)?.0
+    };
+    let merchant = sandbox
+        .store
+        .merchant(&mid)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))?;
+    let notify_url = match request.notify_url.or(merchant.notify_url) {
+        Some(url) => url,
+        None => {
+            return Err(ApiError::invalid(
+                "no_notify_url",
+                format!(
+                    "merchant {mid:?} has no notify URL; give one in `notify_url` or set the merchant's"
+                ),
+            ))
+        }
+    };
+    fields::validate_notify_url(&notify_url)
+        .map_err(|error| ApiError::invalid("invalid_notify_url", error.message))?;
+    let checks = check::select(&request.only)
+        .map_err(|error| ApiError::invalid("unknown_check", error.to_string()))?;
+    let target = Target {
+        notify_url,
+        app_id: merchant.app_id,
+        app_key: merchant.app_key,
+        mid: merchant.mid,
+    };
+    let run = sandbox
+        .checks
+        .start(target, &request.only, checks)
+        .await
+        .map_err(|error| match error {
+            StartError::Busy => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "checks_busy",
+                error.to_string(),
+            ),
+            StartError::Store(error) => ApiError::internal(error),
+        })?;
+    let location = format!("/admin/v1/checks/{}", run.id);
+    Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(run)))
+}
+
+pub async fn show(
+    State(sandbox): State<Sandbox>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Run>, ApiError> {
+    sandbox
+        .checks
+        .get(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(&format!("check run {id}")))
+}
+
+pub async fn list(
+    State(sandbox): State<Sandbox>,
+    ApiPath(mid): ApiPath<String>,
+) -> Result<Json<RunList>, ApiError> {
+    if sandbox.store.merchant(&mid).await?.is_none() {
+        return Err(ApiError::not_found(&format!("merchant {mid:?}")));
+    }
+    Ok(Json(RunList {
+        checks: sandbox.checks.of_merchant(&mid).await?,
+    }))
+}
