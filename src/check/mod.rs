@@ -1,7 +1,8 @@
 //! The merchant conformance check: runs the catalogue of checks against a notify URL,
 //! each sending real notices signed like the sandbox's own, and judges the answers.
 //!
-//! - [`catalogue`] — the checks, their levels and how each is judged;
+//! - [`catalogue`] — the checks, their levels and expectations;
+//! - [`judge`] — how each check is run and judged;
 //! - [`probe`] — building, signing and sending one notice, recorded as an exchange;
 //! - [`reference`] — the reference handler whose rules the checks expect;
 //! - [`report`] — the report and its text, JSON and JUnit renderings;
@@ -13,6 +14,7 @@
 
 pub mod catalogue;
 pub mod cli;
+pub mod judge;
 pub mod probe;
 pub mod reference;
 pub mod report;
@@ -93,7 +95,7 @@ pub async fn run(
     let probe = probe::Probe::new(target.clone(), settings.request_timeout, clock.clone())?;
     let mut results = Vec::with_capacity(checks.len());
     for spec in checks {
-        let judged = catalogue::run(spec, &probe).await;
+        let judged = judge::run(spec, &probe).await;
         results.push(CheckResult::new(spec, judged, settings));
     }
     Ok(Report::new(&target, started_at, clock.now(), results))

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{CheckSpec, Expect, Judged, Level, Timings};
+use super::catalogue::{CheckSpec, Expect, Level};
+use super::judge::{Judged, Timings};
 use super::probe::Exchange;
 use super::{Settings, Target};
 
