@@ -99,10 +99,21 @@ impl Application {
         self
     }
 
+    /// Every route the service answers, with the state it serves them from.
+    pub fn router(&self) -> axum::Router {
+        api::router(
+            self.state.clone(),
+            self.settings.admin_token.clone(),
+            platform::api::admin_router(self.platform.clone()),
+            platform::api::public_router(self.platform.clone()),
+        )
+    }
+
     /// Serves until `shutdown` is cancelled, then drains: the server stops accepting, the
     /// dispatcher lets in-flight tries finish within the grace period and hands back the
     /// rest. Returns when everything has stopped.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let app = self.router();
         let Self {
             listener,
             state,
@@ -111,12 +122,6 @@ impl Application {
             dispatching,
         } = self;
         let dispatcher = dispatcher(&state, &settings, &platform)?;
-        let app = api::router(
-            state.clone(),
-            settings.admin_token.clone(),
-            platform::api::admin_router(platform.clone()),
-            platform::api::public_router(platform.clone()),
-        );
         tracing::info!(
             listen = %listener.local_addr()?,
             database = %store::redact_url(&settings.database.database_url),

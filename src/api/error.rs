@@ -19,11 +19,53 @@ pub struct ApiError {
 }
 
 /// One bad item of a batch, named by its index in the request (from 0).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ItemError {
     pub index: usize,
+    #[schema(value_type = String)]
     pub code: &'static str,
     pub message: String,
+}
+
+/// The body of every error answer: `{"error": {"code", "message"}}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+/// A stable `code` for programs and a `message` for people.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorDetail {
+    /// Stable: programs branch on it.
+    code: String,
+    /// Says what is wrong and how to put it right.
+    message: String,
+    /// For a batch: what is wrong with each bad item.
+    #[schema(nullable = false)]
+    items: Option<Vec<ItemError>>,
+}
+
+/// The errors any admin endpoint may answer, besides its own.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminErrors {
+    /// `malformed_json` (a body that is not JSON), `invalid_query` or `bad_request`.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorBody),
+    /// `unauthorized`: no or a wrong `Authorization: Bearer <admin token>`.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// `body_too_large`.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// `unsupported_media_type`: a body without `Content-Type: application/json`.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorBody),
+    /// `internal`: the service log has the cause.
+    #[response(status = 500)]
+    Internal(ErrorBody),
 }
 
 impl ApiError {

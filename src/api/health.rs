@@ -13,11 +13,18 @@ use super::{ApiError, AppState};
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = Object)))]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\"}`", body = Object),
+        (status = 503, description = "`database_unavailable`", body = super::error::ErrorBody),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let ready = matches!(
         tokio::time::timeout(CHECK_TIMEOUT, state.store.ping()).await,
@@ -38,6 +45,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus text format. Outbox gauges are read from the database here, so they are
 /// exact at every scrape and shared correctly by several instances.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(CHECK_TIMEOUT, state.store.stats(state.clock.now())).await {
         Ok(Ok(stats)) => {

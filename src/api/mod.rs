@@ -6,14 +6,17 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod notifications;
+pub mod openapi;
 pub mod views;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::clock::Clock;
 use crate::delivery::Wakeup;
@@ -55,48 +58,44 @@ pub struct NotificationDefaults {
 /// The largest batch request body, whatever the single-notification limit.
 pub const BATCH_REQUEST_LIMIT: usize = 16 * 1024 * 1024;
 
-/// The whole router. `admin_token` guards everything under `/admin`.
+/// The whole router and its OpenAPI description, built from the same route list:
+/// every route is registered from its handler's `#[utoipa::path]`, so the two cannot
+/// disagree. `admin_token` guards everything under `/admin`.
 pub fn router(
     state: AppState,
     admin_token: Option<String>,
-    admin_extra: Router<AppState>,
-    public_extra: Router<AppState>,
+    admin_extra: OpenApiRouter<AppState>,
+    public_extra: OpenApiRouter<AppState>,
 ) -> Router {
     // JSON escaping can double a body; leave room for it and the envelope.
     let request_limit = state.defaults.max_body_bytes * 2 + 64 * 1024;
-    let admin = Router::new()
-        .route(
-            "/notifications",
-            post(notifications::create).get(notifications::list),
-        )
-        .route(
-            "/notifications/batch",
-            post(notifications::create_batch).layer(DefaultBodyLimit::max(
-                request_limit.max(BATCH_REQUEST_LIMIT),
-            )),
-        )
-        .route("/notifications/{id}", get(notifications::show))
-        .route(
-            "/notifications/{id}/redeliver",
-            post(notifications::redeliver),
-        )
-        .route(
-            "/notifications/{id}/deliver-now",
-            post(notifications::deliver_now),
-        )
-        .route("/notifications/{id}/cancel", post(notifications::cancel))
-        .route("/stats", get(notifications::stats))
+    let (schemas, paths, batch) = routes!(notifications::create_batch);
+    let batch = batch.layer(DefaultBodyLimit::max(
+        request_limit.max(BATCH_REQUEST_LIMIT),
+    ));
+    let admin = OpenApiRouter::new()
+        .routes(routes!(notifications::create, notifications::list))
+        .routes((schemas, paths, batch))
+        .routes(routes!(notifications::show))
+        .routes(routes!(notifications::redeliver))
+        .routes(routes!(notifications::deliver_now))
+        .routes(routes!(notifications::cancel))
+        .routes(routes!(notifications::stats))
         .merge(admin_extra)
         .layer(axum::middleware::from_fn_with_state(
             middleware::AdminToken::new(admin_token),
             middleware::require_admin,
         ));
-    Router::new()
+    let (router, description) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/admin/v1", admin)
         .merge(public_extra)
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi::openapi_json))
+        .split_for_parts();
+    router
+        .layer(Extension(openapi::Description::new(description)))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(request_limit))

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::error::ItemError;
+use super::error::{AdminErrors, ErrorBody, ItemError};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
@@ -17,17 +17,30 @@ use crate::duration::parse_duration;
 use crate::policy::{Destination, RetryPolicy, RetrySchedule, MAX_ATTEMPTS_LIMIT};
 use crate::store::{ActionOutcome, AdminAction, KeyConflict, ListFilter, NewNotification, Status};
 
-#[derive(Debug, Deserialize)]
+/// A notification to send. Give the body as JSON (`body`) or as text (`body_text` with
+/// its `content_type`); every try sends exactly these bytes.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
+    /// The merchant's notify URL: absolute `http` or `https`. Required.
+    #[schema(example = "https://shop.example/ums/notify")]
     url: Option<String>,
+    /// The body as JSON, sent byte for byte as given.
+    #[schema(value_type = Option<serde_json::Value>)]
     body: Option<Box<RawValue>>,
+    /// The body as text; needs `content_type`.
     body_text: Option<String>,
+    /// Defaults to `application/json` for `body`.
     content_type: Option<String>,
+    /// Extra request headers sent with every try.
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// Tries, the first included (1 to 100; the service default otherwise).
     max_attempts: Option<u32>,
+    /// Delays between tries, such as `["15s", "1m"]`; the last repeats.
     retry_schedule: Option<Vec<String>>,
+    /// A repeated key answers the notification it already names (200) instead of
+    /// creating another.
     idempotency_key: Option<String>,
 }
 
@@ -159,6 +172,17 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
     })
 }
 
+/// Enqueue one notification. The answer comes once it is durably stored.
+#[utoipa::path(post, path = "/notifications", tag = "notifications",
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "Stored; it will be delivered", body = NotificationView),
+        (status = 200, description = "The idempotency key already named this notification", body = NotificationView),
+        (status = 409, description = "`idempotency_key_reused`: the key names a notification with another url or body", body = ErrorBody),
+        (status = 422, description = "`missing_url`, `invalid_url`, `conflicting_body`, `missing_body`, `missing_content_type`, `invalid_content_type`, `invalid_header`, `body_too_large`, `invalid_max_attempts`, `invalid_retry_schedule`, `invalid_idempotency_key`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<CreateRequest>,
@@ -215,13 +239,14 @@ fn key_conflict_or_internal(error: anyhow::Error, in_batch: bool) -> ApiError {
 /// The most notifications one batch request may carry.
 pub const MAX_BATCH: usize = 1_000;
 
-#[derive(Debug, Deserialize)]
+/// Up to 1,000 notifications, accepted all or nothing.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     notifications: Vec<CreateRequest>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchView {
     /// In request order; an item whose idempotency key was already used shows the
     /// notification that key names.
@@ -232,6 +257,15 @@ pub struct BatchView {
 
 /// `POST /admin/v1/notifications/batch`: up to [`MAX_BATCH`] notifications, each written
 /// like the body of a single create, accepted all or nothing in one transaction.
+#[utoipa::path(post, path = "/notifications/batch", tag = "notifications",
+    request_body = BatchRequest,
+    responses(
+        (status = 201, description = "All stored, in request order", body = BatchView),
+        (status = 409, description = "`idempotency_key_reused`; `error.items` names the item", body = ErrorBody),
+        (status = 422, description = "`empty_batch`, `batch_too_large`, `invalid_items` (`error.items` names each bad item by index), `unknown_field`, `invalid_request`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn create_batch(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<BatchRequest>,
@@ -283,24 +317,40 @@ pub async fn create_batch(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only notifications in this status.
+    #[param(value_type = Option<Status>)]
     status: Option<String>,
+    /// Page size, 1 to 500 (50 by default).
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Only this tenant's (a merchant's `mid`).
     tenant: Option<String>,
+    /// Only about this subject (a contractId).
     subject: Option<String>,
+    /// Only of this kind (`generic`, `contract_state`).
     kind: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListView {
     notifications: Vec<NotificationView>,
     /// Pass as `cursor` to get the next (older) page; absent on the last page.
     next_cursor: Option<String>,
 }
 
+/// Notifications, newest first, in pages.
+#[utoipa::path(get, path = "/notifications", tag = "notifications",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = ListView),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -347,6 +397,15 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::not_found(&format!("notification {id:?}")))
 }
 
+/// One notification with every try.
+#[utoipa::path(get, path = "/notifications/{id}", tag = "notifications",
+    params(("id" = i64, Path, description = "The notification's id")),
+    responses(
+        (status = 200, description = "The notification and its `attempt_log`", body = NotificationView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -398,6 +457,16 @@ async fn act(
     }
 }
 
+/// Send again from the start: a fresh round of tries (not while a try runs).
+#[utoipa::path(post, path = "/notifications/{id}/redeliver", tag = "notifications",
+    params(("id" = i64, Path, description = "The notification's id")),
+    responses(
+        (status = 200, description = "Pending again, due now", body = NotificationView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: a try is running", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn redeliver(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -405,6 +474,16 @@ pub async fn redeliver(
     act(state, id, AdminAction::Redeliver).await
 }
 
+/// Try a pending notification now instead of at its next due time.
+#[utoipa::path(post, path = "/notifications/{id}/deliver-now", tag = "notifications",
+    params(("id" = i64, Path, description = "The notification's id")),
+    responses(
+        (status = 200, description = "Due now", body = NotificationView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: not pending", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn deliver_now(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -412,6 +491,16 @@ pub async fn deliver_now(
     act(state, id, AdminAction::DeliverNow).await
 }
 
+/// Stop trying a notification.
+#[utoipa::path(post, path = "/notifications/{id}/cancel", tag = "notifications",
+    params(("id" = i64, Path, description = "The notification's id")),
+    responses(
+        (status = 200, description = "Cancelled", body = NotificationView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`invalid_state`: finished already, or a try is running", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -419,6 +508,10 @@ pub async fn cancel(
     act(state, id, AdminAction::Cancel).await
 }
 
+/// Counts by status and the oldest overdue notification's wait.
+#[utoipa::path(get, path = "/stats", tag = "notifications",
+    responses((status = 200, description = "The outbox's counts", body = crate::store::Stats), AdminErrors),
+    security(("admin_token" = [])))]
 pub async fn stats(State(state): State<AppState>) -> Result<Json<crate::store::Stats>, ApiError> {
     Ok(Json(state.store.stats(state.clock.now()).await?))
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::store::{Attempt, Notification, Status};
 
 /// A notification as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
     id: i64,
     status: Status,
@@ -31,16 +31,19 @@ pub struct NotificationView {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
+    /// Every try, oldest first; only when one notification is shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt_log: Option<Vec<AttemptView>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
     number: u32,
     started_at: DateTime<Utc>,
     duration_ms: i64,
     status_code: Option<u16>,
+    /// `http_status`, `timeout`, `connect` or `other`; absent on success.
+    #[schema(value_type = Option<String>)]
     failure_kind: Option<&'static str>,
     message: Option<String>,
     /// The first 4 KiB of the merchant's answer.

@@ -19,7 +19,7 @@ pub struct Judged {
 }
 
 /// Answer times of a check that sends several notices.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Timings {
     pub p50_ms: f64,
     pub p95_ms: f64,

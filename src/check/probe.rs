@@ -20,17 +20,18 @@ use crate::platform::notice::ContractNotification;
 pub const ANSWER_BODY_LIMIT: usize = 1024;
 
 /// A request as it went on the wire.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SentRequest {
     pub method: String,
     pub url: String,
-    /// In the order sent.
+    /// `[name, value]` pairs in the order sent.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 /// The answer to a request, or why there was none.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
     /// The HTTP status; absent when no answer came.
     pub status: Option<u16>,
@@ -64,7 +65,7 @@ impl Answer {
 }
 
 /// One request and its answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Exchange {
     pub request: SentRequest,
     pub answer: Answer,

@@ -12,7 +12,7 @@ use super::probe::Exchange;
 use super::{Settings, Target};
 
 /// How a check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -33,7 +33,7 @@ impl Outcome {
 }
 
 /// One check's result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckResult {
     pub id: String,
     pub level: Level,
@@ -101,7 +101,7 @@ fn platform_effect(spec: &CheckSpec, exchanges: &[Exchange], settings: &Settings
 }
 
 /// Counts by outcome.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Summary {
     pub pass: usize,
     pub fail: usize,
@@ -109,7 +109,7 @@ pub struct Summary {
 }
 
 /// The report of one run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     pub notify_url: String,
     pub mid: String,

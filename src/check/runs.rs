@@ -45,7 +45,7 @@ struct RunRow {
 }
 
 /// A stored run, as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Run {
     pub id: i64,
     pub mid: String,
@@ -53,6 +53,7 @@ pub struct Run {
     /// The checks asked for; absent for the whole catalogue.
     pub only: Option<Vec<String>>,
     /// `running`, `finished`, `failed` or `interrupted`.
+    #[schema(value_type = String)]
     pub status: &'static str,
     /// Once finished: no `must` check failed.
     pub passed: Option<bool>,
@@ -62,10 +63,11 @@ pub struct Run {
     pub finished_at: Option<DateTime<Utc>>,
     /// The whole report, once finished (left out of lists).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub report: Option<Report>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunSummary {
     pub pass: i32,
     pub fail: i32,

@@ -42,7 +42,7 @@ use super::TimestampError;
 use crate::policy::Destination;
 
 /// The state of a password-free contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ContractState {
     Unsigned,

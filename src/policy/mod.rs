@@ -19,7 +19,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 pub const MAX_ATTEMPTS_LIMIT: u32 = 100;
 
 /// Where a notification is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Waiting for its first or next try (`due_at` says when).

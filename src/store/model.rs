@@ -142,7 +142,7 @@ pub struct ListFilter {
 }
 
 /// Counts by status and the age of the oldest due notification.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub pending: u64,
     pub delivering: u64,

@@ -13,6 +13,7 @@ mod counts;
 mod crash;
 mod delivery;
 mod metrics;
+mod openapi;
 mod pace;
 mod platform;
 mod platform_admin;

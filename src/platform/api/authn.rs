@@ -212,7 +212,8 @@ pub async fn authenticate(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// `signature` is the lowercase hex SHA-256 of `appId + timestamp + nonce + appKey`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRequest {
     app_id: Option<String>,
@@ -223,6 +224,13 @@ pub struct TokenRequest {
 }
 
 /// `POST /v1/token/access`.
+/// Get an access token for `OPEN-ACCESS-TOKEN` authentication.
+#[utoipa::path(post, path = "/v1/token/access", tag = "platform",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "Always 200: read `errCode`. On success, `accessToken` and `expiresIn`", body = super::error::PlatformAnswer),
+        (status = 500, description = "`9999`: internal error", body = super::error::PlatformAnswer),
+    ))]
 pub async fn access_token(
     State(sandbox): State<Sandbox>,
     body: Bytes,

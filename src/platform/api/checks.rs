@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use crate::api::error::{AdminErrors, ErrorBody};
 use crate::api::extract::ApiPath;
 use crate::api::ApiError;
 use crate::check::runs::{Run, StartError};
@@ -16,7 +17,7 @@ use crate::platform::fields;
 use crate::platform::sandbox::Sandbox;
 
 /// The optional body of `POST /admin/v1/merchants/{mid}/checks`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartCheck {
     /// Check this URL instead of the merchant's notify URL.
@@ -26,11 +27,24 @@ pub struct StartCheck {
     pub only: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RunList {
     pub checks: Vec<Run>,
 }
 
+/// Run the conformance check against the merchant's notify URL, with its appId and
+/// appKey, in the background. The body is optional.
+#[utoipa::path(post, path = "/merchants/{mid}/checks", tag = "checks",
+    params(("mid" = String, Path, description = "The merchant number")),
+    request_body(content = Option<StartCheck>, description = "Optional: another notify URL, a subset of checks"),
+    responses(
+        (status = 202, description = "Started; poll the `Location`", body = Run),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`no_notify_url`, `invalid_notify_url`, `unknown_check`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 429, description = "`checks_busy`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn start(
     State(sandbox): State<Sandbox>,
     ApiPath(mid): ApiPath<String>,
@@ -83,6 +97,15 @@ pub async fn start(
     Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(run)))
 }
 
+/// One check run, with its report once finished.
+#[utoipa::path(get, path = "/checks/{id}", tag = "checks",
+    params(("id" = i64, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "The run", body = Run),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn show(
     State(sandbox): State<Sandbox>,
     ApiPath(id): ApiPath<i64>,
@@ -95,6 +118,15 @@ pub async fn show(
         .ok_or_else(|| ApiError::not_found(&format!("check run {id}")))
 }
 
+/// A merchant's 50 latest check runs, newest first, without their reports.
+#[utoipa::path(get, path = "/merchants/{mid}/checks", tag = "checks",
+    params(("mid" = String, Path, description = "The merchant number")),
+    responses(
+        (status = 200, description = "The runs", body = RunList),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn list(
     State(sandbox): State<Sandbox>,
     ApiPath(mid): ApiPath<String>,

@@ -11,6 +11,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::api::error::{AdminErrors, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::api::ApiError;
 use crate::platform::contract::Contract;
@@ -23,7 +24,8 @@ use crate::platform::service::ContractTerms;
 use crate::platform::store::{ContractFilter, CreateOutcome, TransitionOutcome};
 use crate::policy::Destination;
 
-#[derive(Debug, Deserialize)]
+/// A contract to create as if the merchant had signed it through the platform API.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateContract {
     mid: Option<String>,
@@ -34,23 +36,27 @@ pub struct CreateContract {
     avl_num: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     mid: Option<String>,
+    #[param(value_type = Option<ContractState>)]
     state: Option<String>,
+    /// Page size, 1 to 500 (50 by default).
     limit: Option<u32>,
     cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
+    #[schema(value_type = ContractState)]
     to: String,
 }
 
 /// A contract as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ContractView {
     contract_id: String,
     mid: String,
@@ -58,6 +64,7 @@ pub struct ContractView {
     plan_id: String,
     state: ContractState,
     /// The states the contract may move to next.
+    #[schema(value_type = Vec<ContractState>)]
     allowed_transitions: &'static [ContractState],
     notify_url: String,
     single_limit_amt: String,
@@ -91,14 +98,14 @@ impl From<Contract> for ContractView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ContractList {
     contracts: Vec<ContractView>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.
     next_cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TransitionView {
     contract: ContractView,
     /// The notifications the change enqueued (one, plus the merchant's extra copies).
@@ -158,6 +165,16 @@ fn default_notify_target(merchant: &Merchant) -> Result<Destination, ApiError> {
     })
 }
 
+/// Create a contract as if the merchant had signed it through the platform API.
+#[utoipa::path(post, path = "/contracts", tag = "contracts",
+    request_body = CreateContract,
+    responses(
+        (status = 201, description = "Created, `UNSIGNED`", body = ContractView),
+        (status = 409, description = "`duplicate_contract_no`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`, `unknown_merchant`, `missing_notify_url`, `invalid_notify_url`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn create(
     State(sandbox): State<Sandbox>,
     ApiJson(request): ApiJson<CreateContract>,
@@ -213,6 +230,11 @@ pub async fn create(
     }
 }
 
+/// Contracts, newest first, in pages.
+#[utoipa::path(get, path = "/contracts", tag = "contracts",
+    params(ListQuery),
+    responses((status = 200, description = "A page", body = ContractList), AdminErrors),
+    security(("admin_token" = [])))]
 pub async fn list(
     State(sandbox): State<Sandbox>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -248,6 +270,15 @@ pub async fn list(
     }))
 }
 
+/// One contract with the states it may move to.
+#[utoipa::path(get, path = "/contracts/{contract_id}", tag = "contracts",
+    params(("contract_id" = String, Path, description = "The contractId (Base64; URL-encode `/` and `+`, or use the URL-safe alphabet)")),
+    responses(
+        (status = 200, description = "The contract", body = ContractView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn show(
     State(sandbox): State<Sandbox>,
     ApiPath(id): ApiPath<String>,
@@ -263,6 +294,19 @@ pub async fn show(
 
 /// Moves a contract along the state machine; the change and its notification are one
 /// transaction. An illegal move is 409 and changes nothing.
+/// Move a contract to another state; its notification is enqueued in the same
+/// transaction.
+#[utoipa::path(post, path = "/contracts/{contract_id}/transitions", tag = "contracts",
+    params(("contract_id" = String, Path, description = "The contractId")),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, description = "Moved; the notifications enqueued", body = TransitionView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`illegal_transition`", body = ErrorBody),
+        (status = 422, description = "`invalid_state`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn transition(
     State(sandbox): State<Sandbox>,
     ApiPath(id): ApiPath<String>,

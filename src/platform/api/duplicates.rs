@@ -12,6 +12,15 @@ use crate::api::ApiError;
 use crate::platform::sandbox::Sandbox;
 use crate::store::NewNotification;
 
+/// Send one more copy of a notification: the same URL and bytes, tries of its own.
+#[utoipa::path(post, path = "/notifications/{id}/duplicate", tag = "notifications",
+    params(("id" = i64, Path, description = "The notification to copy")),
+    responses(
+        (status = 201, description = "The copy", body = NotificationView),
+        (status = 404, description = "`not_found`", body = crate::api::error::ErrorBody),
+        crate::api::error::AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn duplicate(
     State(sandbox): State<Sandbox>,
     ApiPath(id): ApiPath<String>,

@@ -25,7 +25,7 @@ use crate::platform::service::ContractTerms;
 use crate::platform::store::CreateOutcome;
 use crate::policy::Destination;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignRequest {
     request_timestamp: Option<String>,
@@ -37,7 +37,7 @@ pub struct SignRequest {
     avl_num: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryRequest {
     request_timestamp: Option<String>,
@@ -98,6 +98,14 @@ fn default_notify_target(merchant: &Merchant) -> Result<Destination, PlatformErr
 }
 
 /// `POST /v1/inip/sign/uac/entrust-pay/sign`: creates the contract in `UNSIGNED`.
+/// Ask to sign a password-free contract; the contract starts `UNSIGNED`.
+#[utoipa::path(post, path = "/v1/inip/sign/uac/entrust-pay/sign", tag = "platform",
+    request_body = SignRequest,
+    responses(
+        (status = 200, description = "Always 200: read `errCode`. On success, the contract's fields", body = super::error::PlatformAnswer),
+        (status = 500, description = "`9999`: internal error", body = super::error::PlatformAnswer),
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn sign(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
@@ -158,6 +166,14 @@ pub async fn sign(
 
 /// `POST /v1/inip/sign/uac/entrust-pay/sign-query`: the contract's current state, by
 /// `contractId` or `contractNo` (both must agree when both are given).
+/// Query a contract's state: the merchant's source of truth.
+#[utoipa::path(post, path = "/v1/inip/sign/uac/entrust-pay/sign-query", tag = "platform",
+    request_body = QueryRequest,
+    responses(
+        (status = 200, description = "Always 200: read `errCode`. On success, the contract's state and fields", body = super::error::PlatformAnswer),
+        (status = 500, description = "`9999`: internal error", body = super::error::PlatformAnswer),
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn sign_query(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,

@@ -65,6 +65,17 @@ impl IntoResponse for PlatformError {
     }
 }
 
+/// Every platform answer: `errCode` (`0000` on success) and `errInfo`, plus the
+/// operation's own fields on success.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, non_snake_case)]
+pub struct PlatformAnswer {
+    /// `0000` on success; the guide lists every code.
+    #[schema(example = "0000")]
+    errCode: String,
+    errInfo: String,
+}
+
 /// A successful answer: `errCode` `0000` and the fields of `payload` (a struct or map).
 pub fn success(payload: impl Serialize) -> Result<Json<Value>, PlatformError> {
     let mut answer = Map::new();

@@ -13,6 +13,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::api::error::{AdminErrors, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath};
 use crate::api::ApiError;
 use crate::duration::{format_duration, parse_duration};
@@ -27,7 +28,8 @@ pub const MAX_EXTRA_COPIES: u32 = 10;
 pub const MAX_CONSENT_DELAY: Duration = Duration::from_secs(30 * 24 * 3600);
 const NAME_MAX_LEN: usize = 100;
 
-#[derive(Debug, Deserialize)]
+/// A merchant to create; the sandbox issues its appId and appKey.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMerchant {
     mid: Option<String>,
@@ -49,26 +51,32 @@ where
 /// A patch: an absent field is kept. `null` clears `notify_url` (no default) and
 /// `auto_consent_after` (no automatic consent), and sets `extra_copies` to its default, 0;
 /// `name` cannot be cleared, so `"name": null` is refused (`invalid_name`).
-#[derive(Debug, Deserialize)]
+/// The fields to change; a field left out is kept, `null` clears it (see the guide).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMerchant {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     notify_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     auto_consent_after: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
     extra_copies: Option<Option<u32>>,
 }
 
 /// A merchant as the admin API shows it, key included.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MerchantView {
     mid: String,
     name: String,
     notify_url: Option<String>,
     app_id: String,
+    #[schema(value_type = String)]
     app_key: AppKey,
     auto_consent_after: Option<String>,
     extra_copies: u32,
@@ -92,7 +100,7 @@ impl From<Merchant> for MerchantView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MerchantList {
     merchants: Vec<MerchantView>,
 }
@@ -137,6 +145,16 @@ fn check_copies(copies: u32) -> Result<u32, ApiError> {
     Ok(copies)
 }
 
+/// Create a merchant with a new appId and appKey.
+#[utoipa::path(post, path = "/merchants", tag = "merchants",
+    request_body = CreateMerchant,
+    responses(
+        (status = 201, description = "Created, with its credentials", body = MerchantView),
+        (status = 409, description = "`merchant_exists`", body = ErrorBody),
+        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn create(
     State(sandbox): State<Sandbox>,
     ApiJson(request): ApiJson<CreateMerchant>,
@@ -180,6 +198,10 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(merchant.into())))
 }
 
+/// Every merchant.
+#[utoipa::path(get, path = "/merchants", tag = "merchants",
+    responses((status = 200, description = "Every merchant", body = MerchantList), AdminErrors),
+    security(("admin_token" = [])))]
 pub async fn list(State(sandbox): State<Sandbox>) -> Result<Json<MerchantList>, ApiError> {
     let merchants = sandbox.store.merchants().await?;
     Ok(Json(MerchantList {
@@ -187,6 +209,15 @@ pub async fn list(State(sandbox): State<Sandbox>) -> Result<Json<MerchantList>, 
     }))
 }
 
+/// One merchant.
+#[utoipa::path(get, path = "/merchants/{mid}", tag = "merchants",
+    params(("mid" = String, Path, description = "The merchant number")),
+    responses(
+        (status = 200, description = "The merchant", body = MerchantView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn show(
     State(sandbox): State<Sandbox>,
     ApiPath(mid): ApiPath<String>,
@@ -199,6 +230,17 @@ pub async fn show(
     Ok(Json(merchant.into()))
 }
 
+/// Change a merchant's name, notify URL, automatic consent or extra copies.
+#[utoipa::path(patch, path = "/merchants/{mid}", tag = "merchants",
+    params(("mid" = String, Path, description = "The merchant number")),
+    request_body = PatchMerchant,
+    responses(
+        (status = 200, description = "The merchant as changed", body = MerchantView),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        AdminErrors,
+    ),
+    security(("admin_token" = [])))]
 pub async fn update(
     State(sandbox): State<Sandbox>,
     ApiPath(mid): ApiPath<String>,

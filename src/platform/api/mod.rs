@@ -15,45 +15,30 @@ pub mod entrust_pay;
 pub mod error;
 pub mod merchants;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::sandbox::Sandbox;
 
 /// Routes mounted under `/admin/v1`, behind the admin token.
-pub fn admin_router<S>(sandbox: Sandbox) -> Router<S> {
-    Router::new()
-        .route("/merchants", post(merchants::create).get(merchants::list))
-        .route(
-            "/merchants/{mid}",
-            get(merchants::show).patch(merchants::update),
-        )
-        .route(
-            "/merchants/{mid}/checks",
-            post(checks::start).get(checks::list),
-        )
-        .route("/checks/{id}", get(checks::show))
-        .route("/contracts", post(contracts::create).get(contracts::list))
-        .route("/contracts/{contract_id}", get(contracts::show))
-        .route(
-            "/contracts/{contract_id}/transitions",
-            post(contracts::transition),
-        )
-        .route("/notifications/{id}/duplicate", post(duplicates::duplicate))
+pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
+    OpenApiRouter::new()
+        .routes(routes!(merchants::create, merchants::list))
+        .routes(routes!(merchants::show, merchants::update))
+        .routes(routes!(checks::start, checks::list))
+        .routes(routes!(checks::show))
+        .routes(routes!(contracts::create, contracts::list))
+        .routes(routes!(contracts::show))
+        .routes(routes!(contracts::transition))
+        .routes(routes!(duplicates::duplicate))
         .with_state(sandbox)
 }
 
 /// The platform's own routes (`/v1/...`), authenticated by the platform's schemes.
-pub fn public_router<S>(sandbox: Sandbox) -> Router<S> {
-    Router::new()
-        .route("/v1/token/access", post(authn::access_token))
-        .route(
-            "/v1/inip/sign/uac/entrust-pay/sign",
-            post(entrust_pay::sign),
-        )
-        .route(
-            "/v1/inip/sign/uac/entrust-pay/sign-query",
-            post(entrust_pay::sign_query),
-        )
+pub fn public_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
+    OpenApiRouter::new()
+        .routes(routes!(authn::access_token))
+        .routes(routes!(entrust_pay::sign))
+        .routes(routes!(entrust_pay::sign_query))
         .with_state(sandbox)
 }
