@@ -11,6 +11,7 @@ pub mod bench;
 pub mod check;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod duration;
 pub mod metrics;

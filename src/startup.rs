@@ -107,6 +107,11 @@ impl Application {
             platform::api::admin_router(self.platform.clone()),
             platform::api::public_router(self.platform.clone()),
         )
+        .merge(crate::console::router(
+            self.state.clone(),
+            self.platform.clone(),
+            self.settings.admin_token.clone(),
+        ))
     }
 
     /// Serves until `shutdown` is cancelled, then drains: the server stops accepting, the

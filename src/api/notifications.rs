@@ -334,6 +334,8 @@ pub struct ListQuery {
     subject: Option<String>,
     /// Only of this kind (`generic`, `contract_state`).
     kind: Option<String>,
+    /// Only to this destination host, as `host:port` (`shop.example:443`).
+    host: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -375,6 +377,7 @@ pub async fn list(
         tenant: query.tenant,
         subject: query.subject,
         kind: query.kind,
+        host: query.host,
         before_id,
         limit,
     };

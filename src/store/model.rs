@@ -136,6 +136,8 @@ pub struct ListFilter {
     pub tenant: Option<String>,
     pub subject: Option<String>,
     pub kind: Option<String>,
+    /// Only to this destination host (`host:port`).
+    pub host: Option<String>,
     /// Only ids below this one (the cursor of the previous page).
     pub before_id: Option<i64>,
     pub limit: u32,

@@ -383,6 +383,9 @@ impl Store for Outbox {
         if let Some(kind) = &filter.kind {
             sql.push(" AND kind = ").push_bind(kind);
         }
+        if let Some(host) = &filter.host {
+            sql.push(" AND host = ").push_bind(host);
+        }
         if let Some(before) = filter.before_id {
             sql.push(" AND id < ").push_bind(before);
         }

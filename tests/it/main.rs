@@ -9,6 +9,7 @@ mod admin_api;
 mod batch;
 mod check;
 mod cluster;
+mod console;
 mod counts;
 mod crash;
 mod delivery;

@@ -1,0 +1,373 @@
+//! The merchant pages: the list and the create form (the new appKey is shown once, with
+//! a copy button), one merchant's settings, and its conformance check runs and reports.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::layout::{badge, form_token, page, page_with, time, MessageQuery, Page};
+use super::session::{check_form_token, Ctx};
+use super::{back, Console};
+use crate::api::extract::{ApiJson, ApiPath};
+use crate::check::runs::Run;
+use crate::duration::format_duration;
+use crate::platform::api::{checks, merchants};
+
+fn internal(error: anyhow::Error) -> Response {
+    tracing::error!(error = format!("{error:#}"), "console page failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; the service log has the details",
+    )
+        .into_response()
+}
+
+fn create_form(ctx: &Ctx) -> Markup {
+    html! {
+        div.card {
+            h2 style="margin-top:0" { "Create a merchant" }
+            form method="post" action="/console/merchants" class="filters" {
+                (form_token(ctx))
+                label { "Merchant number (mid)" input name="mid" required pattern="[0-9A-Za-z]{1,15}" placeholder="898310048161234"; }
+                label { "Name" input name="name" required; }
+                label { "Notify URL" input name="notify_url" type="url" placeholder="http://127.0.0.1:9000/notify"; }
+                button type="submit" { "Create" }
+            }
+        }
+    }
+}
+
+pub async fn list(
+    State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
+    Query(query): Query<MessageQuery>,
+) -> Result<Response, Response> {
+    let merchants = console.sandbox.store.merchants().await.map_err(internal)?;
+    let content = html! {
+        (create_form(&ctx))
+        @if merchants.is_empty() {
+            div.card { p.muted { "No merchants yet." } }
+        } @else {
+            div.table-wrap { table {
+                thead { tr { th { "mid" } th { "Name" } th { "Notify URL" } th.hide-narrow { "appId" } } }
+                tbody { @for m in &merchants { tr {
+                    td { a href={ "/console/merchants/" (m.mid) } { (m.mid) } }
+                    td { (m.name) }
+                    td.mono { (m.notify_url.as_deref().unwrap_or("—")) }
+                    td.mono.hide-narrow { (m.app_id) }
+                } } }
+            } }
+        }
+    };
+    Ok(page(&ctx, Page::Merchants, "Merchants", query.message(), content).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    form_token: String,
+    mid: String,
+    name: String,
+    #[serde(default)]
+    notify_url: String,
+}
+
+/// Creates through the admin API's handler and shows the credentials once.
+pub async fn create(
+    State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    if let Some(refused) = check_form_token(&console, &form.form_token) {
+        return refused;
+    }
+    let mut request = json!({"mid": form.mid.trim(), "name": form.name});
+    if !form.notify_url.trim().is_empty() {
+        request["notify_url"] = json!(form.notify_url.trim());
+    }
+    let created = match serde_json::from_value(request) {
+        Ok(request) => merchants::create(State(console.sandbox.clone()), ApiJson(request)).await,
+        Err(error) => return back("/console/merchants", Err(error.to_string())),
+    };
+    let view = match created {
+        Ok((_, view)) => serde_json::to_value(&view.0).unwrap_or_default(),
+        Err(error) => return back("/console/merchants", Err(error.message)),
+    };
+    let text = |key: &str| view[key].as_str().unwrap_or_default().to_owned();
+    let mid = text("mid");
+    let content = html! {
+        div.card.stack {
+            p { "Merchant " strong { (mid) } " is ready. Give these to its client code; "
+                strong { "the appKey is shown only now" } " (it stays readable in the admin API)." }
+            div.secret { span { "appId" } code #app-id { (text("app_id")) }
+                button.secondary type="button" data-copy="app-id" { "Copy" } }
+            div.secret { span { "appKey" } code #app-key { (text("app_key")) }
+                button.secondary type="button" data-copy="app-key" { "Copy" } }
+            p { a href={ "/console/merchants/" (mid) } { "Go to the merchant" } }
+        }
+    };
+    let title = format!("Merchant {mid} created");
+    page(&ctx, Page::Merchants, &title, None, content).into_response()
+}
+
+pub async fn show(
+    State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
+    Path(mid): Path<String>,
+    Query(query): Query<MessageQuery>,
+) -> Result<Response, Response> {
+    let merchant = console
+        .sandbox
+        .store
+        .merchant(&mid)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no merchant {mid}")).into_response())?;
+    let runs = console
+        .sandbox
+        .checks
+        .of_merchant(&mid)
+        .await
+        .map_err(internal)?;
+    let running = runs.iter().any(|run| run.status == "running");
+    let consent = merchant
+        .auto_consent_after
+        .map(format_duration)
+        .unwrap_or_default();
+    let content = html! {
+        div.grid2 {
+            div.card {
+                dl.facts {
+                    dt { "Name" } dd { (merchant.name) }
+                    dt { "appId" } dd.mono { (merchant.app_id) }
+                    dt { "Created" } dd { (time(Some(merchant.created_at))) }
+                }
+                p { a href={ "/console/contracts?mid=" (mid) } { "Contracts" } " · "
+                    a href={ "/console/notifications?mid=" (mid) } { "Notifications" } }
+            }
+            div.card {
+                h2 style="margin-top:0" { "Settings" }
+                form method="post" action={ "/console/merchants/" (mid) } class="stack" {
+                    (form_token(&ctx))
+                    label { "Notify URL (empty: none)"
+                        input name="notify_url" type="url" style="width:100%" value=[merchant.notify_url.as_deref()]; }
+                    label { "Automatic consent after (such as 30s; empty: never)"
+                        input name="auto_consent_after" value=(consent); }
+                    label { "Extra copies of every notification (0 to 10)"
+                        input name="extra_copies" type="number" min="0" max="10" value=(merchant.extra_copies); }
+                    button type="submit" { "Save" }
+                }
+            }
+        }
+        h2 { "Conformance checks" }
+        div.card {
+            p { "Sends real, signed notices to the notify URL and judges the answers." }
+            form method="post" action={ "/console/merchants/" (mid) "/checks" } {
+                (form_token(&ctx))
+                @if merchant.notify_url.is_some() {
+                    button type="submit" { "Run the check" }
+                } @else {
+                    button type="submit" disabled title="set a notify URL first" { "Run the check" }
+                }
+            }
+        }
+        (runs_table(&runs))
+    };
+    let title = format!("Merchant {mid}");
+    let message = query.message();
+    Ok(page_with(
+        &ctx,
+        Page::Merchants,
+        &title,
+        message,
+        content,
+        running.then_some(3),
+    )
+    .into_response())
+}
+
+fn runs_table(runs: &[Run]) -> Markup {
+    html! {
+        @if !runs.is_empty() {
+            div.table-wrap { table {
+                thead { tr { th { "Run" } th { "Status" } th { "Result" } th { "Notify URL" } th.hide-narrow { "Started" } } }
+                tbody { @for run in runs { tr {
+                    td { a href={ "/console/checks/" (run.id) } { "#" (run.id) } }
+                    td { (badge(run.status)) }
+                    td { @match run.passed {
+                        Some(true) => (badge("pass")),
+                        Some(false) => (badge("fail")),
+                        None => span.muted { "—" },
+                    } " " (run.summary.pass) " passed, " (run.summary.fail) " failed, " (run.summary.warn) " warned" }
+                    td.mono { (run.notify_url) }
+                    td.hide-narrow { (time(Some(run.created_at))) }
+                } } }
+            } }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    notify_url: String,
+    #[serde(default)]
+    auto_consent_after: String,
+    #[serde(default)]
+    extra_copies: String,
+}
+
+pub async fn update(
+    State(console): State<Console>,
+    Path(mid): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> Response {
+    if let Some(refused) = check_form_token(&console, &form.form_token) {
+        return refused;
+    }
+    let to = format!("/console/merchants/{mid}");
+    let blank_is_null = |text: &str| match text.trim() {
+        "" => Value::Null,
+        text => json!(text),
+    };
+    let copies = match form.extra_copies.trim() {
+        "" => Value::Null,
+        text => match text.parse::<u32>() {
+            Ok(n) => json!(n),
+            Err(_) => {
+                return back(
+                    &to,
+                    Err("Extra copies must be a whole number from 0 to 10.".into()),
+                )
+            }
+        },
+    };
+    let patch = json!({
+        "notify_url": blank_is_null(&form.notify_url),
+        "auto_consent_after": blank_is_null(&form.auto_consent_after),
+        "extra_copies": copies,
+    });
+    let outcome = match serde_json::from_value(patch) {
+        Ok(patch) => merchants::update(
+            State(console.sandbox.clone()),
+            ApiPath(mid.clone()),
+            ApiJson(patch),
+        )
+        .await
+        .map(|_| "Saved.".to_owned())
+        .map_err(|error| error.message),
+        Err(error) => Err(error.to_string()),
+    };
+    back(&to, outcome)
+}
+
+#[derive(Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    form_token: String,
+}
+
+pub async fn start_check(
+    State(console): State<Console>,
+    Path(mid): Path<String>,
+    Form(form): Form<StartForm>,
+) -> Response {
+    if let Some(refused) = check_form_token(&console, &form.form_token) {
+        return refused;
+    }
+    match checks::start(
+        State(console.sandbox.clone()),
+        ApiPath(mid.clone()),
+        Bytes::new(),
+    )
+    .await
+    {
+        Ok(started) => {
+            let started = axum::response::IntoResponse::into_response(started);
+            let location = started
+                .headers()
+                .get(axum::http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| l.rsplit('/').next())
+                .unwrap_or_default()
+                .to_owned();
+            back(
+                &format!("/console/checks/{location}"),
+                Ok("The check is running.".into()),
+            )
+        }
+        Err(error) => back(&format!("/console/merchants/{mid}"), Err(error.message)),
+    }
+}
+
+pub async fn check_run(
+    State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    Query(query): Query<MessageQuery>,
+) -> Result<Response, Response> {
+    let not_found = || (StatusCode::NOT_FOUND, format!("no check run {id}")).into_response();
+    let numeric: i64 = id.parse().map_err(|_| not_found())?;
+    let run = console
+        .sandbox
+        .checks
+        .get(numeric)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let content = html! {
+        div.card {
+            dl.facts {
+                dt { "Merchant" } dd { a href={ "/console/merchants/" (run.mid) } { (run.mid) } }
+                dt { "Notify URL" } dd.mono { (run.notify_url) }
+                dt { "Status" } dd { (badge(run.status)) }
+                dt { "Started" } dd { (time(Some(run.created_at))) }
+                @if let Some(error) = &run.error { dt { "Error" } dd { (error) } }
+            }
+        }
+        @if let Some(report) = &run.report {
+            div.table-wrap { table {
+                thead { tr { th { "Result" } th { "Level" } th { "Check" } th { "Why" } } }
+                tbody { @for check in &report.checks { tr {
+                    td { (badge(check.outcome.as_str())) }
+                    td { (format!("{:?}", check.level).to_lowercase()) }
+                    td.mono { (check.id) }
+                    td { (check.reason)
+                        @if let Some(hint) = &check.hint { div.muted { "Fix: " (hint) } }
+                        @if check.outcome != crate::check::Outcome::Pass {
+                            details { summary { "What the platform does; the requests and answers" }
+                                p { (check.platform) }
+                                @for exchange in &check.exchanges {
+                                    pre { (exchange.request.method) " " (exchange.request.url) "\n"
+                                        @for (name, value) in &exchange.request.headers { (name) ": " (value) "\n" }
+                                        "\n" (exchange.request.body) "\n\n→ " (exchange.answer.describe())
+                                        " in " (format!("{:.1}", exchange.answer.time_ms)) " ms\n"
+                                        (exchange.answer.body.as_deref().unwrap_or("")) }
+                                }
+                            }
+                        }
+                    }
+                } } }
+            } }
+        }
+    };
+    let title = format!("Check run {numeric}");
+    let running = run.status == "running";
+    let message = query.message();
+    Ok(page_with(
+        &ctx,
+        Page::Merchants,
+        &title,
+        message,
+        content,
+        running.then_some(2),
+    )
+    .into_response())
+}

@@ -1,0 +1,116 @@
+//! The web console at `/console`: server-rendered pages over the same handlers as the
+//! admin API, with its assets compiled into the binary (no CDN, no build step).
+//!
+//! - [`session`] — sign-in with the admin token (an HttpOnly, SameSite=Strict cookie) and
+//!   the per-form token that guards every state change against cross-site requests;
+//! - [`layout`] — the page shell, the stylesheet and the small script;
+//! - [`notifications`], [`merchants`], [`contracts`] — the pages.
+//!
+//! With no admin token configured (allowed on loopback only), the console is open, like
+//! the API.
+
+pub mod contracts;
+pub mod layout;
+pub mod merchants;
+pub mod notifications;
+pub mod session;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::api::AppState;
+use crate::platform::Sandbox;
+
+/// What every console handler reaches.
+#[derive(Clone)]
+pub struct Console {
+    pub app: AppState,
+    pub sandbox: Sandbox,
+    pub session: session::Sessions,
+}
+
+/// The console's routes, mounted at the root (they all start with `/console`).
+pub fn router(app: AppState, sandbox: Sandbox, admin_token: Option<String>) -> Router {
+    let console = Console {
+        app,
+        sandbox,
+        session: session::Sessions::new(admin_token),
+    };
+    Router::new()
+        .route(
+            "/console",
+            get(|| async { Redirect::to("/console/notifications") }),
+        )
+        .route("/console/assets/console.css", get(stylesheet))
+        .route("/console/assets/console.js", get(script))
+        .route(
+            "/console/sign-in",
+            get(session::sign_in_page).post(session::sign_in),
+        )
+        .route("/console/sign-out", post(session::sign_out))
+        .route("/console/notifications", get(notifications::list))
+        .route("/console/notifications/{id}", get(notifications::show))
+        .route(
+            "/console/notifications/{id}/{action}",
+            post(notifications::act),
+        )
+        .route(
+            "/console/merchants",
+            get(merchants::list).post(merchants::create),
+        )
+        .route(
+            "/console/merchants/{mid}",
+            get(merchants::show).post(merchants::update),
+        )
+        .route(
+            "/console/merchants/{mid}/checks",
+            post(merchants::start_check),
+        )
+        .route("/console/checks/{id}", get(merchants::check_run))
+        .route("/console/contracts", get(contracts::list))
+        .route("/console/contracts/{id}", get(contracts::show))
+        .route(
+            "/console/contracts/{id}/transitions",
+            post(contracts::transition),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            session::guard,
+        ))
+        .with_state(console)
+}
+
+async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", layout::STYLESHEET)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", layout::SCRIPT)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Where to go after a form: back to `to`, with a message for the next page.
+pub fn back(to: &str, outcome: Result<String, String>) -> Response {
+    let (key, text) = match outcome {
+        Ok(text) => ("notice", text),
+        Err(text) => ("error", text),
+    };
+    let separator = if to.contains('?') { '&' } else { '?' };
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(key, &text)
+        .finish();
+    Redirect::to(&format!("{to}{separator}{query}")).into_response()
+}
