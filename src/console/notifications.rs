@@ -169,7 +169,8 @@ pub async fn show(
                     dt { "Kind" } dd { (notification.kind) }
                     dt { "Merchant" } dd { (notification.tenant.as_deref().unwrap_or("—")) }
                     dt { "About" } dd.mono { (notification.subject.as_deref().unwrap_or("—")) }
-                    dt { "Tries" } dd { (notification.attempts) " of " (notification.policy.max_attempts) " this round" }
+                    dt { "Tries" } dd { (notification.round_attempts) " of " (notification.policy.max_attempts) " this round"
+                        @if notification.attempts != notification.round_attempts { " (" (notification.attempts) " in all)" } }
                     dt { "Created" } dd { (time(Some(notification.created_at))) }
                     dt { "Finished" } dd { (time(notification.finished_at)) }
                 }

@@ -163,8 +163,9 @@ pub struct Listener {
 }
 
 /// Waits for a `NOTIFY` from another instance, opening the `LISTEN` connection on first
-/// use and again after it dropped. This instance's own signals are skipped: its
-/// dispatcher heard of that work directly, with the hosts it is for.
+/// use and again after it dropped (which itself counts as a wake-up). This instance's own
+/// signals are skipped: its dispatcher heard of that work directly, with the hosts it is
+/// for.
 pub(super) async fn wait_for_wakeup(
     pool: &PgPool,
     listener: &Mutex<Option<Listener>>,
@@ -180,6 +181,9 @@ pub(super) async fn wait_for_wakeup(
             connection,
             own_name,
         });
+        // Work signalled before this connection listened was not heard: report a
+        // wake-up, so the dispatcher looks once now that nothing more can be missed.
+        return Ok(());
     }
     let Some(active) = guard.as_mut() else {
         return Ok(());

@@ -104,6 +104,8 @@ async fn forms_need_the_console_form_token_and_the_same_site(db: TestDb) {
     let id = app
         .enqueue(json!({"url": receiver.url("/n"), "body": {"a": 1}, "retry_schedule": ["1h"]}))
         .await;
+    app.wait_for_retry(id, 1, std::time::Duration::from_secs(10))
+        .await;
     let http = client();
     let cookie = sign_in(&app, &http).await;
     let page = http

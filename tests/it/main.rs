@@ -10,6 +10,7 @@ mod batch;
 mod check;
 mod cluster;
 mod console;
+mod console_browser;
 mod counts;
 mod crash;
 mod delivery;

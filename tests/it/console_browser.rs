@@ -1,0 +1,286 @@
+//! The console in a real browser: headless Chromium driven through WebDriver
+//! (`chromedriver`). Skipped where they are not installed (`tests/browser_check.rs` says
+//! so in one line); with `UMS_NOTIFY_REQUIRE_BROWSER=1` (CI sets it) that is a failure.
+//! Every step saves a screenshot under `target/tmp/browser-screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::common::{eventually, Backend, Receiver, Reply, TestApp, TestDb, ADMIN_TOKEN};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A WebDriver session on headless Chromium, with its driver process.
+struct Browser {
+    client: Client,
+    driver: Child,
+    shots: PathBuf,
+}
+
+impl Browser {
+    /// Starts chromedriver and a browser session, or says why the tests are skipped.
+    async fn start() -> Option<Self> {
+        let required = std::env::var("UMS_NOTIFY_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+        let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+            .into_iter()
+            .filter(|path| !std::path::Path::new(path).exists())
+            .collect();
+        if !missing.is_empty() {
+            let why = format!(
+                "{} not installed (apt-get install chromium chromium-driver)",
+                missing.join(" and ")
+            );
+            assert!(!required, "Browser tests: required, but {why}");
+            crate::common::say_skipped(&why);
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let status = format!("{url}/status");
+        let ready = eventually(Duration::from_secs(20), || async {
+            reqwest::get(&status)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(ready, "chromedriver did not come up on {url}");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1280,900"],
+            }),
+        );
+        // The driver is on loopback: plain HTTP, no TLS stack needed.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&url)
+            .await
+            .expect("a browser session");
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+        std::fs::create_dir_all(&shots).expect("the screenshot folder");
+        Some(Self {
+            client,
+            driver,
+            shots,
+        })
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("saved");
+    }
+
+    async fn open(&self, app: &TestApp, path: &str) {
+        self.client.goto(&app.url(path)).await.expect("navigation");
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+            .send_keys(text)
+            .await
+            .expect("typing");
+    }
+
+    async fn page(&self) -> String {
+        self.client.source().await.expect("the page source")
+    }
+
+    /// Waits, without reloading, until the current page contains `text` (a form's answer
+    /// may still be loading when the click returns).
+    async fn shows(&self, text: &str) -> bool {
+        eventually(Duration::from_secs(10), || async {
+            self.page().await.contains(text)
+        })
+        .await
+    }
+
+    /// Reloads `path` until its source contains `text` (the console also refreshes itself).
+    async fn wait_for_text(&self, app: &TestApp, path: &str, text: &str) -> bool {
+        eventually(Duration::from_secs(20), || async {
+            self.open(app, path).await;
+            self.page().await.contains(text)
+        })
+        .await
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_console_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let db = TestDb::new(Backend::Sqlite).await.expect("SQLite");
+    let app = db.spawn(|_| {}).await;
+    let ok = Receiver::start(Reply::Status(200)).await;
+    let failing = Receiver::start(Reply::Status(500)).await;
+
+    // Sign in.
+    browser.open(&app, "/console").await;
+    assert!(browser.page().await.contains("Admin token"));
+    browser.shot("01-sign-in").await;
+    browser.fill("input[name=token]", ADMIN_TOKEN).await;
+    browser
+        .click("form[action='/console/sign-in'] button")
+        .await;
+    assert!(
+        browser.shows("Counts by status").await,
+        "signed in: {}",
+        browser.page().await
+    );
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/console/notifications");
+
+    // A delivered and a failing notification.
+    let delivered = app
+        .enqueue(json!({"url": ok.url("/n"), "body": {"order": 1}}))
+        .await;
+    let failed = app
+        .enqueue(json!({"url": failing.url("/n"), "body": {"order": 2}, "retry_schedule": ["1h"]}))
+        .await;
+    app.wait_for_status(delivered, "delivered", Duration::from_secs(10))
+        .await;
+    app.wait_for_retry(failed, 1, Duration::from_secs(10)).await;
+    assert!(
+        browser
+            .wait_for_text(&app, "/console/notifications", "s-delivered\">delivered")
+            .await
+    );
+    let list = browser.page().await;
+    assert!(
+        list.contains("s-pending\">pending"),
+        "the failing one waits for its retry"
+    );
+    browser.shot("02-notifications").await;
+
+    // Its timeline, and redeliver: a new try appears.
+    let page = format!("/console/notifications/{failed}");
+    browser.open(&app, &page).await;
+    let html = browser.page().await;
+    assert!(
+        html.contains("HTTP 500") && html.contains("Try 1"),
+        "{html}"
+    );
+    assert!(
+        html.contains("sends it again in"),
+        "what happens next, in words"
+    );
+    browser.shot("03-failing-notification").await;
+    browser.click("form[action$='/redeliver'] button").await;
+    assert!(
+        browser.shows("Sent again").await,
+        "the form's outcome is shown: {}",
+        browser.page().await
+    );
+    assert!(
+        browser.wait_for_text(&app, &page, "Try 2").await,
+        "the new try appears"
+    );
+    browser.shot("04-redelivered").await;
+    assert_eq!(failing.count(), 2);
+
+    // A delivered notification's buttons: deliver now and cancel are disabled.
+    browser
+        .open(&app, &format!("/console/notifications/{delivered}"))
+        .await;
+    let deliver_now = browser
+        .client
+        .find(Locator::Css("form[action$='/deliver-now'] button"))
+        .await
+        .unwrap();
+    assert!(!deliver_now.is_enabled().await.unwrap());
+
+    // Create a merchant: its key is shown once, with a copy button.
+    browser.open(&app, "/console/merchants").await;
+    browser.fill("input[name=mid]", "898310048161234").await;
+    browser.fill("input[name=name]", "Browser Shop").await;
+    browser
+        .fill("input[name=notify_url]", &ok.url("/notify"))
+        .await;
+    browser
+        .click("form[action='/console/merchants'] button")
+        .await;
+    assert!(
+        browser.shows("Merchant 898310048161234 created").await,
+        "{}",
+        browser.page().await
+    );
+    let created = browser.page().await;
+    assert!(created.contains("data-copy=\"app-key\""));
+    browser.shot("05-merchant-created").await;
+
+    // Move a contract to SIGNED and watch its notice go out.
+    let (status, contract) = app
+        .post(
+            "/admin/v1/contracts",
+            json!({"mid": "898310048161234", "contract_no": "CN2026112800001", "plan_id": "PLAN01"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{contract}");
+    let id = contract["contract_id"]
+        .as_str()
+        .unwrap()
+        .replace('+', "-")
+        .replace('/', "_");
+    let contract_page = format!("/console/contracts/{id}");
+    browser.open(&app, &contract_page).await;
+    let html = browser.page().await;
+    assert!(
+        html.contains("→ SIGNED") && !html.contains("→ DELETING_CONTRACT"),
+        "legal moves only"
+    );
+    browser.click("input[value=SIGNED] + button").await;
+    assert!(
+        browser.shows("Moved to SIGNED").await,
+        "{}",
+        browser.page().await
+    );
+    assert!(
+        browser
+            .wait_for_text(&app, &contract_page, "s-delivered\">delivered")
+            .await,
+        "the SIGNED notice was delivered"
+    );
+    assert!(!browser.page().await.contains("→ UNSIGNED"));
+    browser.shot("06-contract-signed").await;
+    assert!(ok.count() >= 2);
+
+    browser.stop().await;
+    app.stop().await;
+}
