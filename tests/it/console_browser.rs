@@ -281,6 +281,27 @@ async fn the_console_in_a_browser() {
     browser.shot("06-contract-signed").await;
     assert!(ok.count() >= 2);
 
+    // At phone width every page fits: nothing scrolls sideways but the tables' own frames.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    for path in [
+        "/console/notifications",
+        "/console/merchants",
+        &page,
+        &contract_page,
+    ] {
+        browser.open(&app, path).await;
+        let fits = browser
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(fits, json!(true), "{path} is wider than a phone");
+    }
+    browser.shot("07-phone-width").await;
+
     browser.stop().await;
     app.stop().await;
 }
