@@ -43,7 +43,7 @@ impl Metrics {
         let attempts = IntCounterVec::new(
             Opts::new(
                 "ums_notify_attempts_total",
-                "Delivery tries by outcome: success, http_status, timeout, connect, other.",
+                "Delivery tries by outcome: success, http_status, unexpected_body, timeout, connect, other.",
             ),
             &["outcome"],
         )?;
@@ -138,7 +138,14 @@ impl Metrics {
         ))?;
 
         // Make every labelled series visible from the first scrape, at zero.
-        for outcome in ["success", "http_status", "timeout", "connect", "other"] {
+        for outcome in [
+            "success",
+            "http_status",
+            "unexpected_body",
+            "timeout",
+            "connect",
+            "other",
+        ] {
             attempts.with_label_values(&[outcome]);
         }
         for status in ["delivered", "failed", "cancelled"] {

@@ -14,7 +14,8 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
 use crate::duration::parse_duration;
-use crate::policy::{Destination, RetryPolicy, RetrySchedule, MAX_ATTEMPTS_LIMIT};
+use crate::policy::success::MAX_SUCCESS_BODY;
+use crate::policy::{Destination, RetryPolicy, RetrySchedule, SuccessRule, MAX_ATTEMPTS_LIMIT};
 use crate::store::{ActionOutcome, AdminAction, KeyConflict, ListFilter, NewNotification, Status};
 
 /// A notification to send. Give the body as JSON (`body`) or as text (`body_text` with
@@ -42,6 +43,49 @@ pub struct CreateRequest {
     /// A repeated key answers the notification it already names (200) instead of
     /// creating another.
     idempotency_key: Option<String>,
+    /// What counts as delivered: HTTP 200 always, and `body` when given (compared with
+    /// surrounding whitespace trimmed). Without it, HTTP 200 alone.
+    success: Option<SuccessRequest>,
+}
+
+/// The success rule of a new notification.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessRequest {
+    /// Only 200 is accepted: the platform counts nothing else as delivered.
+    #[schema(example = 200)]
+    status: Option<u16>,
+    /// The answer body that must come with the 200, such as `SUCCESS`.
+    #[schema(example = "SUCCESS")]
+    body: Option<String>,
+}
+
+/// Checks a success rule: status 200 only, a body of printable text.
+fn success_rule(request: Option<SuccessRequest>) -> Result<SuccessRule, ApiError> {
+    let Some(request) = request else {
+        return Ok(SuccessRule::default());
+    };
+    let bad = |message: String| ApiError::invalid("invalid_success", message);
+    if let Some(status) = request.status.filter(|s| *s != 200) {
+        return Err(bad(format!(
+            "`success.status` is {status}; only HTTP 200 counts as delivered, so it may only be 200"
+        )));
+    }
+    match request.body {
+        None => Ok(SuccessRule::default()),
+        Some(body) => {
+            let trimmed = body.trim();
+            if trimmed.is_empty()
+                || trimmed.len() > MAX_SUCCESS_BODY
+                || trimmed.chars().any(char::is_control)
+            {
+                return Err(bad(format!(
+                    "`success.body` must be 1 to {MAX_SUCCESS_BODY} bytes of text without control characters"
+                )));
+            }
+            Ok(SuccessRule::with_body(trimmed))
+        }
+    }
 }
 
 /// Headers the service sets itself or that would corrupt the request.
@@ -156,8 +200,10 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
             ));
         }
     }
+    let success = success_rule(request.success)?;
     Ok(NewNotification {
         destination,
+        success,
         body,
         content_type,
         headers,
@@ -179,7 +225,7 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
         (status = 201, description = "Stored; it will be delivered", body = NotificationView),
         (status = 200, description = "The idempotency key already named this notification", body = NotificationView),
         (status = 409, description = "`idempotency_key_reused`: the key names a notification with another url or body", body = ErrorBody),
-        (status = 422, description = "`missing_url`, `invalid_url`, `conflicting_body`, `missing_body`, `missing_content_type`, `invalid_content_type`, `invalid_header`, `body_too_large`, `invalid_max_attempts`, `invalid_retry_schedule`, `invalid_idempotency_key`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`missing_url`, `invalid_url`, `conflicting_body`, `missing_body`, `missing_content_type`, `invalid_content_type`, `invalid_header`, `body_too_large`, `invalid_max_attempts`, `invalid_retry_schedule`, `invalid_idempotency_key`, `invalid_success`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]

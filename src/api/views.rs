@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::store::{Attempt, Notification, Status};
+use crate::store::{Attempt, Notification, Status, SuccessRule};
 
 /// A notification as the admin API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -13,6 +13,8 @@ pub struct NotificationView {
     id: i64,
     status: Status,
     url: String,
+    /// What counts as delivered.
+    success: SuccessRule,
     content_type: String,
     /// The exact body every try sends.
     body: String,
@@ -42,7 +44,8 @@ pub struct AttemptView {
     started_at: DateTime<Utc>,
     duration_ms: i64,
     status_code: Option<u16>,
-    /// `http_status`, `timeout`, `connect` or `other`; absent on success.
+    /// `http_status`, `unexpected_body`, `timeout`, `connect` or `other`; absent on
+    /// success.
     #[schema(value_type = Option<String>)]
     failure_kind: Option<&'static str>,
     message: Option<String>,
@@ -60,6 +63,7 @@ impl NotificationView {
         Self {
             id: n.id,
             status: n.status,
+            success: n.success,
             url: n.destination.url,
             content_type: n.content_type,
             body: String::from_utf8_lossy(&n.body).into_owned(),

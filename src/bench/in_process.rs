@@ -80,6 +80,7 @@ async fn run_on(args: &BenchArgs, database_url: &str) -> anyhow::Result<()> {
         let notifications = (0..size)
             .map(|i| NewNotification {
                 destination: destination.clone(),
+                success: Default::default(),
                 body: format!(
                     r#"{{"seq":{},"sent_us":{}}}"#,
                     enqueued + i,

@@ -14,7 +14,7 @@ use super::layout::{badge, form_token, message, page_with, pre, time, MessageQue
 use super::session::{check_form_token, Ctx, TokenForm};
 use super::{back, Console};
 use crate::api::extract::ApiPath;
-use crate::store::{Attempt, ListFilter, Notification, Status};
+use crate::store::{Attempt, FailureKind, ListFilter, Notification, Status};
 
 /// Seconds between reloads of a page that shows work in flight.
 const REFRESH: u32 = 3;
@@ -208,10 +208,11 @@ fn next_step(n: &Notification, last: Option<&Attempt>) -> Markup {
         },
         Status::Pending => {
             let why = last
-                .and_then(|a| match (a.status_code, &a.message) {
-                    (Some(code), _) => Some(format!("HTTP {code}")),
-                    (None, Some(message)) => Some(message.clone()),
-                    (None, None) => None,
+                .and_then(|a| match (a.status_code, &a.message, a.failure) {
+                    (_, Some(message), Some(FailureKind::UnexpectedBody)) => Some(message.clone()),
+                    (Some(code), _, _) => Some(format!("HTTP {code}")),
+                    (None, Some(message), _) => Some(message.clone()),
+                    (None, None, _) => None,
                 })
                 .unwrap_or_else(|| "no answer".to_owned());
             let left = n.policy.max_attempts.saturating_sub(n.round_attempts);
@@ -219,8 +220,12 @@ fn next_step(n: &Notification, last: Option<&Attempt>) -> Markup {
                 Some(due) if due > now => format!("in {} ({})", wait(due - now), due.format("%H:%M:%S UTC")),
                 _ => "now".to_owned(),
             };
+            let rule = match &n.success.body {
+                Some(body) => format!("HTTP 200 with the answer {body:?}"),
+                None => "HTTP 200".to_owned(),
+            };
             format!(
-                "The last try failed ({why}). Only HTTP 200 counts as delivered, so the platform sends it again {when}; {left} tries are left before it gives up."
+                "The last try failed ({why}). Only {rule} counts as delivered, so the platform sends it again {when}; {left} tries are left before it gives up."
             )
         }
         Status::Delivering => "A try is running now.".to_owned(),

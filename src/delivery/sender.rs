@@ -1,13 +1,15 @@
 //! The outgoing HTTP call of one try, and how its result is classified.
 //!
-//! Only HTTP 200 is success. Redirects are never followed: a 3xx is a failed try like any
-//! other non-200 status. Only the first [`RESPONSE_BODY_LIMIT`] bytes of an answer are kept.
+//! Only HTTP 200 is success, with the answer body the notification's success rule asks
+//! for, if any. Redirects are never followed: a 3xx is a failed try like any other
+//! non-200 status. Only the first [`RESPONSE_BODY_LIMIT`] bytes of an answer are kept.
 
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 
-use crate::store::FailureKind;
+use crate::policy::success::Verdict;
+use crate::store::{FailureKind, SuccessRule};
 
 /// How much of a merchant's answer is kept with the attempt.
 pub const RESPONSE_BODY_LIMIT: usize = 4096;
@@ -25,6 +27,7 @@ pub struct TryResult {
 /// One HTTP request to make.
 pub struct Outgoing<'a> {
     pub url: &'a str,
+    pub success: &'a SuccessRule,
     pub body: &'a [u8],
     pub content_type: &'a str,
     pub headers: &'a [(String, String)],
@@ -52,20 +55,29 @@ impl Sender {
         let result = self.exchange(outgoing, extra).await;
         let duration = started.elapsed();
         match result {
-            Ok((status, body)) if status == 200 => TryResult {
-                duration,
-                status_code: Some(status),
-                failure: None,
-                message: None,
-                response_body: Some(body),
-            },
-            Ok((status, body)) => TryResult {
-                duration,
-                status_code: Some(status),
-                failure: Some(FailureKind::HttpStatus),
-                message: Some(format!("HTTP {status}; only 200 counts as success")),
-                response_body: Some(body),
-            },
+            Ok((status, body)) => {
+                let (failure, message) = match outgoing.success.judge(status, &body) {
+                    Verdict::Delivered => (None, None),
+                    Verdict::WrongStatus => (
+                        Some(FailureKind::HttpStatus),
+                        Some(format!("HTTP {status}; only 200 counts as success")),
+                    ),
+                    Verdict::WrongBody { expected } => (
+                        Some(FailureKind::UnexpectedBody),
+                        Some(format!(
+                            "HTTP 200 but the answer was {:?}, not {expected:?}",
+                            String::from_utf8_lossy(&body[..body.len().min(64)])
+                        )),
+                    ),
+                };
+                TryResult {
+                    duration,
+                    status_code: Some(status),
+                    failure,
+                    message,
+                    response_body: Some(body),
+                }
+            }
             Err(error) => TryResult {
                 duration,
                 status_code: None,

@@ -36,6 +36,7 @@ impl Trier {
             let extra = self.signers.headers(notification).await?;
             let outgoing = Outgoing {
                 url: &notification.destination.url,
+                success: &notification.success,
                 body: &notification.body,
                 content_type: &notification.content_type,
                 headers: &notification.headers,

@@ -82,6 +82,7 @@ pub fn contract_state(
 ) -> Vec<NewNotification> {
     let one = NewNotification {
         destination: contract.notify.clone(),
+        success: Default::default(),
         body: ContractNotification::of(contract, request_time).to_body(),
         content_type: "application/json".to_owned(),
         headers: Vec::new(),

@@ -5,12 +5,14 @@
 
 pub mod destination;
 pub mod schedule;
+pub mod success;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use destination::{Destination, DestinationError};
 pub use schedule::{RetrySchedule, ScheduleError};
+pub use success::SuccessRule;
 
 /// The platform's promise: at most ten sends of one notification.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;

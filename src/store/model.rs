@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use crate::policy::{Destination, NextStep, RetryPolicy, Status};
+pub use crate::policy::{Destination, NextStep, RetryPolicy, Status, SuccessRule};
 
 /// An enqueue named an idempotency key that a notification with another URL or body
 /// already holds. Nothing of the enqueue was written.
@@ -20,6 +20,8 @@ pub struct KeyConflict {
 #[derive(Debug, Clone)]
 pub struct NewNotification {
     pub destination: Destination,
+    /// What counts as delivered.
+    pub success: SuccessRule,
     pub body: Vec<u8>,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
@@ -41,6 +43,7 @@ pub struct Notification {
     pub id: i64,
     pub status: Status,
     pub destination: Destination,
+    pub success: SuccessRule,
     pub body: Vec<u8>,
     pub content_type: String,
     pub headers: Vec<(String, String)>,
@@ -75,6 +78,8 @@ pub struct Claimed {
 pub enum FailureKind {
     /// The merchant answered with a status other than 200 (redirects included).
     HttpStatus,
+    /// HTTP 200, but not the answer body the notification's success rule asks for.
+    UnexpectedBody,
     /// No complete answer within the request timeout.
     Timeout,
     /// The connection could not be made: refused, unreachable, DNS or TLS failure.
@@ -87,6 +92,7 @@ impl FailureKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::HttpStatus => "http_status",
+            FailureKind::UnexpectedBody => "unexpected_body",
             FailureKind::Timeout => "timeout",
             FailureKind::Connect => "connect",
             FailureKind::Other => "other",
@@ -94,9 +100,15 @@ impl FailureKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::HttpStatus, Self::Timeout, Self::Connect, Self::Other]
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
+        [
+            Self::HttpStatus,
+            Self::UnexpectedBody,
+            Self::Timeout,
+            Self::Connect,
+            Self::Other,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == s)
     }
 }
 

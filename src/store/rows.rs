@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 
 use super::sql::{Sql, Ts};
 use super::*;
-use crate::policy::RetrySchedule;
+use crate::policy::{RetrySchedule, SuccessRule};
 
 /// The columns of a notification row, in the order [`NotificationRow`] reads them.
 pub(crate) const COLUMNS: &str = "id, status, url, host, body, content_type, headers, attempts, \
      round_attempts, max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, \
-     due_at, lease_token, created_at, updated_at, finished_at, last_error";
+     due_at, lease_token, created_at, updated_at, finished_at, last_error, success_body";
 
 /// A notification row as both backends store it.
 #[derive(sqlx::FromRow)]
@@ -37,6 +37,7 @@ pub(crate) struct NotificationRow {
     updated_at: Ts,
     finished_at: Option<Ts>,
     last_error: Option<String>,
+    success_body: Option<String>,
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -49,6 +50,10 @@ impl TryFrom<NotificationRow> for Notification {
             id: row.id,
             status: row.status.parse().map_err(anyhow::Error::msg)?,
             destination: Destination::stored(row.url, row.host),
+            success: SuccessRule {
+                body: row.success_body,
+                ..SuccessRule::default()
+            },
             body: row.body,
             content_type: row.content_type,
             headers: serde_json::from_str(&row.headers)
@@ -147,7 +152,7 @@ pub(crate) fn last_error_of(record: &AttemptRecord) -> Option<String> {
 /// by [`push_values`].
 pub(crate) const INSERT_COLUMNS: &str = "INSERT INTO notifications (status, url, host, body, \
      content_type, headers, max_attempts, retry_schedule, idempotency_key, tenant, subject, \
-     kind, due_at, created_at, updated_at) VALUES ";
+     kind, due_at, created_at, updated_at, success_body) VALUES ";
 
 /// The values of one new notification, due at once, for [`INSERT_COLUMNS`].
 pub(crate) fn push_values<'a>(sql: &mut Sql<'a>, new: &'a NewNotification, now: DateTime<Utc>) {
@@ -178,5 +183,7 @@ pub(crate) fn push_values<'a>(sql: &mut Sql<'a>, new: &'a NewNotification, now: 
         .push(", ")
         .push_bind(now)
         .push(", ")
-        .push_bind(now);
+        .push_bind(now)
+        .push(", ")
+        .push_bind(&new.success.body);
 }

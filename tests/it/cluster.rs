@@ -18,6 +18,7 @@ both_backends!(
 
 fn new_notification(url: &str, i: usize) -> NewNotification {
     NewNotification {
+        success: Default::default(),
         destination: Destination::parse(url).unwrap(),
         body: format!(r#"{{"i":{i}}}"#).into_bytes(),
         content_type: "application/json".to_owned(),

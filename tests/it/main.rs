@@ -24,4 +24,5 @@ mod platform_fields;
 mod platform_store;
 mod schedule;
 mod signing;
+mod success;
 mod upgrade;

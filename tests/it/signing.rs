@@ -20,6 +20,7 @@ async fn a_try_that_cannot_be_signed_is_handed_back_not_spent(db: TestDb) {
         .store
         .enqueue(
             NewNotification {
+                success: Default::default(),
                 destination: Destination::parse(&receiver.url("/notify")).unwrap(),
                 body: br#"{"contractState":"SIGNED"}"#.to_vec(),
                 content_type: "application/json".to_owned(),

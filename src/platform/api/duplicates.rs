@@ -31,6 +31,7 @@ pub async fn duplicate(
     let original = producer.store.get(id_number).await?.ok_or_else(not_found)?;
     let copy = NewNotification {
         destination: original.destination,
+        success: original.success,
         body: original.body,
         content_type: original.content_type,
         headers: original.headers,

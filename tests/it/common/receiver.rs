@@ -16,6 +16,8 @@ use tokio::sync::Notify;
 #[derive(Debug, Clone)]
 pub enum Reply {
     Status(u16),
+    /// The status with this body.
+    Body(u16, &'static str),
     /// A 302 to the given location.
     Redirect(String),
     /// Never answers (until the client gives up).
@@ -126,6 +128,7 @@ async fn handle(
         .unwrap_or_else(|| inner.default.lock().unwrap().clone());
     match reply {
         Reply::Status(code) => (StatusCode::from_u16(code).unwrap(), "answer").into_response(),
+        Reply::Body(code, body) => (StatusCode::from_u16(code).unwrap(), body).into_response(),
         Reply::Redirect(location) => (
             StatusCode::FOUND,
             [(axum::http::header::LOCATION, location)],
