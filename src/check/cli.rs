@@ -73,6 +73,14 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         Ok(checks) => checks,
         Err(error) => return usage_error(error),
     };
+    // A report that cannot be written is found before the run, not after it.
+    let mut output = match &args.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(file) => Some(file),
+            Err(error) => return usage_error(format!("--output {}: {error}", path.display())),
+        },
+        None => None,
+    };
     let target = Target {
         notify_url: args.notify_url.clone(),
         app_id: args.app_id.clone(),
@@ -98,10 +106,11 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         Format::Json => report.to_json() + "\n",
         Format::Junit => report.to_junit(),
     };
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, rendered.as_bytes())
+    let written = match (&mut output, &args.output) {
+        (Some(file), Some(path)) => file
+            .write_all(rendered.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display())),
-        None => std::io::stdout()
+        _ => std::io::stdout()
             .write_all(rendered.as_bytes())
             .map_err(|e| e.to_string()),
     };

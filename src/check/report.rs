@@ -58,13 +58,14 @@ impl CheckResult {
             (false, Level::Must) => Outcome::Fail,
             (false, Level::Should) => Outcome::Warn,
         };
+        let platform = platform_effect(spec, &judged, settings);
         Self {
             id: spec.id.to_owned(),
             level: spec.level,
             outcome,
             reason: judged.reason,
             hint: (!judged.passed).then(|| spec.hint.to_owned()),
-            platform: platform_effect(spec, &judged.exchanges, settings),
+            platform,
             sends: spec.sends.to_owned(),
             expects: spec.expects.to_owned(),
             timings: judged.timings,
@@ -74,9 +75,12 @@ impl CheckResult {
 }
 
 /// What the platform would do with the answers of a check.
-fn platform_effect(spec: &CheckSpec, exchanges: &[Exchange], settings: &Settings) -> String {
+fn platform_effect(spec: &CheckSpec, judged: &Judged, settings: &Settings) -> String {
+    let exchanges = &judged.exchanges;
     let all_ok = exchanges.iter().all(|e| e.answer.is_ok());
-    let any_ok = exchanges.iter().any(|e| e.answer.is_ok());
+    // A refusal check may send controls that should get 200; its verdict says whether
+    // something that should have been refused was accepted.
+    let accepted_a_forgery = !judged.passed && exchanges.iter().any(|e| e.answer.is_ok());
     let more = settings.max_attempts.saturating_sub(1);
     match spec.expect {
         Expect::Accept if all_ok => {
@@ -89,7 +93,7 @@ fn platform_effect(spec: &CheckSpec, exchanges: &[Exchange], settings: &Settings
         Expect::Accept => format!(
             "the platform treats anything but HTTP 200 (or no answer) as a failure and sends the notice again, up to {more} more times with growing intervals, then gives up; the contract state never reaches you"
         ),
-        Expect::Refuse if any_ok => {
+        Expect::Refuse if accepted_a_forgery => {
             "the platform never sends such a notice, so a 200 here can only come from someone else: your system would take their word for a contract's state"
                 .to_owned()
         }

@@ -227,7 +227,10 @@ async fn a_handler_that_refuses_a_repeat_fails_accepts_repeat() {
 
 #[tokio::test]
 async fn a_redirecting_handler_fails_no_redirect() {
-    let receiver = Receiver::start(Reply::Redirect("https://shop.example/notify/".into())).await;
+    let receiver = Receiver::start(Reply::Status(200)).await;
+    // The redirect points at the same receiver: followed, it would show a second request.
+    let target = receiver.url("/notify/");
+    receiver.then([Reply::Redirect(target.clone())]);
     let report = run_all(receiver.url("/notify"), &["no-redirect"]).await;
     let result = &report.checks[0];
     assert_eq!(result.outcome, Outcome::Fail);
@@ -236,10 +239,11 @@ async fn a_redirecting_handler_fails_no_redirect() {
         "{}",
         result.reason
     );
+    assert!(result.reason.contains(&target), "{}", result.reason);
     assert!(
-        result.reason.contains("https://shop.example/notify/"),
+        result.platform.contains("does not follow redirects"),
         "{}",
-        result.reason
+        result.platform
     );
     assert_eq!(receiver.count(), 1, "the redirect was not followed");
 }
@@ -476,4 +480,36 @@ async fn runs_started_from_the_sandbox_are_stored(db: TestDb) {
     let (status, _) = app.get("/admin/v1/checks/999999").await;
     assert_eq!(status, 404);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_handler_that_refuses_everything_cannot_pass_the_replay_check() {
+    let receiver = Receiver::start(Reply::Status(401)).await;
+    let report = run_all(
+        receiver.url("/notify"),
+        &["rejects-replay", "rejects-forged-signature"],
+    )
+    .await;
+    assert_eq!(outcome(&report, "rejects-forged-signature"), Outcome::Pass);
+    let replay = report
+        .checks
+        .iter()
+        .find(|c| c.id == "rejects-replay")
+        .unwrap();
+    assert_eq!(replay.outcome, Outcome::Warn, "{}", replay.reason);
+    assert!(
+        replay.reason.contains("could not be judged"),
+        "{}",
+        replay.reason
+    );
+}
+
+#[test]
+fn an_unwritable_output_is_a_usage_error_before_any_check_runs() {
+    let (code, _, stderr) = cli(&cli_args(
+        "http://127.0.0.1:9/n",
+        &["--output", "/nonexistent-dir/report.json"],
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--output"), "{stderr}");
 }
