@@ -9,6 +9,7 @@
 //! * [`contract`] — the contract record, its states and the state machine.
 //! * [`lifecycle`] — what a state change does and which notifications it sends.
 //! * [`notice`] — the contract state notice family: its body and outbox entries.
+//! * [`payment_sign`] — the `sign` of the payment-result notices (form parameters).
 //! * [`auth`] — access-token and `OPEN-BODY-SIG` signatures, `Authorization` headers,
 //!   compact timestamps, credential generation.
 //! * [`fields`] — validation of request fields; [`errcode`] — the platform's `errCode`s.
@@ -38,6 +39,7 @@ pub mod fields;
 pub mod lifecycle;
 pub mod merchant;
 pub mod notice;
+pub mod payment_sign;
 pub mod sandbox;
 pub mod service;
 pub mod signer;

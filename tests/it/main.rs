@@ -17,6 +17,7 @@ mod delivery;
 mod metrics;
 mod openapi;
 mod pace;
+mod payment_sign;
 mod platform;
 mod platform_admin;
 mod platform_auth;
