@@ -34,8 +34,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub app_id: String,
     /// The appKey the notices are signed with (the merchant's secret).
-    #[arg(long, env = "UMS_NOTIFY_CHECK_APP_KEY", hide_env_values = true)]
-    pub app_key: String,
+    #[arg(long, env = "UMS_NOTIFY_CHECK_APP_KEY", hide_env_values = true, value_parser = parse_key)]
+    pub app_key: AppKey,
     /// The merchant number the notices carry.
     #[arg(long, default_value = DEFAULT_MID)]
     pub mid: String,
@@ -53,6 +53,14 @@ pub struct CheckArgs {
     pub request_timeout: Duration,
 }
 
+/// The key as an [`AppKey`], so no `Debug` of the arguments prints it.
+fn parse_key(text: &str) -> Result<AppKey, String> {
+    if text.is_empty() {
+        return Err("the appKey must not be empty".to_owned());
+    }
+    Ok(AppKey::new(text))
+}
+
 /// Exit code 2: the arguments cannot make a run.
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -63,8 +71,8 @@ pub async fn run(args: CheckArgs) -> ExitCode {
     if let Err(error) = Destination::parse(&args.notify_url) {
         return usage_error(format!("--notify-url {:?}: {error}", args.notify_url));
     }
-    if args.app_id.trim().is_empty() || args.app_key.is_empty() {
-        return usage_error("--app-id and --app-key must not be empty");
+    if args.app_id.trim().is_empty() {
+        return usage_error("--app-id must not be empty");
     }
     if args.request_timeout.is_zero() {
         return usage_error("--request-timeout must be above zero");
@@ -84,7 +92,7 @@ pub async fn run(args: CheckArgs) -> ExitCode {
     let target = Target {
         notify_url: args.notify_url.clone(),
         app_id: args.app_id.clone(),
-        app_key: AppKey::new(args.app_key.clone()),
+        app_key: args.app_key.clone(),
         mid: args.mid.clone(),
     };
     let settings = Settings {
