@@ -54,6 +54,10 @@ pub struct AttemptView {
 }
 
 impl NotificationView {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
     pub fn new(n: Notification, attempts: Option<Vec<Attempt>>) -> Self {
         let (next_attempt_at, lease_expires_at) = match n.status {
             Status::Pending => (n.due_at, None),

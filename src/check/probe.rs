@@ -251,7 +251,7 @@ fn elapsed_ms(started: Instant) -> f64 {
 }
 
 /// What went wrong, in words: timeouts and refused connections named first, then the
-/// cause chain, which is where the useful part usually is.
+/// error with its cause chain as the sender tells it.
 fn describe(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
@@ -260,12 +260,5 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut text = kind.to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    format!("{kind}: {}", crate::delivery::sender::describe(error))
 }

@@ -11,25 +11,12 @@ use serde_json::json;
 
 use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{back, Console};
+use super::{back, internal, Console};
 use crate::api::extract::{ApiJson, ApiPath};
+use crate::platform::api::contracts::{contract_id_of, path_segment};
 use crate::platform::contract::ContractState;
 use crate::platform::store::ContractFilter;
 use crate::store::ListFilter;
-
-fn internal(error: anyhow::Error) -> Response {
-    tracing::error!(error = format!("{error:#}"), "console page failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; the service log has the details",
-    )
-        .into_response()
-}
-
-/// A contractId in a URL path: the URL-safe Base64 alphabet, as the admin API accepts.
-fn url_id(contract_id: &str) -> String {
-    contract_id.replace('+', "-").replace('/', "_")
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -87,7 +74,7 @@ pub async fn list(
             div.table-wrap { table {
                 thead { tr { th { "contractNo" } th { "State" } th { "Merchant" } th.hide-narrow { "contractId" } th.hide-narrow { "Updated" } } }
                 tbody { @for c in &contracts { tr {
-                    td { a href={ "/console/contracts/" (url_id(&c.contract_id)) } { (c.contract_no) } }
+                    td { a href={ "/console/contracts/" (path_segment(&c.contract_id)) } { (c.contract_no) } }
                     td { (badge(c.state.as_str())) }
                     td { (c.mid) }
                     td.mono.hide-narrow { (c.contract_id) }
@@ -106,7 +93,7 @@ pub async fn show(
     Path(id): Path<String>,
     Query(query): Query<MessageQuery>,
 ) -> Result<Response, Response> {
-    let contract_id = id.replace('-', "+").replace('_', "/");
+    let contract_id = contract_id_of(&id);
     let contract = console
         .sandbox
         .store

@@ -1,7 +1,6 @@
 //! The merchant pages: the list and the create form (the new appKey is shown once, with
 //! a copy button), one merchant's settings, and its conformance check runs and reports.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,20 +11,11 @@ use serde_json::{json, Value};
 
 use super::layout::{badge, form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{back, Console};
+use super::{back, internal, Console};
 use crate::api::extract::{ApiJson, ApiPath};
 use crate::check::runs::Run;
 use crate::duration::format_duration;
 use crate::platform::api::{checks, merchants};
-
-fn internal(error: anyhow::Error) -> Response {
-    tracing::error!(error = format!("{error:#}"), "console page failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; the service log has the details",
-    )
-        .into_response()
-}
 
 fn create_form(ctx: &Ctx) -> Markup {
     html! {
@@ -282,27 +272,11 @@ pub async fn start_check(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    match checks::start(
-        State(console.sandbox.clone()),
-        ApiPath(mid.clone()),
-        Bytes::new(),
-    )
-    .await
-    {
-        Ok(started) => {
-            let started = axum::response::IntoResponse::into_response(started);
-            let location = started
-                .headers()
-                .get(axum::http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|l| l.rsplit('/').next())
-                .unwrap_or_default()
-                .to_owned();
-            back(
-                &format!("/console/checks/{location}"),
-                Ok("The check is running.".into()),
-            )
-        }
+    match checks::start_run(&console.sandbox, &mid, Default::default()).await {
+        Ok(run) => back(
+            &format!("/console/checks/{}", run.id),
+            Ok("The check is running.".into()),
+        ),
         Err(error) => back(&format!("/console/merchants/{mid}"), Err(error.message)),
     }
 }

@@ -102,6 +102,16 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// A page that failed on our side: the cause goes to the log, not to the page.
+pub fn internal(error: anyhow::Error) -> Response {
+    tracing::error!(error = format!("{error:#}"), "console page failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; the service log has the details",
+    )
+        .into_response()
+}
+
 /// Where to go after a form: back to `to`, with a message for the next page.
 pub fn back(to: &str, outcome: Result<String, String>) -> Response {
     let (key, text) = match outcome {

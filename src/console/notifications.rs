@@ -6,13 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::{badge, form_token, message, page_with, pre, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx, TokenForm};
-use super::{back, Console};
+use super::{back, internal, Console};
 use crate::api::extract::ApiPath;
 use crate::store::{Attempt, FailureKind, ListFilter, Notification, Status};
 
@@ -135,15 +135,6 @@ pub async fn list(
     .into_response())
 }
 
-fn internal(error: anyhow::Error) -> Response {
-    tracing::error!(error = format!("{error:#}"), "console page failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; the service log has the details",
-    )
-        .into_response()
-}
-
 pub async fn show(
     State(console): State<Console>,
     Extension(ctx): Extension<Ctx>,
@@ -174,7 +165,7 @@ pub async fn show(
                     dt { "Created" } dd { (time(Some(notification.created_at))) }
                     dt { "Finished" } dd { (time(notification.finished_at)) }
                 }
-                (next_step(&notification, attempts.last()))
+                (next_step(&notification, attempts.last(), console.app.clock.now()))
                 div.actions { (actions(&ctx, &notification)) }
             }
             div.card {
@@ -199,8 +190,7 @@ pub async fn show(
 }
 
 /// What happens next, in plain words.
-fn next_step(n: &Notification, last: Option<&Attempt>) -> Markup {
-    let now = Utc::now();
+fn next_step(n: &Notification, last: Option<&Attempt>, now: DateTime<Utc>) -> Markup {
     let text = match n.status {
         Status::Pending if n.attempts == 0 => match n.due_at {
             Some(due) if due > now => format!("Not tried yet. The first try is due in {}.", wait(due - now)),
@@ -344,10 +334,8 @@ pub async fn act(
                 .await
             {
                 Ok((_, copy)) => {
-                    let copy = serde_json::to_value(&copy.0).unwrap_or_default();
-                    let copy_id = copy["id"].as_i64().unwrap_or_default();
                     return back(
-                        &format!("/console/notifications/{copy_id}"),
+                        &format!("/console/notifications/{}", copy.0.id()),
                         Ok(format!(
                             "A duplicate of notification {id}: same URL, same bytes."
                         )),

@@ -145,7 +145,7 @@ fn classify(error: &reqwest::Error) -> FailureKind {
 
 /// The error with its whole cause chain, which is where the useful part usually is
 /// ("connection refused", "dns error: ...").
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

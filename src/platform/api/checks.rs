@@ -55,9 +55,17 @@ pub async fn start(
     } else {
         Json::<StartCheck>::from_bytes(&body)?.0
     };
+    let run = start_run(&sandbox, &mid, request).await?;
+    let location = format!("/admin/v1/checks/{}", run.id);
+    Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(run)))
+}
+
+/// Starts a run of `request` against merchant `mid`: what `start` does behind its body
+/// parsing, for the console too.
+pub async fn start_run(sandbox: &Sandbox, mid: &str, request: StartCheck) -> Result<Run, ApiError> {
     let merchant = sandbox
         .store
-        .merchant(&mid)
+        .merchant(mid)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))?;
     let notify_url = match request.notify_url.or(merchant.notify_url) {
@@ -81,7 +89,7 @@ pub async fn start(
         app_key: merchant.app_key,
         mid: merchant.mid,
     };
-    let run = sandbox
+    sandbox
         .checks
         .start(target, &request.only, checks)
         .await
@@ -92,9 +100,7 @@ pub async fn start(
                 error.to_string(),
             ),
             StartError::Store(error) => ApiError::internal(error),
-        })?;
-    let location = format!("/admin/v1/checks/{}", run.id);
-    Ok((StatusCode::ACCEPTED, [(LOCATION, location)], Json(run)))
+        })
 }
 
 /// One check run, with its report once finished.

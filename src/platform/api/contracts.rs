@@ -136,8 +136,15 @@ fn invalid(error: FieldError) -> ApiError {
 }
 
 /// Accepts a contractId in the standard or the URL-safe Base64 alphabet.
-fn contract_id_of(path: &str) -> String {
+/// The contractId a path segment names: it may be written in the URL-safe Base64
+/// alphabet (`-` and `_`), which [`path_segment`] produces.
+pub fn contract_id_of(path: &str) -> String {
     path.replace('-', "+").replace('_', "/")
+}
+
+/// A contractId as a path segment, in the URL-safe alphabet [`contract_id_of`] reads.
+pub fn path_segment(contract_id: &str) -> String {
+    contract_id.replace('+', "-").replace('/', "_")
 }
 
 fn not_found(contract_id: &str) -> ApiError {
