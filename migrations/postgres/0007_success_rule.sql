@@ -1,3 +1,1 @@
--- The success rule as data: a notification may require an answer body besides HTTP
--- 200 (the payment-result notices want SUCCESS). NULL: HTTP 200 alone.
-ALTER TABLE notifications ADD COLUMN success_body TEXT;
+../shared/0007_success_rule.sql
