@@ -17,15 +17,17 @@ use utoipa::Modify;
 #[openapi(
     info(
         title = "ums-notify",
-        description = "A sandbox of the ChinaUMS open platform's notification center. The admin API (`/admin/v1`, bearer admin token) drives the outbox, the simulated merchants, contracts and conformance checks; the platform API (`/v1/...`) answers merchants' own client code as the platform does, always HTTP 200 with an `errCode`.",
+        description = "A sandbox of the ChinaUMS open platform's notification center. The admin API (`/admin/v1`, bearer admin token) drives the outbox, the simulated merchants, contracts, orders and conformance checks; the platform API (`/v1/...`) answers merchants' own client code as the platform does, always HTTP 200 with an `errCode`.",
         license(name = "MIT OR Apache-2.0")
     ),
     tags(
         (name = "notifications", description = "The outbox: enqueue, inspect, redeliver, cancel"),
         (name = "merchants", description = "Simulated merchants and their credentials"),
         (name = "contracts", description = "Password-free contracts and their state changes"),
+        (name = "orders", description = "Netpay orders (QR bills, H5 / mini-program orders): payment, close, refunds"),
         (name = "checks", description = "Conformance checks of a merchant's notify handler"),
         (name = "platform", description = "The platform's own API, as merchants' client code calls it"),
+        (name = "netpay", description = "The platform's netpay order API (QR bills, mini-program orders), answering `errCode` `SUCCESS` or an error name"),
         (name = "health", description = "Liveness, readiness, metrics and this description"),
     ),
     modifiers(&AdminToken)

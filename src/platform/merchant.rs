@@ -1,11 +1,12 @@
 //! A merchant of the platform: who it is, where its notices go by default, the
-//! credentials it signs with, and how its simulated users behave.
+//! credentials it signs with, and how its simulated users and buyers behave.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::auth::AppKey;
+use super::payment_sign::SignType;
 
 /// A merchant and its credentials.
 #[derive(Debug, Clone)]
@@ -17,8 +18,18 @@ pub struct Merchant {
     pub app_id: String,
     /// `Debug` prints `AppKey(***)`: a merchant can be logged without its key.
     pub app_key: AppKey,
+    /// The communication key (通讯密钥, "md5Key") that signs payment-result notices;
+    /// redacted in `Debug` like the app key.
+    pub md5_key: AppKey,
+    /// How payment-result notices are signed.
+    pub sign_type: SignType,
+    /// The source number (来源编号, msgSrcId): four characters every order number and
+    /// refund order number of the merchant starts with.
+    pub msg_src_id: String,
     /// Simulated consent: new contracts sign themselves after this delay.
     pub auto_consent_after: Option<Duration>,
+    /// Simulated buyers: new orders are paid after this delay.
+    pub auto_pay_after: Option<Duration>,
     /// Every notification of this merchant is sent this many extra times.
     pub extra_copies: u32,
     pub created_at: DateTime<Utc>,
@@ -32,7 +43,11 @@ pub struct NewMerchant {
     pub notify_url: Option<String>,
     pub app_id: String,
     pub app_key: AppKey,
+    pub md5_key: AppKey,
+    pub sign_type: SignType,
+    pub msg_src_id: String,
     pub auto_consent_after: Option<Duration>,
+    pub auto_pay_after: Option<Duration>,
     pub extra_copies: u32,
 }
 
@@ -42,5 +57,21 @@ pub struct MerchantPatch {
     pub name: Option<String>,
     pub notify_url: Option<Option<String>>,
     pub auto_consent_after: Option<Option<Duration>>,
+    pub auto_pay_after: Option<Option<Duration>>,
+    pub md5_key: Option<AppKey>,
+    pub sign_type: Option<SignType>,
     pub extra_copies: Option<u32>,
+}
+
+impl MerchantPatch {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.notify_url.is_none()
+            && self.auto_consent_after.is_none()
+            && self.auto_pay_after.is_none()
+            && self.md5_key.is_none()
+            && self.sign_type.is_none()
+            && self.extra_copies.is_none()
+    }
 }

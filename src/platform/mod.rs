@@ -1,6 +1,6 @@
 //! The platform side of the ChinaUMS open platform, simulated: merchants and their
-//! credentials, the platform API they call, password-free contracts and the contract
-//! state notification the notification center sends them.
+//! credentials, the platform API they call, password-free contracts and netpay orders,
+//! and the notices the notification center sends them about both.
 //!
 //! The domain, pure and deterministic given its inputs (apart from the explicit random
 //! generators [`auth::generate_credential`] and [`contract::contract_id`]):
@@ -9,18 +9,24 @@
 //! * [`contract`] — the contract record, its states and the state machine.
 //! * [`lifecycle`] — what a state change does and which notifications it sends.
 //! * [`notice`] — the contract state notice family: its body and outbox entries.
+//! * [`order`] — a netpay order (QR bill or trade order), its states and refunds.
+//! * [`order_events`] — what paying, closing and refunding an order do, with their notices.
+//! * [`payment_notice`] — the payment-result notice family: its signed form body.
 //! * [`payment_sign`] — the `sign` of the payment-result notices (form parameters).
 //! * [`auth`] — access-token and `OPEN-BODY-SIG` signatures, `Authorization` headers,
 //!   compact timestamps, credential generation.
-//! * [`fields`] — validation of request fields; [`errcode`] — the platform's `errCode`s.
+//! * [`fields`] — validation of request fields; [`order_fields`] — of order fields;
+//!   [`errcode`] — the platform's `errCode`s.
 //!
 //! The service around it:
 //!
 //! * [`store`] — merchants, contracts, tokens and nonces in the outbox's database.
 //! * [`service`] — drafting contracts and changing their state.
+//! * [`order_service`] — drafting orders and applying their events.
 //! * [`signer`] — signs every try of a merchant's notice.
 //! * [`api`] — the admin routes and the platform's own `/v1/...` routes.
-//! * [`worker`] — simulated users' automatic consent; pruning.
+//! * [`worker`] — simulated users' automatic consent and buyers' payments; order expiry;
+//!   pruning.
 //! * [`sandbox`] — all of it wired into the application.
 //!
 //! # Time zone
@@ -39,6 +45,11 @@ pub mod fields;
 pub mod lifecycle;
 pub mod merchant;
 pub mod notice;
+pub mod order;
+pub mod order_events;
+pub mod order_fields;
+pub mod order_service;
+pub mod payment_notice;
 pub mod payment_sign;
 pub mod sandbox;
 pub mod service;
@@ -126,7 +137,7 @@ fn parse_wall_clock(
 
 /// Formats `instant` as China Standard Time wall-clock time with a chrono
 /// `strftime` pattern.
-fn format_wall_clock(instant: DateTime<Utc>, pattern: &str) -> String {
+pub(crate) fn format_wall_clock(instant: DateTime<Utc>, pattern: &str) -> String {
     instant
         .with_timezone(&CHINA_STANDARD_TIME)
         .format(pattern)

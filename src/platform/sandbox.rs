@@ -1,4 +1,4 @@
-//! The platform simulation as one value: its store, its contract service and settings
+//! The platform simulation as one value: its store, its contract and order services and settings
 //! (the state of its handlers and workers), and the signer it plugs into the dispatcher
 //! for its notice family. The application mounts its routers ([`super::api`]) and runs
 //! its workers ([`super::worker`]) with it.
@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use super::config::PlatformArgs;
 use super::lifecycle::Lifecycle;
 use super::notice;
+use super::order_service::OrderService;
 use super::service::ContractService;
 use super::signer::MerchantSigner;
 use super::store::PlatformStore;
@@ -26,6 +27,7 @@ use crate::store::Db;
 pub struct Sandbox {
     pub store: PlatformStore,
     pub contracts: ContractService,
+    pub orders: OrderService,
     pub settings: Arc<PlatformArgs>,
     /// The outbox door, for the notifications the simulation sends outside a contract
     /// change (duplicates).
@@ -56,12 +58,14 @@ impl Sandbox {
                 max_attempts: delivery.max_attempts,
             },
         );
+        let orders = OrderService::new(store.clone(), delivery.clone(), producer.clone());
         let lifecycle = Lifecycle {
             contract_term,
             delivery,
         };
         Ok(Self {
             contracts: ContractService::new(store.clone(), lifecycle, producer.clone()),
+            orders,
             store,
             settings: Arc::new(settings),
             producer,
@@ -75,7 +79,8 @@ impl Sandbox {
     }
 
     /// The signers of the simulation's notice families: every try of a contract notice
-    /// is signed with its merchant's key.
+    /// is signed with its merchant's key. Payment-result notices carry their `sign` in the
+    /// body, signed once when they are enqueued, and need no signer.
     pub fn signers(&self) -> Signers {
         let signer = MerchantSigner::new(self.store.clone(), self.producer.clock.clone());
         Signers::default().with(notice::KIND, Arc::new(signer))

@@ -1,9 +1,10 @@
 //! The background work of the simulation: users who consent on their own after their
-//! merchant's delay, and the pruning of expired tokens and nonces.
+//! merchant's delay, buyers who pay after theirs, unpaid orders that expire, and the
+//! pruning of expired tokens and nonces.
 //!
-//! Consent polls rather than sleeps until the next due time, so it follows an injected
-//! clock that jumps, and several instances share the work: a consent is a conditional
-//! state change, so only one of them applies it. Pruning follows the same clock: it runs
+//! Each round polls rather than sleeps until the next due time, so it follows an injected
+//! clock that jumps, and several instances share the work: a consent, a payment and an
+//! expiry are conditional changes, so only one instance applies each. Pruning follows the same clock: it runs
 //! when a minute of that clock has passed since the last time (or the clock went back).
 
 use chrono::{DateTime, Utc};
@@ -11,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::contract::ContractState;
 use super::lifecycle::Cause;
+use super::order_events::{self, OrderEvent};
 use super::sandbox::Sandbox;
-use super::store::TransitionOutcome;
+use super::store::{OrderChangeOutcome, TransitionOutcome};
 
 const BATCH: u32 = 100;
 const PRUNE_EVERY: chrono::Duration = chrono::Duration::seconds(60);
@@ -28,6 +30,7 @@ pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
     let mut pruned_at: Option<DateTime<Utc>> = None;
     while !shutdown.is_cancelled() {
         consent_round(&sandbox).await;
+        order_round(&sandbox).await;
         let now = sandbox.now();
         if prune_due(pruned_at, now) {
             pruned_at = Some(now);
@@ -69,6 +72,44 @@ async fn consent_round(sandbox: &Sandbox) {
             Ok(_) => {}
             Err(error) => {
                 tracing::warn!(error = format!("{error:#}"), %contract_id, "automatic consent failed");
+            }
+        }
+    }
+}
+
+/// The channel a simulated buyer pays through.
+const AUTO_PAY_CHANNEL: &str = "WXPay";
+
+/// Applies every due simulated payment, then every due expiry.
+async fn order_round(sandbox: &Sandbox) {
+    let now = sandbox.now();
+    let rounds = [
+        (sandbox.store.due_payments(now, BATCH).await, order_events::Cause::Buyer),
+        (sandbox.store.due_expiries(now, BATCH).await, order_events::Cause::Expiry),
+    ];
+    for (due, cause) in rounds {
+        let due = match due {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), ?cause, "looking for due orders failed");
+                continue;
+            }
+        };
+        for order_id in due {
+            let event = match cause {
+                order_events::Cause::Buyer => OrderEvent::Pay {
+                    target_sys: AUTO_PAY_CHANNEL.to_owned(),
+                },
+                _ => OrderEvent::Close,
+            };
+            match sandbox.orders.apply(order_id, event, cause, None).await {
+                Ok(OrderChangeOutcome::Done { order, .. }) => {
+                    tracing::info!(mid = %order.mid, order_no = %order.order_no, status = order.status(), ?cause, "order moved by the simulation");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), order_id, ?cause, "simulated order change failed");
+                }
             }
         }
     }

@@ -154,7 +154,7 @@ fn not_found(contract_id: &str) -> ApiError {
 /// The merchant's default notify URL, for a contract that names none. It was accepted by
 /// the same check when the merchant was saved; should it fail now, the contract is refused
 /// here rather than every notification of it later.
-fn default_notify_target(merchant: &Merchant) -> Result<Destination, ApiError> {
+pub(super) fn default_notify_target(merchant: &Merchant) -> Result<Destination, ApiError> {
     let url = merchant.notify_url.as_deref().ok_or_else(|| {
         ApiError::invalid(
             "missing_notify_url",

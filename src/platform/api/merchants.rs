@@ -1,9 +1,10 @@
 //! Admin API of merchants: `POST|GET /admin/v1/merchants`, `GET|PATCH
 //! /admin/v1/merchants/{mid}`.
 //!
-//! Creating a merchant issues its appId and appKey (32 random characters each). The key
-//! is shown by these endpoints only: never logged (its `Debug` is redacted), never a
-//! metric label.
+//! Creating a merchant issues its appId, appKey and communication key (`md5_key`, which
+//! signs payment-result notices), 32 random characters each; a merchant may bring its own
+//! `md5_key` instead. The keys are shown by these endpoints only: never logged (their
+//! `Debug` is redacted), never a metric label.
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use crate::duration::{format_duration, parse_duration};
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::fields;
 use crate::platform::merchant::{Merchant, MerchantPatch, NewMerchant};
+use crate::platform::payment_sign::SignType;
 use crate::platform::sandbox::Sandbox;
 
 /// The most extra copies a merchant can ask for.
@@ -36,6 +38,14 @@ pub struct CreateMerchant {
     name: Option<String>,
     notify_url: Option<String>,
     auto_consent_after: Option<String>,
+    auto_pay_after: Option<String>,
+    /// The communication key; a random one when left out.
+    md5_key: Option<String>,
+    /// `SHA256` (the default) or `MD5`.
+    #[schema(value_type = Option<SignType>)]
+    sign_type: Option<String>,
+    /// The source number (来源编号): 4 letters or digits; a random one when left out.
+    msg_src_id: Option<String>,
     extra_copies: Option<u32>,
 }
 
@@ -65,6 +75,15 @@ pub struct PatchMerchant {
     #[schema(value_type = Option<String>)]
     auto_consent_after: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    auto_pay_after: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    md5_key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<SignType>)]
+    sign_type: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
     extra_copies: Option<Option<u32>>,
 }
@@ -78,7 +97,14 @@ pub struct MerchantView {
     app_id: String,
     #[schema(value_type = String)]
     app_key: AppKey,
+    /// The communication key (通讯密钥) that signs payment-result notices.
+    #[schema(value_type = String)]
+    md5_key: AppKey,
+    sign_type: SignType,
+    /// The source number (来源编号) every order number of the merchant starts with.
+    msg_src_id: String,
     auto_consent_after: Option<String>,
+    auto_pay_after: Option<String>,
     extra_copies: u32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -92,7 +118,11 @@ impl From<Merchant> for MerchantView {
             notify_url: m.notify_url,
             app_id: m.app_id,
             app_key: m.app_key,
+            md5_key: m.md5_key,
+            sign_type: m.sign_type,
+            msg_src_id: m.msg_src_id,
             auto_consent_after: m.auto_consent_after.map(format_duration),
+            auto_pay_after: m.auto_pay_after.map(format_duration),
             extra_copies: m.extra_copies,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -127,12 +157,62 @@ fn check_notify_url(url: &str) -> Result<String, ApiError> {
 }
 
 fn check_delay(text: &str) -> Result<Duration, ApiError> {
-    let bad = |why: String| ApiError::invalid("invalid_auto_consent_after", why);
-    let delay = parse_duration(text).map_err(|e| bad(e.to_string()))?;
+    delay("auto_consent_after", "invalid_auto_consent_after", text)
+}
+
+fn check_pay_delay(text: &str) -> Result<Duration, ApiError> {
+    delay("auto_pay_after", "invalid_auto_pay_after", text)
+}
+
+fn delay(field: &str, code: &'static str, text: &str) -> Result<Duration, ApiError> {
+    let bad = |why: String| ApiError::invalid(code, why);
+    let delay = parse_duration(text).map_err(|e| bad(format!("`{field}`: {e}")))?;
     if delay > MAX_CONSENT_DELAY {
-        return Err(bad("`auto_consent_after` must be at most 30d".to_owned()));
+        return Err(bad(format!("`{field}` must be at most 30d")));
     }
     Ok(delay)
+}
+
+/// A communication key a merchant brings: 8 to 64 printable ASCII characters, no
+/// spaces (it is appended to the signed string as it is).
+fn check_md5_key(key: &str) -> Result<AppKey, ApiError> {
+    if !(8..=64).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "invalid_md5_key",
+            "`md5_key` must have 8 to 64 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(AppKey::new(key))
+}
+
+/// A source number: exactly 4 ASCII letters or digits.
+fn check_msg_src_id(id: &str) -> Result<String, ApiError> {
+    if id.len() != 4 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::invalid(
+            "invalid_msg_src_id",
+            "`msg_src_id` must be exactly 4 ASCII letters or digits",
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+/// A random source number: four digits or capital letters.
+fn random_msg_src_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    (0..4)
+        .map(|_| char::from(ALPHABET[rand::random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+fn check_sign_type(text: &str) -> Result<SignType, ApiError> {
+    match text {
+        "MD5" => Ok(SignType::Md5),
+        "SHA256" => Ok(SignType::Sha256),
+        _ => Err(ApiError::invalid(
+            "invalid_sign_type",
+            format!("`sign_type` must be SHA256 or MD5, not {:?}", text.chars().take(16).collect::<String>()),
+        )),
+    }
 }
 
 fn check_copies(copies: u32) -> Result<u32, ApiError> {
@@ -151,7 +231,7 @@ fn check_copies(copies: u32) -> Result<u32, ApiError> {
     responses(
         (status = 201, description = "Created, with its credentials", body = MerchantView),
         (status = 409, description = "`merchant_exists`", body = ErrorBody),
-        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -179,10 +259,29 @@ pub async fn create(
             .transpose()?,
         app_id: generate_credential(CREDENTIAL_LEN),
         app_key: AppKey::generate(),
+        md5_key: match request.md5_key.as_deref() {
+            Some(key) => check_md5_key(key)?,
+            None => AppKey::generate(),
+        },
+        sign_type: request
+            .sign_type
+            .as_deref()
+            .map(check_sign_type)
+            .transpose()?
+            .unwrap_or_default(),
+        msg_src_id: match request.msg_src_id.as_deref() {
+            Some(id) => check_msg_src_id(id)?,
+            None => random_msg_src_id(),
+        },
         auto_consent_after: request
             .auto_consent_after
             .as_deref()
             .map(check_delay)
+            .transpose()?,
+        auto_pay_after: request
+            .auto_pay_after
+            .as_deref()
+            .map(check_pay_delay)
             .transpose()?,
         extra_copies: check_copies(request.extra_copies.unwrap_or(0))?,
     };
@@ -230,14 +329,15 @@ pub async fn show(
     Ok(Json(merchant.into()))
 }
 
-/// Change a merchant's name, notify URL, automatic consent or extra copies.
+/// Change a merchant's name, notify URL, simulated users and buyers, communication key,
+/// signType or extra copies.
 #[utoipa::path(patch, path = "/merchants/{mid}", tag = "merchants",
     params(("mid" = String, Path, description = "The merchant number")),
     request_body = PatchMerchant,
     responses(
         (status = 200, description = "The merchant as changed", body = MerchantView),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -266,20 +366,32 @@ pub async fn update(
             .auto_consent_after
             .map(|delay| delay.as_deref().map(check_delay).transpose())
             .transpose()?,
+        auto_pay_after: request
+            .auto_pay_after
+            .map(|delay| delay.as_deref().map(check_pay_delay).transpose())
+            .transpose()?,
+        // `null` draws a new random key.
+        md5_key: request
+            .md5_key
+            .map(|key| key.as_deref().map_or(Ok(AppKey::generate()), check_md5_key))
+            .transpose()?,
+        // `null` is the default, SHA256.
+        sign_type: request
+            .sign_type
+            .map(|t| t.as_deref().map(check_sign_type).transpose())
+            .transpose()?
+            .map(Option::unwrap_or_default),
         // `null` is the default: no extra copies.
         extra_copies: request
             .extra_copies
             .map(|copies| check_copies(copies.unwrap_or(0)))
             .transpose()?,
     };
-    if patch.name.is_none()
-        && patch.notify_url.is_none()
-        && patch.auto_consent_after.is_none()
-        && patch.extra_copies.is_none()
-    {
+    if patch.is_empty() {
         return Err(ApiError::invalid(
             "empty_patch",
-            "give at least one of name, notify_url, auto_consent_after, extra_copies",
+            "give at least one of name, notify_url, auto_consent_after, auto_pay_after, \
+             md5_key, sign_type, extra_copies",
         ));
     }
     let merchant = sandbox

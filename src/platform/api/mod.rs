@@ -2,7 +2,7 @@
 //!
 //! - admin routes, mounted under `/admin/v1` behind the admin token, answering the admin
 //!   API's errors (`{"error": {"code", "message"}}`): [`merchants`], [`contracts`],
-//!   [`duplicates`], [`checks`] (conformance check runs);
+//!   [`orders`], [`duplicates`], [`checks`] (conformance check runs);
 //! - the platform's own routes (`/v1/...`), answering platform-style
 //!   (`{"errCode", "errInfo"}`, see [`error`]): [`authn`] (access tokens) and
 //!   [`entrust_pay`] (sign, sign-query).
@@ -14,6 +14,7 @@ pub mod duplicates;
 pub mod entrust_pay;
 pub mod error;
 pub mod merchants;
+pub mod orders;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -30,6 +31,10 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(contracts::create, contracts::list))
         .routes(routes!(contracts::show))
         .routes(routes!(contracts::transition))
+        .routes(routes!(orders::create, orders::list))
+        .routes(routes!(orders::show))
+        .routes(routes!(orders::transition))
+        .routes(routes!(orders::refund))
         .routes(routes!(duplicates::duplicate))
         .with_state(sandbox)
 }

@@ -2,15 +2,17 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::PlatformStore;
 use crate::platform::auth::AppKey;
+use crate::platform::payment_sign::SignType;
 use crate::platform::merchant::{Merchant, MerchantPatch, NewMerchant};
-use crate::store::sql::{Sql, Ts};
+use crate::store::sql::{Sql, Ts, Tx};
 
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
-     extra_copies, created_at, updated_at";
+     extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id";
 
 #[derive(sqlx::FromRow)]
 struct MerchantRow {
@@ -23,28 +25,53 @@ struct MerchantRow {
     extra_copies: i32,
     created_at: Ts,
     updated_at: Ts,
+    md5_key: String,
+    sign_type: String,
+    auto_pay_ms: Option<i64>,
+    msg_src_id: String,
 }
 
-impl From<MerchantRow> for Merchant {
-    fn from(row: MerchantRow) -> Self {
-        Merchant {
+impl TryFrom<MerchantRow> for Merchant {
+    type Error = anyhow::Error;
+
+    fn try_from(row: MerchantRow) -> anyhow::Result<Self> {
+        let sign_type = SignType::parse(&row.sign_type).with_context(|| {
+            format!("merchant {}: unknown sign_type {:?}", row.mid, row.sign_type)
+        })?;
+        Ok(Merchant {
             mid: row.mid,
             name: row.name,
             notify_url: row.notify_url,
             app_id: row.app_id,
             app_key: AppKey::new(row.app_key),
-            auto_consent_after: row
-                .auto_consent_ms
-                .map(|ms| Duration::from_millis(ms.max(0) as u64)),
+            md5_key: AppKey::new(row.md5_key),
+            sign_type,
+            msg_src_id: row.msg_src_id,
+            auto_consent_after: row.auto_consent_ms.map(stored_duration),
+            auto_pay_after: row.auto_pay_ms.map(stored_duration),
             extra_copies: row.extra_copies.max(0) as u32,
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
-        }
+        })
     }
+}
+
+fn stored_duration(ms: i64) -> Duration {
+    Duration::from_millis(ms.max(0) as u64)
 }
 
 fn duration_ms(duration: Option<Duration>) -> Option<i64> {
     duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The merchant `mid` as seen inside `tx`.
+pub(super) async fn merchant_in(tx: &mut Tx, mid: &str) -> anyhow::Result<Option<Merchant>> {
+    let sql = Sql::new(format!(
+        "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE mid = $1"
+    ))
+    .bind(mid);
+    let row: Option<MerchantRow> = tx.fetch_optional(&sql).await?;
+    row.map(TryInto::try_into).transpose()
 }
 
 impl PlatformStore {
@@ -55,7 +82,8 @@ impl PlatformStore {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Merchant>> {
         let sql = Sql::new(format!(
-            "INSERT INTO merchants ({MERCHANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+            "INSERT INTO merchants ({MERCHANT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
              ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
         ))
         .bind(new.mid)
@@ -65,9 +93,13 @@ impl PlatformStore {
         .bind(new.app_key.expose())
         .bind(duration_ms(new.auto_consent_after))
         .bind(new.extra_copies)
-        .bind(now);
+        .bind(now)
+        .bind(new.md5_key.expose())
+        .bind(new.sign_type.as_str())
+        .bind(duration_ms(new.auto_pay_after))
+        .bind(new.msg_src_id);
         let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 
     /// Every merchant, by `mid`.
@@ -76,7 +108,7 @@ impl PlatformStore {
             "SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY mid"
         ));
         let rows: Vec<MerchantRow> = self.db.read_all(&sql).await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub async fn merchant(&self, mid: &str) -> anyhow::Result<Option<Merchant>> {
@@ -97,7 +129,7 @@ impl PlatformStore {
         ))
         .bind(value);
         let row: Option<MerchantRow> = self.db.read_optional(&sql).await?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 
     /// Applies a patch; `None` if there is no such merchant.
@@ -119,12 +151,21 @@ impl PlatformStore {
             sql.push(", auto_consent_ms = ")
                 .push_bind(duration_ms(after));
         }
+        if let Some(after) = patch.auto_pay_after {
+            sql.push(", auto_pay_ms = ").push_bind(duration_ms(after));
+        }
+        if let Some(key) = &patch.md5_key {
+            sql.push(", md5_key = ").push_bind(key.expose());
+        }
+        if let Some(sign_type) = patch.sign_type {
+            sql.push(", sign_type = ").push_bind(sign_type.as_str());
+        }
         if let Some(copies) = patch.extra_copies {
             sql.push(", extra_copies = ").push_bind(copies);
         }
         sql.push(" WHERE mid = ").push_bind(mid);
         sql.push(" RETURNING ").push(MERCHANT_COLUMNS);
         let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 }

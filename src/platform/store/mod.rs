@@ -15,10 +15,12 @@
 
 mod contracts;
 mod merchants;
+mod orders;
 
 use chrono::{DateTime, Utc};
 
 pub use contracts::{ContractFilter, CreateOutcome, TransitionOutcome};
+pub use orders::{OrderChangeOutcome, OrderCreateOutcome, OrderFilter};
 
 use crate::store::sql::{Db, Sql, Tx};
 
