@@ -424,7 +424,11 @@ mod tests {
         assert!(o.check_refund(40).is_ok());
         assert!(o.check_refund(41).is_err());
         o.refunded_amount = 100;
-        assert!(o.check_refund(1).unwrap_err().to_string().contains("in full"));
+        assert!(o
+            .check_refund(1)
+            .unwrap_err()
+            .to_string()
+            .contains("in full"));
         assert!(order(Unpaid, Product::Trade).check_refund(1).is_err());
     }
 

@@ -112,7 +112,9 @@ pub fn plan(
     let mut refund = None;
     match &change.event {
         OrderEvent::Pay { target_sys } => {
-            current.check_move(OrderState::Paid).map_err(Refused::Rule)?;
+            current
+                .check_move(OrderState::Paid)
+                .map_err(Refused::Rule)?;
             next.state = OrderState::Paid;
             next.payment = Some(Payment::simulate(target_sys, now));
         }

@@ -92,7 +92,9 @@ pub fn inst_mid(name: &str, value: &str) -> Result<(), String> {
 /// An expiry: later than `now`, at most 30 days ahead.
 pub fn expiry(name: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
     if at <= now || at > now + chrono::Duration::days(30) {
-        return Err(format!("{name} must be after now and at most 30 days ahead"));
+        return Err(format!(
+            "{name} must be after now and at most 30 days ahead"
+        ));
     }
     Ok(())
 }
@@ -118,7 +120,10 @@ mod tests {
     fn order_numbers_follow_the_source_number_rule() {
         assert!(order_no("billNo", "3194ABC", 31, "3194").is_ok());
         let err = order_no("billNo", "1017ABC", 31, "3194").unwrap_err();
-        assert!(err.contains("source number") && err.contains("3194"), "{err}");
+        assert!(
+            err.contains("source number") && err.contains("3194"),
+            "{err}"
+        );
         assert!(order_no("billNo", "3194", 31, "3194").is_err(), "too short");
         assert!(order_no("billNo", &"3".repeat(32), 31, "3").is_err());
         assert!(order_no("merOrderId", &"3".repeat(32), 32, "3").is_ok());

@@ -120,7 +120,10 @@ pub fn order_id_of_qr_code(qr_code_id: &str) -> Option<i64> {
 
 /// The QR code URL of a bill, as the sandbox hands it out.
 pub fn bill_qr_code(order: &Order) -> String {
-    format!("https://qr.chinaums.com/bills/qrCode.do?id={}", qr_code_id(order))
+    format!(
+        "https://qr.chinaums.com/bills/qrCode.do?id={}",
+        qr_code_id(order)
+    )
 }
 
 /// The notice's fields in the order they are sent, without `sign`.
@@ -131,9 +134,10 @@ pub fn fields(event: Event<'_>, merchant: &Merchant, notify_id: &str) -> Vec<(St
         ("tid", order.tid.clone()),
         ("instMid", order.inst_mid.clone()),
     ];
-    let paid = order.payment.as_ref().filter(|_| {
-        matches!(order.state, OrderState::Paid | OrderState::Refunded)
-    });
+    let paid = order
+        .payment
+        .as_ref()
+        .filter(|_| matches!(order.state, OrderState::Paid | OrderState::Refunded));
     match order.product {
         Product::Bill => {
             fields.extend([

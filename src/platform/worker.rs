@@ -84,14 +84,24 @@ const AUTO_PAY_CHANNEL: &str = "WXPay";
 async fn order_round(sandbox: &Sandbox) {
     let now = sandbox.now();
     let rounds = [
-        (sandbox.store.due_payments(now, BATCH).await, order_events::Cause::Buyer),
-        (sandbox.store.due_expiries(now, BATCH).await, order_events::Cause::Expiry),
+        (
+            sandbox.store.due_payments(now, BATCH).await,
+            order_events::Cause::Buyer,
+        ),
+        (
+            sandbox.store.due_expiries(now, BATCH).await,
+            order_events::Cause::Expiry,
+        ),
     ];
     for (due, cause) in rounds {
         let due = match due {
             Ok(due) => due,
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), ?cause, "looking for due orders failed");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    ?cause,
+                    "looking for due orders failed"
+                );
                 continue;
             }
         };
@@ -108,7 +118,12 @@ async fn order_round(sandbox: &Sandbox) {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), order_id, ?cause, "simulated order change failed");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        order_id,
+                        ?cause,
+                        "simulated order change failed"
+                    );
                 }
             }
         }

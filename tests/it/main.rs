@@ -15,6 +15,7 @@ mod counts;
 mod crash;
 mod delivery;
 mod metrics;
+mod netpay;
 mod openapi;
 mod pace;
 mod payment_sign;

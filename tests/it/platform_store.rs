@@ -270,7 +270,11 @@ async fn expired_tokens_and_nonces_are_forgotten(db: TestDb) {
         notify_url: None,
         app_id: "A".repeat(32),
         app_key: AppKey::new("K".repeat(32)),
+        md5_key: AppKey::new("M".repeat(32)),
+        sign_type: Default::default(),
+        msg_src_id: "3194".into(),
         auto_consent_after: Some(Duration::from_secs(5)),
+        auto_pay_after: None,
         extra_copies: 0,
     };
     store

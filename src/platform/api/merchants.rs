@@ -210,7 +210,10 @@ fn check_sign_type(text: &str) -> Result<SignType, ApiError> {
         "SHA256" => Ok(SignType::Sha256),
         _ => Err(ApiError::invalid(
             "invalid_sign_type",
-            format!("`sign_type` must be SHA256 or MD5, not {:?}", text.chars().take(16).collect::<String>()),
+            format!(
+                "`sign_type` must be SHA256 or MD5, not {:?}",
+                text.chars().take(16).collect::<String>()
+            ),
         )),
     }
 }

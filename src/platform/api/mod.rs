@@ -5,7 +5,8 @@
 //!   [`orders`], [`duplicates`], [`checks`] (conformance check runs);
 //! - the platform's own routes (`/v1/...`), answering platform-style
 //!   (`{"errCode", "errInfo"}`, see [`error`]): [`authn`] (access tokens) and
-//!   [`entrust_pay`] (sign, sign-query).
+//!   [`entrust_pay`] (sign, sign-query); the netpay order APIs ([`netpay`]) answer in
+//!   netpay's own style (`{"errCode": "SUCCESS", "errMsg", …}`).
 
 pub mod authn;
 pub mod checks;
@@ -14,6 +15,7 @@ pub mod duplicates;
 pub mod entrust_pay;
 pub mod error;
 pub mod merchants;
+pub mod netpay;
 pub mod orders;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -45,5 +47,14 @@ pub fn public_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(authn::access_token))
         .routes(routes!(entrust_pay::sign))
         .routes(routes!(entrust_pay::sign_query))
+        .routes(routes!(netpay::bills::get_qrcode))
+        .routes(routes!(netpay::bills::query))
+        .routes(routes!(netpay::bills::refund))
+        .routes(routes!(netpay::bills::close_qrcode))
+        .routes(routes!(netpay::trade::unified_order))
+        .routes(routes!(netpay::trade::query))
+        .routes(routes!(netpay::trade::close))
+        .routes(routes!(netpay::trade::refund))
+        .routes(routes!(netpay::trade::refund_query))
         .with_state(sandbox)
 }

@@ -269,7 +269,9 @@ pub async fn create(
                 .ok()
                 .and_then(|d| chrono::Duration::from_std(d).ok())
                 .ok_or_else(|| {
-                    invalid(format!("`expire_after` is not a duration such as 30m: {text:?}"))
+                    invalid(format!(
+                        "`expire_after` is not a duration such as 30m: {text:?}"
+                    ))
                 })?;
             let at = now + after;
             order_fields::expiry("`expire_after`", at, now).map_err(invalid)?;
@@ -293,8 +295,13 @@ pub async fn create(
     })?;
     let order_no = match request.order_no {
         Some(no) => {
-            order_fields::order_no("`order_no`", &no, order_no_max(product), &merchant.msg_src_id)
-                .map_err(invalid)?;
+            order_fields::order_no(
+                "`order_no`",
+                &no,
+                order_no_max(product),
+                &merchant.msg_src_id,
+            )
+            .map_err(invalid)?;
             no
         }
         None => generate_order_no(&merchant.msg_src_id, now),
@@ -320,7 +327,10 @@ pub async fn create(
     match sandbox.store.create_order(new, None, now).await? {
         OrderCreateOutcome::Created(order) => {
             tracing::info!(mid = %order.mid, order_no = %order.order_no, "order created by the admin API");
-            Ok((StatusCode::CREATED, Json(OrderView::new(order, Some(Vec::new())))))
+            Ok((
+                StatusCode::CREATED,
+                Json(OrderView::new(order, Some(Vec::new()))),
+            ))
         }
         OrderCreateOutcome::DuplicateOrderNo(existing) => Err(ApiError::conflict(
             "duplicate_order_no",
@@ -348,18 +358,19 @@ pub async fn list(
         .map(|p| p.parse::<Product>())
         .transpose()
         .map_err(bad)?;
-    let state = match &query.status {
-        None => None,
-        Some(status) => {
-            let products = product.map_or(Product::ALL.to_vec(), |p| vec![p]);
-            let found = products
-                .iter()
-                .find_map(|p| OrderState::from_wire(*p, status).ok());
-            Some(found.ok_or_else(|| {
-                bad(format!("`status` {status:?} is not a state of an order"))
-            })?)
-        }
-    };
+    let state =
+        match &query.status {
+            None => None,
+            Some(status) => {
+                let products = product.map_or(Product::ALL.to_vec(), |p| vec![p]);
+                let found = products
+                    .iter()
+                    .find_map(|p| OrderState::from_wire(*p, status).ok());
+                Some(found.ok_or_else(|| {
+                    bad(format!("`status` {status:?} is not a state of an order"))
+                })?)
+            }
+        };
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(bad("`limit` must be between 1 and 500".to_owned()));

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::PlatformStore;
 use crate::platform::auth::AppKey;
-use crate::platform::payment_sign::SignType;
 use crate::platform::merchant::{Merchant, MerchantPatch, NewMerchant};
+use crate::platform::payment_sign::SignType;
 use crate::store::sql::{Sql, Ts, Tx};
 
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
@@ -36,7 +36,10 @@ impl TryFrom<MerchantRow> for Merchant {
 
     fn try_from(row: MerchantRow) -> anyhow::Result<Self> {
         let sign_type = SignType::parse(&row.sign_type).with_context(|| {
-            format!("merchant {}: unknown sign_type {:?}", row.mid, row.sign_type)
+            format!(
+                "merchant {}: unknown sign_type {:?}",
+                row.mid, row.sign_type
+            )
         })?;
         Ok(Merchant {
             mid: row.mid,

@@ -95,7 +95,11 @@ impl TryFrom<OrderRow> for Order {
         };
         Ok(Order {
             id: row.id,
-            product: row.product.parse().map_err(anyhow::Error::msg).with_context(what)?,
+            product: row
+                .product
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(what)?,
             state: OrderState::from_stored(&row.state)
                 .with_context(|| format!("unknown state {:?}", row.state))
                 .with_context(what)?,
@@ -318,7 +322,12 @@ impl PlatformStore {
         }
         let mut ids = Vec::with_capacity(notifications.len());
         for notification in notifications {
-            ids.push(enqueue_in(&mut tx, notification, now).await?.notification.id);
+            ids.push(
+                enqueue_in(&mut tx, notification, now)
+                    .await?
+                    .notification
+                    .id,
+            );
         }
         tx.commit().await?;
         Ok(OrderChangeOutcome::Done {
