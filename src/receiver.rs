@@ -4,7 +4,6 @@
 //! notice's signature, timestamp and nonce, and passes every conformance check.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::routing::any;
@@ -13,9 +12,12 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::check::reference::{self, Verifier};
+use crate::check::reference::{self, Reference, Verifier};
+use crate::check::reference_payment::PaymentVerifier;
+use crate::check::KnownOrder;
 use crate::clock::Clock;
 use crate::platform::auth::AppKey;
+use crate::platform::order::Product;
 
 #[derive(Debug, Clone, Args)]
 pub struct ReceiverArgs {
@@ -25,16 +27,40 @@ pub struct ReceiverArgs {
     /// Share of requests (0.0 to 1.0) answered with HTTP 500.
     #[arg(long, default_value_t = 0.0, conflicts_with = "verify")]
     pub failure_rate: f64,
-    /// Be the reference merchant handler: verify each notice's OPEN-BODY-SIG signature,
-    /// Timestamp and Nonce, and answer 200 only to genuine notices.
-    #[arg(long, requires_all = ["app_id", "app_key"])]
+    /// Be the reference merchant handler: verify each contract notice's OPEN-BODY-SIG
+    /// signature, Timestamp and Nonce (with --app-id and --app-key), and each payment
+    /// notice's `sign` and amount (with --md5-key and --order or --bill); answer only
+    /// genuine notices.
+    #[arg(long)]
     pub verify: bool,
     /// With --verify: the merchant's appId.
-    #[arg(long)]
+    #[arg(long, requires = "app_key")]
     pub app_id: Option<String>,
     /// With --verify: the merchant's appKey.
-    #[arg(long, env = "UMS_NOTIFY_RECEIVER_APP_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "UMS_NOTIFY_RECEIVER_APP_KEY",
+        hide_env_values = true,
+        requires = "app_id"
+    )]
     pub app_key: Option<String>,
+    /// With --verify: the communication key (md5Key) payment notices are signed with.
+    #[arg(long, env = "UMS_NOTIFY_RECEIVER_MD5_KEY", hide_env_values = true)]
+    pub md5_key: Option<String>,
+    /// With --md5-key: an order the handler has, as MER_ORDER_ID=AMOUNT (fen); repeatable.
+    #[arg(long = "order", value_name = "MER_ORDER_ID=AMOUNT", value_parser = trade_order)]
+    pub orders: Vec<KnownOrder>,
+    /// With --md5-key: a QR bill the handler has, as BILL_NO=AMOUNT (fen); repeatable.
+    #[arg(long = "bill", value_name = "BILL_NO=AMOUNT", value_parser = bill)]
+    pub bills: Vec<KnownOrder>,
+}
+
+fn trade_order(text: &str) -> Result<KnownOrder, String> {
+    KnownOrder::parse(Product::Trade, text)
+}
+
+fn bill(text: &str) -> Result<KnownOrder, String> {
+    KnownOrder::parse(Product::Bill, text)
 }
 
 /// The receiver's routes: every path and method.
@@ -53,17 +79,26 @@ pub async fn run(args: ReceiverArgs, shutdown: CancellationToken) -> anyhow::Res
         anyhow::bail!("--failure-rate must be between 0.0 and 1.0");
     }
     let listener = TcpListener::bind(args.listen).await?;
-    let app = match (args.verify, args.app_id, args.app_key) {
-        (true, Some(app_id), Some(app_key)) => {
-            tracing::info!(listen = %listener.local_addr()?, app_id, "reference handler listening");
-            let verifier = Verifier::new(app_id, AppKey::new(app_key), Clock::system());
-            reference::router(Arc::new(verifier))
+    let app = if args.verify {
+        let contract = args
+            .app_id
+            .zip(args.app_key)
+            .map(|(app_id, app_key)| Verifier::new(app_id, AppKey::new(app_key), Clock::system()));
+        let orders: Vec<KnownOrder> = args.orders.into_iter().chain(args.bills).collect();
+        let payment = args
+            .md5_key
+            .map(|key| PaymentVerifier::new(AppKey::new(key), &orders));
+        if contract.is_none() && payment.is_none() {
+            anyhow::bail!("--verify needs --app-id and --app-key, or --md5-key, or both");
         }
-        (true, _, _) => anyhow::bail!("--verify needs --app-id and --app-key"),
-        (false, _, _) => {
-            tracing::info!(listen = %listener.local_addr()?, failure_rate = args.failure_rate, "demo receiver listening");
-            router(args.failure_rate)
+        tracing::info!(listen = %listener.local_addr()?, contract = contract.is_some(), payment = payment.is_some(), orders = orders.len(), "reference handler listening");
+        reference::router(Reference { contract, payment })
+    } else {
+        if args.app_id.is_some() || args.md5_key.is_some() {
+            anyhow::bail!("--app-id, --app-key and --md5-key only apply with --verify");
         }
+        tracing::info!(listen = %listener.local_addr()?, failure_rate = args.failure_rate, "demo receiver listening");
+        router(args.failure_rate)
     };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())

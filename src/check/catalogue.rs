@@ -18,6 +18,26 @@ pub enum Level {
     Should,
 }
 
+/// Which notice a check sends: the contract state notice or the payment-result notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// JSON, `OPEN-BODY-SIG`, accepted with HTTP 200.
+    #[default]
+    Contract,
+    /// A form with a `sign` field, accepted with HTTP 200 and the body `SUCCESS`.
+    Payment,
+}
+
+impl Family {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Contract => "contract",
+            Self::Payment => "payment",
+        }
+    }
+}
+
 /// What the answer should be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
@@ -29,6 +49,7 @@ pub enum Expect {
 #[derive(Debug, Clone, Copy)]
 pub struct CheckSpec {
     pub id: &'static str,
+    pub family: Family,
     pub level: Level,
     pub expect: Expect,
     /// What it sends.
@@ -46,9 +67,10 @@ pub const TIMED_NOTICES: usize = 10;
 /// Notices `handles-concurrency` sends at once.
 pub const CONCURRENT_NOTICES: usize = 16;
 
-pub const CATALOGUE: [CheckSpec; 12] = [
+pub const CATALOGUE: [CheckSpec; 17] = [
     CheckSpec {
         id: "accepts-signed-notice",
+        family: Family::Contract,
         level: Level::Must,
         expect: Expect::Accept,
         sends: "a correctly signed SIGNED notice",
@@ -57,6 +79,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "answers-in-time",
+        family: Family::Contract,
         level: Level::Should,
         expect: Expect::Accept,
         sends: "10 signed notices, one after another",
@@ -65,6 +88,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "accepts-repeat",
+        family: Family::Contract,
         level: Level::Must,
         expect: Expect::Accept,
         sends: "a signed notice, then the identical body again (same requestTimestamp and contractNo, freshly signed as every re-send is)",
@@ -73,6 +97,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "accepts-every-state",
+        family: Family::Contract,
         level: Level::Must,
         expect: Expect::Accept,
         sends: "one signed notice in each state: UNSIGNED, SIGNED, DELETING_CONTRACT, RESCISSION, UNKNOWN",
@@ -81,6 +106,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "accepts-out-of-order",
+        family: Family::Contract,
         level: Level::Must,
         expect: Expect::Accept,
         sends: "a SIGNED notice, a later RESCISSION of the same contract, then the SIGNED notice again (a late re-send)",
@@ -89,6 +115,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "tolerates-new-fields",
+        family: Family::Contract,
         level: Level::Should,
         expect: Expect::Accept,
         sends: "a signed notice with one field the documentation does not list",
@@ -97,6 +124,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "rejects-forged-signature",
+        family: Family::Contract,
         level: Level::Must,
         expect: Expect::Refuse,
         sends: "a notice signed with another key than yours",
@@ -105,6 +133,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "rejects-tampered-body",
+        family: Family::Contract,
         level: Level::Must,
         expect: Expect::Refuse,
         sends: "a notice whose body was changed after it was signed",
@@ -113,6 +142,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "rejects-unsigned",
+        family: Family::Contract,
         level: Level::Should,
         expect: Expect::Refuse,
         sends: "a notice without an Authorization header",
@@ -121,6 +151,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "rejects-replay",
+        family: Family::Contract,
         level: Level::Should,
         expect: Expect::Refuse,
         sends: "a correctly signed notice whose Timestamp is an hour old, and a notice reusing the Nonce of one just accepted",
@@ -129,6 +160,7 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "handles-concurrency",
+        family: Family::Contract,
         level: Level::Should,
         expect: Expect::Accept,
         sends: "16 distinct signed notices at once",
@@ -137,11 +169,57 @@ pub const CATALOGUE: [CheckSpec; 12] = [
     },
     CheckSpec {
         id: "no-redirect",
+        family: Family::Contract,
         level: Level::Must,
         expect: Expect::Accept,
         sends: "a signed notice",
         expects: "HTTP 200 itself, not a redirect",
         hint: "register the final URL (scheme, host, path and trailing slash exactly) as your notify URL",
+    },
+    CheckSpec {
+        id: "payment-accepts-signed",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Accept,
+        sends: "a correctly signed TRADE_SUCCESS (or PAID) notice of your order, with its amount and a random extra field",
+        expects: "HTTP 200 with the body SUCCESS",
+        hint: "verify `sign` over every received parameter except `sign` (empty ones left out, sorted, name=value joined by &, md5Key appended), then answer exactly SUCCESS",
+    },
+    CheckSpec {
+        id: "payment-accepts-repeat",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Accept,
+        sends: "the same notice twice, byte for byte (same notifyId), as every re-send is",
+        expects: "SUCCESS both times",
+        hint: "recognise a repeat by notifyId (or by an order already paid) and answer SUCCESS again without applying it twice",
+    },
+    CheckSpec {
+        id: "payment-rejects-forged-sign",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Refuse,
+        sends: "a notice signed with another key than your md5Key",
+        expects: "anything but SUCCESS",
+        hint: "compute `sign` with your own communication key (md5Key) and refuse the notice when it differs",
+    },
+    CheckSpec {
+        id: "payment-rejects-tampered",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Refuse,
+        sends: "a notice whose totalAmount was changed after it was signed",
+        expects: "anything but SUCCESS",
+        hint: "verify `sign` over the parameters as received, before acting on any of them",
+    },
+    CheckSpec {
+        id: "payment-rejects-wrong-amount",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Refuse,
+        sends: "a correctly signed notice of your order whose totalAmount is not the order's",
+        expects: "anything but SUCCESS",
+        hint: "compare totalAmount with the amount of your own order before marking it paid",
     },
 ];
 

@@ -46,6 +46,7 @@ pub async fn run(spec: &CheckSpec, probe: &Probe) -> Judged {
 
 async fn run_unguarded(spec: &CheckSpec, probe: &Probe) -> Judged {
     match spec.id {
+        id if id.starts_with("payment-") => super::payment::run(id, probe).await,
         "answers-in-time" => answers_in_time(probe).await,
         "accepts-repeat" => accepts_repeat(probe).await,
         "accepts-every-state" => accepts_every_state(probe).await,

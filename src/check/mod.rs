@@ -2,9 +2,11 @@
 //! each sending real notices signed like the sandbox's own, and judges the answers.
 //!
 //! - [`catalogue`] — the checks, their levels and expectations;
-//! - [`judge`] — how each check is run and judged;
+//! - [`judge`] — how each check is run and judged; [`payment`] — the payment-result
+//!   notice checks;
 //! - [`probe`] — building, signing and sending one notice, recorded as an exchange;
-//! - [`reference`] — the reference handler whose rules the checks expect;
+//! - [`reference`] — the reference handler whose rules the checks expect, and
+//!   [`reference_payment`] its rules for payment-result notices;
 //! - [`report`] — the report and its text, JSON and JUnit renderings;
 //! - [`runs`] — runs started from the sandbox, stored with their reports;
 //! - [`cli`] — `ums-notify check`, standalone.
@@ -15,8 +17,10 @@
 pub mod catalogue;
 pub mod cli;
 pub mod judge;
+pub mod payment;
 pub mod probe;
 pub mod reference;
+pub mod reference_payment;
 pub mod report;
 pub mod runs;
 
@@ -24,9 +28,11 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::platform::auth::AppKey;
+use crate::platform::order::Product;
+use crate::platform::payment_sign::SignType;
 use crate::policy::DEFAULT_MAX_ATTEMPTS;
 
-pub use catalogue::{CheckSpec, Level, CATALOGUE};
+pub use catalogue::{CheckSpec, Family, Level, CATALOGUE};
 pub use report::{CheckResult, Outcome, Report};
 
 /// The merchant handler a run judges and the credentials its notices are signed with.
@@ -36,6 +42,51 @@ pub struct Target {
     pub app_id: String,
     pub app_key: AppKey,
     pub mid: String,
+    /// What the payment checks need; `None` when only contract checks run.
+    pub payment: Option<PaymentTarget>,
+}
+
+/// The payment checks' side of a target: the communication key their notices are
+/// signed with, and an order the handler knows, which they report paid.
+#[derive(Debug, Clone)]
+pub struct PaymentTarget {
+    pub md5_key: AppKey,
+    pub sign_type: SignType,
+    pub order: KnownOrder,
+}
+
+/// An order the merchant's handler knows: its product, number and amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownOrder {
+    pub product: Product,
+    /// `merOrderId` or `billNo`.
+    pub order_no: String,
+    /// In fen.
+    pub total_amount: i64,
+}
+
+impl KnownOrder {
+    /// Reads `NUMBER=AMOUNT` (the amount in fen), as the command line takes it.
+    pub fn parse(product: Product, text: &str) -> Result<Self, String> {
+        let (order_no, amount) = text
+            .split_once('=')
+            .ok_or_else(|| format!("{text:?} is not NUMBER=AMOUNT (the amount in fen)"))?;
+        let total_amount = amount
+            .parse::<i64>()
+            .ok()
+            .filter(|fen| *fen > 0)
+            .ok_or_else(|| format!("{amount:?} is not an amount in fen above zero"))?;
+        if order_no.is_empty() || order_no.len() > 32 {
+            return Err(format!(
+                "{order_no:?} is not an order number of 1 to 32 characters"
+            ));
+        }
+        Ok(Self {
+            product,
+            order_no: order_no.to_owned(),
+            total_amount,
+        })
+    }
 }
 
 /// The merchant number notices carry when none is given.
@@ -71,8 +122,9 @@ pub fn known_ids() -> Vec<&'static str> {
     CATALOGUE.iter().map(|spec| spec.id).collect()
 }
 
-/// The checks to run: all of them, or those `only` names, in catalogue order.
-pub fn select(only: &[String]) -> Result<Vec<&'static CheckSpec>, UnknownCheck> {
+/// The checks to run: those of `family`, or those `only` names (of any family), in
+/// catalogue order.
+pub fn select(only: &[String], family: Family) -> Result<Vec<&'static CheckSpec>, UnknownCheck> {
     if let Some(unknown) = only.iter().find(|id| catalogue::spec(id).is_none()) {
         return Err(UnknownCheck {
             unknown: unknown.clone(),
@@ -80,8 +132,19 @@ pub fn select(only: &[String]) -> Result<Vec<&'static CheckSpec>, UnknownCheck> 
     }
     Ok(CATALOGUE
         .iter()
-        .filter(|spec| only.is_empty() || only.iter().any(|id| id == spec.id))
+        .filter(|spec| {
+            if only.is_empty() {
+                spec.family == family
+            } else {
+                only.iter().any(|id| id == spec.id)
+            }
+        })
         .collect())
+}
+
+/// Whether any of `checks` is of `family`.
+pub fn needs(checks: &[&CheckSpec], family: Family) -> bool {
+    checks.iter().any(|spec| spec.family == family)
 }
 
 /// Runs `checks` one after another against `target`.

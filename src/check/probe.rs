@@ -50,6 +50,27 @@ impl Answer {
         self.status == Some(200)
     }
 
+    /// HTTP 200 with the body `SUCCESS` (surrounding whitespace aside): what accepts a
+    /// payment-result notice.
+    pub fn says_success(&self) -> bool {
+        self.is_ok()
+            && self
+                .body
+                .as_deref()
+                .is_some_and(|body| body.trim() == crate::platform::payment_notice::SUCCESS_BODY)
+    }
+
+    /// "HTTP 200 \"FAILED\"": the status and the start of the body, for payment checks.
+    pub fn describe_with_body(&self) -> String {
+        match (&self.body, self.status) {
+            (Some(body), Some(_)) => {
+                let shown: String = body.trim().chars().take(40).collect();
+                format!("{} {shown:?}", self.describe())
+            }
+            _ => self.describe(),
+        }
+    }
+
     pub fn is_redirect(&self) -> bool {
         self.status.is_some_and(|s| (300..400).contains(&s))
     }
@@ -175,14 +196,30 @@ impl Probe {
 
     /// POSTs `body` to the notify URL, signed as `signing` says.
     pub async fn send(&self, body: &[u8], signing: Signing<'_>) -> Exchange {
+        let authorization = self.authorization(body, &signing);
+        self.post(body, "application/json", authorization).await
+    }
+
+    /// POSTs a payment-result notice's form `body` (its `sign` is in the body).
+    pub async fn send_form(&self, body: &[u8]) -> Exchange {
+        self.post(body, crate::platform::payment_notice::CONTENT_TYPE, None)
+            .await
+    }
+
+    async fn post(
+        &self,
+        body: &[u8],
+        content_type: &str,
+        authorization: Option<String>,
+    ) -> Exchange {
         let mut headers = vec![
-            ("Content-Type".to_owned(), "application/json".to_owned()),
+            ("Content-Type".to_owned(), content_type.to_owned()),
             (
                 "User-Agent".to_owned(),
                 concat!("ums-notify-check/", env!("CARGO_PKG_VERSION")).to_owned(),
             ),
         ];
-        if let Some(value) = self.authorization(body, &signing) {
+        if let Some(value) = authorization {
             headers.push(("Authorization".to_owned(), value));
         }
         let request = SentRequest {

@@ -21,11 +21,15 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header::AUTHORIZATION, HeaderMap, StatusCode};
+use axum::http::{
+    header::{AUTHORIZATION, CONTENT_TYPE},
+    HeaderMap, StatusCode,
+};
 use axum::routing::any;
 use axum::Router;
 use chrono::{DateTime, Utc};
 
+use super::reference_payment::PaymentVerifier;
 use crate::clock::Clock;
 use crate::platform::auth::{
     parse_authorization, parse_compact_timestamp, verify_body_signature, AppKey, Credentials,
@@ -198,16 +202,64 @@ fn identifying_fields(body: &[u8]) -> Result<Vec<String>, Rejection> {
         .collect()
 }
 
-/// Serves the reference handler on every path.
-pub fn router(verifier: Arc<Verifier>) -> Router {
-    Router::new().fallback(any(handle)).with_state(verifier)
+/// The reference handler for one merchant: its contract notice rules, its payment
+/// notice rules ([`super::reference_payment`]), or both.
+#[derive(Default)]
+pub struct Reference {
+    pub contract: Option<Verifier>,
+    pub payment: Option<PaymentVerifier>,
+}
+
+impl From<Verifier> for Reference {
+    fn from(verifier: Verifier) -> Self {
+        Self {
+            contract: Some(verifier),
+            payment: None,
+        }
+    }
+}
+
+/// Serves the reference handler on every path: a form body is a payment-result notice,
+/// anything else a contract notice.
+pub fn router(reference: impl Into<Reference>) -> Router {
+    Router::new()
+        .fallback(any(handle))
+        .with_state(Arc::new(reference.into()))
 }
 
 async fn handle(
-    State(verifier): State<Arc<Verifier>>,
+    State(reference): State<Arc<Reference>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, String) {
+    let form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        let Some(verifier) = &reference.payment else {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "this handler takes no payment notices (no communication key)".to_owned(),
+            );
+        };
+        return match verifier.judge(&body) {
+            Ok(handled) => {
+                tracing::info!(?handled, "payment notice accepted");
+                (StatusCode::OK, "SUCCESS".to_owned())
+            }
+            Err(rejection) => {
+                tracing::info!(reason = rejection.message(), "payment notice refused");
+                (rejection.status(), "FAILED".to_owned())
+            }
+        };
+    }
+    let Some(verifier) = &reference.contract else {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "this handler takes no contract notices (no appId and appKey)".to_owned(),
+        );
+    };
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     match verifier.judge(authorization, &body) {
         Ok(handled) => {

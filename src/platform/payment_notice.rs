@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::contract::format_cst;
 use super::merchant::Merchant;
 use super::order::{Order, OrderState, Product, Refund};
-use super::payment_sign::sign;
+use super::payment_sign::{sign, SignType};
 use crate::policy::{RetryPolicy, SuccessRule};
 use crate::store::NewNotification;
 
@@ -126,8 +126,27 @@ pub fn bill_qr_code(order: &Order) -> String {
     )
 }
 
+/// Who a notice is from and how it is signed: the merchant's name (`merName`), its
+/// communication key and `signType`.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub name: &'a str,
+    pub md5_key: &'a str,
+    pub sign_type: SignType,
+}
+
+impl<'a> From<&'a Merchant> for Sender<'a> {
+    fn from(merchant: &'a Merchant) -> Self {
+        Self {
+            name: &merchant.name,
+            md5_key: merchant.md5_key.expose(),
+            sign_type: merchant.sign_type,
+        }
+    }
+}
+
 /// The notice's fields in the order they are sent, without `sign`.
-pub fn fields(event: Event<'_>, merchant: &Merchant, notify_id: &str) -> Vec<(String, String)> {
+pub fn fields(event: Event<'_>, sender: Sender<'_>, notify_id: &str) -> Vec<(String, String)> {
     let order = event.order;
     let mut fields: Vec<(&str, String)> = vec![
         ("mid", order.mid.clone()),
@@ -206,9 +225,9 @@ pub fn fields(event: Event<'_>, merchant: &Merchant, notify_id: &str) -> Vec<(St
         ]);
     }
     fields.extend([
-        ("merName", merchant.name.clone()),
+        ("merName", sender.name.to_owned()),
         ("notifyId", notify_id.to_owned()),
-        ("signType", merchant.sign_type.as_str().to_owned()),
+        ("signType", sender.sign_type.as_str().to_owned()),
     ]);
     let (name, value) = random_field();
     let mut fields: Vec<(String, String)> = fields
@@ -239,11 +258,16 @@ fn random_field() -> (String, String) {
 }
 
 /// The form body of `fields` with their `sign` appended.
-pub fn signed_body(mut fields: Vec<(String, String)>, merchant: &Merchant) -> Vec<u8> {
-    let sign = sign(&fields, merchant.md5_key.expose(), merchant.sign_type);
+pub fn signed_body(mut fields: Vec<(String, String)>, sender: Sender<'_>) -> Vec<u8> {
+    let sign = sign(&fields, sender.md5_key, sender.sign_type);
     fields.push(("sign".to_owned(), sign));
+    form_body(&fields)
+}
+
+/// `fields` form-urlencoded (UTF-8), in their order.
+pub fn form_body(fields: &[(String, String)]) -> Vec<u8> {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in &fields {
+    for (name, value) in fields {
         form.append_pair(name, value);
     }
     form.finish().into_bytes()
@@ -261,7 +285,8 @@ pub fn payment_result(
     merchant: &Merchant,
     policy: &RetryPolicy,
 ) -> Vec<NewNotification> {
-    let body = signed_body(fields(event, merchant, &notify_id()), merchant);
+    let sender = Sender::from(merchant);
+    let body = signed_body(fields(event, sender, &notify_id()), sender);
     let one = NewNotification {
         destination: event.order.notify.clone(),
         success: SuccessRule::with_body(SUCCESS_BODY),

@@ -8,6 +8,7 @@ mod common;
 mod admin_api;
 mod batch;
 mod check;
+mod check_payment;
 mod cluster;
 mod console;
 mod console_browser;

@@ -12,9 +12,10 @@ use crate::api::error::{AdminErrors, ErrorBody};
 use crate::api::extract::ApiPath;
 use crate::api::ApiError;
 use crate::check::runs::{Run, StartError};
-use crate::check::{self, Target};
+use crate::check::{self, Family, KnownOrder, PaymentTarget, Target};
 use crate::platform::fields;
 use crate::platform::sandbox::Sandbox;
+use crate::platform::store::OrderFilter;
 
 /// The optional body of `POST /admin/v1/merchants/{mid}/checks`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -22,9 +23,15 @@ use crate::platform::sandbox::Sandbox;
 pub struct StartCheck {
     /// Check this URL instead of the merchant's notify URL.
     pub notify_url: Option<String>,
-    /// Run only these checks.
+    /// Run only these checks (of any family).
     #[serde(default)]
     pub only: Vec<String>,
+    /// Run the checks of this family (`contract`, the default, or `payment`).
+    #[serde(default)]
+    pub family: Family,
+    /// The payment checks report this order of the merchant paid (its admin id); the
+    /// merchant's latest order by default.
+    pub order_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -33,14 +40,15 @@ pub struct RunList {
 }
 
 /// Run the conformance check against the merchant's notify URL, with its appId and
-/// appKey, in the background. The body is optional.
+/// appKey (contract notices) or its md5Key and an order (payment notices), in the
+/// background. The body is optional.
 #[utoipa::path(post, path = "/merchants/{mid}/checks", tag = "checks",
     params(("mid" = String, Path, description = "The merchant number")),
     request_body(content = Option<StartCheck>, description = "Optional: another notify URL, a subset of checks"),
     responses(
         (status = 202, description = "Started; poll the `Location`", body = Run),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`no_notify_url`, `invalid_notify_url`, `unknown_check`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`no_notify_url`, `invalid_notify_url`, `unknown_check`, `no_order`, `unknown_order`, `unknown_field`, `invalid_request`", body = ErrorBody),
         (status = 429, description = "`checks_busy`", body = ErrorBody),
         AdminErrors,
     ),
@@ -81,17 +89,35 @@ pub async fn start_run(sandbox: &Sandbox, mid: &str, request: StartCheck) -> Res
     };
     fields::validate_notify_url(&notify_url)
         .map_err(|error| ApiError::invalid("invalid_notify_url", error.message))?;
-    let checks = check::select(&request.only)
+    let checks = check::select(&request.only, request.family)
         .map_err(|error| ApiError::invalid("unknown_check", error.to_string()))?;
+    let payment = if check::needs(&checks, Family::Payment) {
+        let order = known_order(sandbox, mid, request.order_id).await?;
+        Some(PaymentTarget {
+            md5_key: merchant.md5_key,
+            sign_type: merchant.sign_type,
+            order,
+        })
+    } else {
+        None
+    };
     let target = Target {
         notify_url,
         app_id: merchant.app_id,
         app_key: merchant.app_key,
         mid: merchant.mid,
+        payment,
+    };
+    // A run records the checks it was asked for; a family other than the default is
+    // recorded as its checks.
+    let only = if request.only.is_empty() && request.family != Family::Contract {
+        checks.iter().map(|spec| spec.id.to_owned()).collect()
+    } else {
+        request.only
     };
     sandbox
         .checks
-        .start(target, &request.only, checks)
+        .start(target, &only, checks)
         .await
         .map_err(|error| match error {
             StartError::Busy => ApiError::new(
@@ -101,6 +127,45 @@ pub async fn start_run(sandbox: &Sandbox, mid: &str, request: StartCheck) -> Res
             ),
             StartError::Store(error) => ApiError::internal(error),
         })
+}
+
+/// The order the payment checks report paid: `order_id` of the merchant, or its latest.
+async fn known_order(
+    sandbox: &Sandbox,
+    mid: &str,
+    order_id: Option<i64>,
+) -> Result<KnownOrder, ApiError> {
+    let order = match order_id {
+        Some(id) => sandbox
+            .store
+            .order(id)
+            .await?
+            .filter(|order| order.mid == mid)
+            .ok_or_else(|| {
+                ApiError::invalid("unknown_order", format!("merchant {mid} has no order {id}"))
+            })?,
+        None => {
+            let filter = OrderFilter {
+                mid: Some(mid.to_owned()),
+                limit: 1,
+                ..OrderFilter::default()
+            };
+            let latest = sandbox.store.orders(&filter).await?.into_iter().next();
+            latest.ok_or_else(|| {
+                ApiError::invalid(
+                    "no_order",
+                    format!(
+                        "merchant {mid} has no order for the payment checks to report paid; create one (through the netpay API or POST /admin/v1/orders) first"
+                    ),
+                )
+            })?
+        }
+    };
+    Ok(KnownOrder {
+        product: order.product,
+        order_no: order.order_no,
+        total_amount: order.total_amount,
+    })
 }
 
 /// One check run, with its report once finished.
