@@ -93,11 +93,16 @@ pub async fn create(
     let content = html! {
         div.card.stack {
             p { "Merchant " strong { (mid) } " is ready. Give these to its client code; "
-                strong { "the appKey is shown only now" } " (it stays readable in the admin API)." }
+                strong { "the keys are shown only now" } " (they stay readable in the admin API)." }
             div.secret { span { "appId" } code #app-id { (text("app_id")) }
                 button.secondary type="button" data-copy="app-id" { "Copy" } }
             div.secret { span { "appKey" } code #app-key { (text("app_key")) }
                 button.secondary type="button" data-copy="app-key" { "Copy" } }
+            div.secret { span { "md5Key" } code #md5-key { (text("md5_key")) }
+                button.secondary type="button" data-copy="md5-key" { "Copy" } }
+            p { "The md5Key (通讯密钥) signs payment-result notices ("
+                (text("sign_type")) "); order numbers start with the source number "
+                strong { (text("msg_src_id")) } "." }
             p { a href={ "/console/merchants/" (mid) } { "Go to the merchant" } }
         }
     };
@@ -135,6 +140,8 @@ pub async fn show(
                 dl.facts {
                     dt { "Name" } dd { (merchant.name) }
                     dt { "appId" } dd.mono { (merchant.app_id) }
+                    dt { "Source number" } dd.mono { (merchant.msg_src_id) }
+                    dt { "signType" } dd.mono { (merchant.sign_type.as_str()) }
                     dt { "Created" } dd { (time(Some(merchant.created_at))) }
                 }
                 p { a href={ "/console/contracts?mid=" (mid) } { "Contracts" } " · "
