@@ -98,7 +98,15 @@ pub fn plan(
     let now = change.now;
     let due = |at: Option<DateTime<Utc>>| at.is_some_and(|at| at <= now);
     match change.cause {
-        Cause::Buyer if current.state != OrderState::Unpaid || !due(current.pay_due_at) => {
+        // A buyer who comes after the order expired finds it closed, however late the
+        // worker gets to either.
+        Cause::Buyer
+            if current.state != OrderState::Unpaid
+                || !due(current.pay_due_at)
+                || current
+                    .pay_due_at
+                    .is_some_and(|at| at >= current.expires_at) =>
+        {
             return Err(Refused::NotDue)
         }
         Cause::Expiry if current.state != OrderState::Unpaid || !due(Some(current.expires_at)) => {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use super::merchant::Merchant;
 use super::order::{NewOrder, Product};
@@ -51,10 +51,16 @@ impl OrderService {
         self.producer.clock.now()
     }
 
-    /// A new unpaid order of `merchant` notified at `notify`, paid by the simulated buyer
-    /// after the merchant's delay if it has one.
-    pub fn draft(&self, merchant: &Merchant, terms: OrderTerms, notify: Destination) -> NewOrder {
-        let now = self.now();
+    /// A new unpaid order of `merchant` notified at `notify`, created at `now` (the time
+    /// its row is written with), paid by the simulated buyer after the merchant's delay
+    /// if it has one.
+    pub fn draft(
+        &self,
+        merchant: &Merchant,
+        terms: OrderTerms,
+        notify: Destination,
+        now: DateTime<Utc>,
+    ) -> NewOrder {
         let after = |delay: Duration| chrono::Duration::from_std(delay).ok().map(|d| now + d);
         NewOrder {
             mid: merchant.mid.clone(),
@@ -83,10 +89,12 @@ impl OrderService {
         cause: Cause,
         nonce: Option<NonceUse>,
     ) -> anyhow::Result<OrderChangeOutcome> {
+        // Whole milliseconds, as both backends keep them: the answer built from the
+        // planned order then reads back the same.
         let change = OrderChange {
             event,
             cause,
-            now: self.now(),
+            now: self.now().trunc_subsecs(3),
         };
         let delivery = &self.delivery;
         let outcome = self

@@ -55,7 +55,8 @@ pub struct ListQuery {
     mid: Option<String>,
     #[param(value_type = Option<Product>)]
     product: Option<String>,
-    /// A state of either product, such as `PAID` or `TRADE_SUCCESS`.
+    /// A state as a product names it, such as `PAID` (bills) or `TRADE_SUCCESS` (trade
+    /// orders); it lists only orders of that product.
     status: Option<String>,
     /// Page size, 1 to 500 (50 by default).
     limit: Option<u32>,
@@ -323,7 +324,7 @@ pub async fn create(
         description,
         expires_at,
     };
-    let new = sandbox.orders.draft(&merchant, terms, notify);
+    let new = sandbox.orders.draft(&merchant, terms, notify, now);
     match sandbox.store.create_order(new, None, now).await? {
         OrderCreateOutcome::Created(order) => {
             tracing::info!(mid = %order.mid, order_no = %order.order_no, "order created by the admin API");
@@ -358,19 +359,18 @@ pub async fn list(
         .map(|p| p.parse::<Product>())
         .transpose()
         .map_err(bad)?;
-    let state =
-        match &query.status {
-            None => None,
-            Some(status) => {
-                let products = product.map_or(Product::ALL.to_vec(), |p| vec![p]);
-                let found = products
-                    .iter()
-                    .find_map(|p| OrderState::from_wire(*p, status).ok());
-                Some(found.ok_or_else(|| {
-                    bad(format!("`status` {status:?} is not a state of an order"))
-                })?)
-            }
-        };
+    // Each product names its states its own way, so a status also names the product.
+    let (product, state) = match &query.status {
+        None => (product, None),
+        Some(status) => {
+            let products = product.map_or(Product::ALL.to_vec(), |p| vec![p]);
+            let (product, state) = products
+                .iter()
+                .find_map(|p| OrderState::from_wire(*p, status).ok().map(|s| (*p, s)))
+                .ok_or_else(|| bad(format!("`status` {status:?} is not a state of an order")))?;
+            (Some(product), Some(state))
+        }
+    };
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(bad("`limit` must be between 1 and 500".to_owned()));

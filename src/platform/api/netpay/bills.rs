@@ -86,7 +86,7 @@ pub async fn get_qrcode(
     };
     let new = sandbox
         .orders
-        .draft(&request.caller.merchant, terms, notify);
+        .draft(&request.caller.merchant, terms, notify, now);
     let nonce = request.take_nonce();
     let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
     match sandbox.store.create_order(new, nonce, now).await? {

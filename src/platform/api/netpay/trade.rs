@@ -92,7 +92,7 @@ pub async fn unified_order(
     };
     let new = sandbox
         .orders
-        .draft(&request.caller.merchant, terms, notify);
+        .draft(&request.caller.merchant, terms, notify, now);
     let nonce = request.take_nonce();
     let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
     match sandbox.store.create_order(new, nonce, now).await? {
