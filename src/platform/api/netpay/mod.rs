@@ -125,6 +125,8 @@ impl IntoResponse for NetpayError {
                 let mut answer = Map::new();
                 answer.insert("errCode".into(), code.as_str().into());
                 answer.insert("errMsg".into(), message.into());
+                // A refusal is made where no sandbox is at hand, so it is stamped with the
+                // wall clock rather than the sandbox's (which tests may set).
                 answer.insert("responseTimestamp".into(), format_cst(Utc::now()).into());
                 (status, Json(Value::Object(answer))).into_response()
             }
