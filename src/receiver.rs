@@ -85,6 +85,11 @@ pub async fn run(args: ReceiverArgs, shutdown: CancellationToken) -> anyhow::Res
             .zip(args.app_key)
             .map(|(app_id, app_key)| Verifier::new(app_id, AppKey::new(app_key), Clock::system()));
         let orders: Vec<KnownOrder> = args.orders.into_iter().chain(args.bills).collect();
+        if args.md5_key.is_some() && orders.is_empty() {
+            anyhow::bail!(
+                "--md5-key needs the orders the handler has (--order or --bill): a payment notice of any other order is refused"
+            );
+        }
         let payment = args
             .md5_key
             .map(|key| PaymentVerifier::new(AppKey::new(key), &orders));
@@ -94,8 +99,10 @@ pub async fn run(args: ReceiverArgs, shutdown: CancellationToken) -> anyhow::Res
         tracing::info!(listen = %listener.local_addr()?, contract = contract.is_some(), payment = payment.is_some(), orders = orders.len(), "reference handler listening");
         reference::router(Reference { contract, payment })
     } else {
-        if args.app_id.is_some() || args.md5_key.is_some() {
-            anyhow::bail!("--app-id, --app-key and --md5-key only apply with --verify");
+        // The keys may come from the environment, set for another run: they are ignored
+        // here. Flags that only make sense with --verify are refused.
+        if args.app_id.is_some() || !args.orders.is_empty() || !args.bills.is_empty() {
+            anyhow::bail!("--app-id, --order and --bill only apply with --verify");
         }
         tracing::info!(listen = %listener.local_addr()?, failure_rate = args.failure_rate, "demo receiver listening");
         router(args.failure_rate)

@@ -11,6 +11,10 @@ ALTER TABLE merchants ADD COLUMN sign_type TEXT NOT NULL DEFAULT 'SHA256'
 -- merchant starts with
 ALTER TABLE merchants ADD COLUMN msg_src_id TEXT NOT NULL DEFAULT '';
 UPDATE merchants SET msg_src_id = upper(substr(replace(gen_random_uuid()::text, '-', ''), 1, 4)) WHERE msg_src_id = '';
+-- Every merchant has its own key and source number from here on: an instance that does
+-- not know the columns yet (a rolling upgrade) cannot create a merchant without them.
+ALTER TABLE merchants ALTER COLUMN md5_key DROP DEFAULT;
+ALTER TABLE merchants ALTER COLUMN msg_src_id DROP DEFAULT;
 -- simulated buyers: new orders of this merchant are paid after this delay
 ALTER TABLE merchants ADD COLUMN auto_pay_ms BIGINT;
 

@@ -67,6 +67,9 @@ pub const TIMED_NOTICES: usize = 10;
 /// Notices `handles-concurrency` sends at once.
 pub const CONCURRENT_NOTICES: usize = 16;
 
+/// The payment checks that expect a refusal come first: they report the order paid
+/// with a bad `sign` or amount while it is still unpaid at the handler, so a handler
+/// that acknowledges notices of an order already paid is judged fairly.
 pub const CATALOGUE: [CheckSpec; 17] = [
     CheckSpec {
         id: "accepts-signed-notice",
@@ -177,24 +180,6 @@ pub const CATALOGUE: [CheckSpec; 17] = [
         hint: "register the final URL (scheme, host, path and trailing slash exactly) as your notify URL",
     },
     CheckSpec {
-        id: "payment-accepts-signed",
-        family: Family::Payment,
-        level: Level::Must,
-        expect: Expect::Accept,
-        sends: "a correctly signed TRADE_SUCCESS (or PAID) notice of your order, with its amount and a random extra field",
-        expects: "HTTP 200 with the body SUCCESS",
-        hint: "verify `sign` over every received parameter except `sign` (empty ones left out, sorted, name=value joined by &, md5Key appended), then answer exactly SUCCESS",
-    },
-    CheckSpec {
-        id: "payment-accepts-repeat",
-        family: Family::Payment,
-        level: Level::Must,
-        expect: Expect::Accept,
-        sends: "the same notice twice, byte for byte (same notifyId), as every re-send is",
-        expects: "SUCCESS both times",
-        hint: "recognise a repeat by notifyId (or by an order already paid) and answer SUCCESS again without applying it twice",
-    },
-    CheckSpec {
         id: "payment-rejects-forged-sign",
         family: Family::Payment,
         level: Level::Must,
@@ -220,6 +205,24 @@ pub const CATALOGUE: [CheckSpec; 17] = [
         sends: "a correctly signed notice of your order whose totalAmount is not the order's",
         expects: "anything but SUCCESS",
         hint: "compare totalAmount with the amount of your own order before marking it paid",
+    },
+    CheckSpec {
+        id: "payment-accepts-signed",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Accept,
+        sends: "a correctly signed TRADE_SUCCESS (or PAID) notice of your order, with its amount and a random extra field",
+        expects: "HTTP 200 with the body SUCCESS",
+        hint: "verify `sign` over every received parameter except `sign` (empty ones left out, sorted, name=value joined by &, md5Key appended), then answer exactly SUCCESS",
+    },
+    CheckSpec {
+        id: "payment-accepts-repeat",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Accept,
+        sends: "the same notice twice, byte for byte (same notifyId), as every re-send is",
+        expects: "SUCCESS both times",
+        hint: "recognise a repeat by notifyId (or by an order already paid) and answer SUCCESS again without applying it twice",
     },
 ];
 

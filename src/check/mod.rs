@@ -63,6 +63,8 @@ pub struct KnownOrder {
     pub order_no: String,
     /// In fen.
     pub total_amount: i64,
+    /// A bill's `billDate` (`yyyy-MM-dd`); today's when unknown.
+    pub bill_date: Option<String>,
 }
 
 impl KnownOrder {
@@ -85,6 +87,7 @@ impl KnownOrder {
             product,
             order_no: order_no.to_owned(),
             total_amount,
+            bill_date: None,
         })
     }
 }

@@ -58,7 +58,10 @@ impl Notice<'_> {
             inst_mid: order.product.default_inst_mid().to_owned(),
             product: order.product,
             order_no: order.order_no.clone(),
-            bill_date: crate::platform::format_wall_clock(now, "%Y-%m-%d"),
+            bill_date: order
+                .bill_date
+                .clone()
+                .unwrap_or_else(|| crate::platform::format_wall_clock(now, "%Y-%m-%d")),
             state: OrderState::Paid,
             total_amount: amount,
             refunded_amount: 0,

@@ -15,6 +15,8 @@ use crate::platform::auth::{
 };
 use crate::platform::contract::{contract_id, format_cst, ContractState};
 use crate::platform::notice::ContractNotification;
+use crate::policy::success::Verdict;
+use crate::policy::SuccessRule;
 
 /// How much of an answer's body a report keeps.
 pub const ANSWER_BODY_LIMIT: usize = 1024;
@@ -50,14 +52,13 @@ impl Answer {
         self.status == Some(200)
     }
 
-    /// HTTP 200 with the body `SUCCESS` (surrounding whitespace aside): what accepts a
-    /// payment-result notice.
+    /// HTTP 200 with the body `SUCCESS`, judged by the success rule deliveries use.
     pub fn says_success(&self) -> bool {
-        self.is_ok()
-            && self
-                .body
-                .as_deref()
-                .is_some_and(|body| body.trim() == crate::platform::payment_notice::SUCCESS_BODY)
+        let rule = SuccessRule::with_body(crate::platform::payment_notice::SUCCESS_BODY);
+        match (self.status, &self.body) {
+            (Some(status), Some(body)) => rule.judge(status, body.as_bytes()) == Verdict::Delivered,
+            _ => false,
+        }
     }
 
     /// "HTTP 200 \"FAILED\"": the status and the start of the body, for payment checks.

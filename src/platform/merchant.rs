@@ -60,6 +60,7 @@ pub struct MerchantPatch {
     pub auto_pay_after: Option<Option<Duration>>,
     pub md5_key: Option<AppKey>,
     pub sign_type: Option<SignType>,
+    pub msg_src_id: Option<String>,
     pub extra_copies: Option<u32>,
 }
 
@@ -72,6 +73,7 @@ impl MerchantPatch {
             && self.auto_pay_after.is_none()
             && self.md5_key.is_none()
             && self.sign_type.is_none()
+            && self.msg_src_id.is_none()
             && self.extra_copies.is_none()
     }
 }

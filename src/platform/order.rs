@@ -165,6 +165,9 @@ pub enum OrderRefusal {
     },
     #[error("refund amount must be at least 1 fen")]
     RefundNotPositive,
+    /// An unpaid order past its expiry: the buyer can no longer pay it.
+    #[error("the order expired unpaid ({0}); it is closed at the next expiry round")]
+    Expired(&'static str),
     /// The refund order number was used for this order with another amount.
     #[error("refundOrderId {0} was already used for this order with another amount")]
     RefundIdReused(String),

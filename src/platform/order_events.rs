@@ -18,10 +18,11 @@ pub enum OrderEvent {
     Pay { target_sys: String },
     /// The order is closed unpaid.
     Close,
-    /// `amount` fen are refunded under the merchant's `refund_order_id`.
+    /// `amount` fen (all that is left when `None`, as of the change) are refunded under
+    /// the merchant's `refund_order_id`.
     Refund {
         refund_order_id: String,
-        amount: i64,
+        amount: Option<i64>,
     },
 }
 
@@ -123,6 +124,11 @@ pub fn plan(
             current
                 .check_move(OrderState::Paid)
                 .map_err(Refused::Rule)?;
+            // The simulated buyer came when due, before the expiry (checked above),
+            // however late the worker applies it; anyone else pays now.
+            if change.cause != Cause::Buyer && now >= current.expires_at {
+                return Err(Refused::Rule(OrderRefusal::Expired(current.status())));
+            }
             next.state = OrderState::Paid;
             next.payment = Some(Payment::simulate(target_sys, now));
         }
@@ -137,6 +143,8 @@ pub fn plan(
             refund_order_id,
             amount,
         } => {
+            // Read under the order's lock, so two refunds of "the rest" cannot both take it.
+            let amount = &amount.unwrap_or(current.refundable());
             if let Some(existing) = existing_refund {
                 return Err(if existing.amount == *amount {
                     Refused::Repeated(existing.clone())

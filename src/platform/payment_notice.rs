@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::contract::format_cst;
 use super::merchant::Merchant;
-use super::order::{Order, OrderState, Product, Refund};
+use super::order::{Order, OrderState, Payment, Product, Refund};
 use super::payment_sign::{sign, SignType};
 use crate::policy::{RetryPolicy, SuccessRule};
 use crate::store::NewNotification;
@@ -79,10 +79,10 @@ pub struct Event<'a> {
     pub refund: Option<&'a Refund>,
 }
 
-/// The `billPayment` JSON string of a paid QR bill's notice.
+/// The `billPayment` of a paid QR bill.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct BillPayment<'a> {
+pub struct BillPayment<'a> {
     pay_time: String,
     pay_seq_id: &'a str,
     settle_date: String,
@@ -97,6 +97,28 @@ struct BillPayment<'a> {
     mer_order_id: String,
     status: &'static str,
     bill_biz_type: &'static str,
+}
+
+impl<'a> BillPayment<'a> {
+    /// The payment of a paid bill, as its notice (a JSON string) and the bill query (an
+    /// object) carry it.
+    pub fn of(order: &'a Order, payment: &'a Payment) -> Self {
+        Self {
+            pay_time: format_cst(payment.paid_at),
+            pay_seq_id: &payment.seq_id,
+            settle_date: settle_date(payment.paid_at),
+            buyer_id: &payment.buyer_id,
+            total_amount: order.total_amount,
+            buyer_pay_amount: order.total_amount,
+            invoice_amount: order.total_amount,
+            receipt_amount: order.total_amount,
+            target_order_id: &payment.target_order_id,
+            target_sys: &payment.target_sys,
+            mer_order_id: qr_code_id(order),
+            status: OrderState::Paid.wire(Product::Trade),
+            bill_biz_type: "bills",
+        }
+    }
 }
 
 /// A settlement date (`yyyy-MM-dd`, China Standard Time).
@@ -169,23 +191,9 @@ pub fn fields(event: Event<'_>, sender: Sender<'_>, notify_id: &str) -> Vec<(Str
                 ("totalAmount", order.total_amount.to_string()),
             ]);
             if let Some(payment) = paid {
-                let bill_payment = BillPayment {
-                    pay_time: format_cst(payment.paid_at),
-                    pay_seq_id: &payment.seq_id,
-                    settle_date: settle_date(payment.paid_at),
-                    buyer_id: &payment.buyer_id,
-                    total_amount: order.total_amount,
-                    buyer_pay_amount: order.total_amount,
-                    invoice_amount: order.total_amount,
-                    receipt_amount: order.total_amount,
-                    target_order_id: &payment.target_order_id,
-                    target_sys: &payment.target_sys,
-                    mer_order_id: qr_code_id(order),
-                    status: OrderState::Paid.wire(Product::Trade),
-                    bill_biz_type: "bills",
-                };
                 // A struct of strings and integers always serializes.
-                let json = serde_json::to_string(&bill_payment).unwrap_or_default();
+                let json =
+                    serde_json::to_string(&BillPayment::of(order, payment)).unwrap_or_default();
                 fields.extend([
                     ("seqId", payment.seq_id.clone()),
                     ("receiptAmount", order.total_amount.to_string()),

@@ -157,6 +157,13 @@ async fn a_bill_is_created_queried_paid_refunded_and_queried_again(db: TestDb) {
         .call(&app, BILL_REFUND, &refund(701, "3194R0002"))
         .await;
     assert_error(&over, "OPERATION_NOT_ALLOWED", "700 fen left");
+    // The same signed request again, nonce and all: a replay, even of a repeated refund.
+    let bytes = serde_json::to_vec(&refund(300, "3194R0001")).unwrap();
+    let header = shop.sig(&app, &bytes);
+    let (_, once) = app.platform(BILL_REFUND, Some(&header), &bytes).await;
+    assert_success(&once);
+    let (_, replayed) = app.platform(BILL_REFUND, Some(&header), &bytes).await;
+    assert_eq!(replayed["errCode"], "3005", "{replayed}");
     let reused = shop.call(&app, BILL_REFUND, &refund(5, "3194R0001")).await;
     assert_error(&reused, "DUP_ORDER", "3194R0001");
     let (_, order) = app.get(&format!("/admin/v1/orders/{id}")).await;
@@ -271,6 +278,19 @@ async fn a_mini_program_order_is_created_paid_refunded_and_closed_orders_stay_cl
 
     // A second order is closed by the merchant and stays closed.
     shop.call(&app, UNIFIED_ORDER, &order("3194M0002")).await;
+    // A trade order is no QR bill: its qrCodeId-like number closes nothing.
+    let id2 = admin_id(&app, "3194M0002").await;
+    let (_, trade_view) = app.get(&format!("/admin/v1/orders/{id2}")).await;
+    assert!(trade_view.get("qr_code_id").is_none(), "{trade_view}");
+    let fake_qr = format!("{SRC}{id2:022}");
+    let not_a_bill = shop
+        .call(
+            &app,
+            BILL_CLOSE,
+            &body(&app, "QRPAYDEFAULT", json!({"qrCodeId": fake_qr})),
+        )
+        .await;
+    assert_error(&not_a_bill, "NO_ORDER", &fake_qr);
     let second = json!({"merOrderId": "3194M0002"});
     let closed = shop
         .call(&app, CLOSE, &body(&app, "MINIDEFAULT", second.clone()))

@@ -22,6 +22,7 @@ both_backends!(
     refunds_are_limited_to_what_is_left,
     listing_filters_and_pages,
     a_status_filter_lists_only_orders_showing_that_status,
+    expired_orders_cannot_be_paid_and_concurrent_refunds_never_exceed_the_total,
 );
 
 pub const MID_A: &str = "898310048161234";
@@ -279,6 +280,12 @@ async fn creating_orders_of_both_products(db: TestDb) {
         (json!({"expire_after": "soon"}), field, "expire_after"),
         (json!({"expire_after": "0s"}), field, "expire_after"),
         (json!({"expire_after": "31d"}), field, "expire_after"),
+        // Far beyond any date: refused, not an overflow.
+        (
+            json!({"expire_after": "1000000000000000s"}),
+            field,
+            "expire_after",
+        ),
         (
             json!({"notify_url": "ftp://x/y"}),
             "invalid_notify_url",
@@ -809,6 +816,80 @@ async fn list_all(app: &TestApp, query: &str, limit: u32) -> Vec<Value> {
 
 /// Creates a merchant notified at nowhere (unless `extra` names a notify URL); returns
 /// the admin API's view of it.
+async fn expired_orders_cannot_be_paid_and_concurrent_refunds_never_exceed_the_total(db: TestDb) {
+    let t0 = at("2024-07-01T00:00:00Z");
+    let clock = Clock::fixed(t0);
+    let app = db.spawn_with_clock(clock.clone(), |_| {}).await;
+    let merchant = create_merchant(&app, MID_A, json!({})).await;
+    // A new source number through PATCH: later orders take it.
+    let patched = app
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/admin/v1/merchants/{MID_A}"),
+        )
+        .json(&json!({"msg_src_id": "77AB"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    assert_ne!(msg_src_id(&merchant), "77AB");
+    let order = create_order(
+        &app,
+        json!({"mid": MID_A, "total_amount": 600, "expire_after": "10m"}),
+    )
+    .await;
+    assert!(order["order_no"].as_str().unwrap().starts_with("77AB"));
+    let id = order["id"].as_i64().unwrap();
+    clock.advance(chrono::Duration::minutes(10));
+    let (status, refused) = move_order(&app, id, "TRADE_SUCCESS").await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{refused}"
+    );
+    assert_eq!(show(&app, id).await["status"], "WAIT_BUYER_PAY");
+
+    // Six refunds at once, half of them "the rest": the refunded sum never passes the
+    // total, and every refund that was answered 201 or 200 is on the order.
+    let paid = create_order(&app, json!({"mid": MID_A, "total_amount": 600})).await;
+    let paid_id = paid["id"].as_i64().unwrap();
+    assert_eq!(move_order(&app, paid_id, "TRADE_SUCCESS").await.0, 200);
+    let attempts = (0..6).map(|i| {
+        let app = &app;
+        let paid = &paid;
+        async move {
+            if i % 2 == 0 {
+                refund(app, paid, json!({"amount": 150})).await
+            } else {
+                move_order(app, paid_id, "TRADE_REFUND").await
+            }
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let done: i64 = answers
+        .iter()
+        .filter(|(status, _)| *status == 200 || *status == 201)
+        .map(|(_, body)| body["refund"]["amount"].as_i64().unwrap())
+        .sum();
+    for (status, body) in &answers {
+        assert!([200, 201, 409].contains(status), "{status}: {body}");
+    }
+    let after = show(&app, paid_id).await;
+    assert_eq!(after["refunded_amount"], done, "{after}");
+    assert!(done <= 600 && done > 0, "{done}");
+    let listed: i64 = after["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(listed, done);
+    app.stop().await;
+}
+
 pub async fn create_merchant(app: &TestApp, mid: &str, extra: Value) -> Value {
     let mut body = json!({"mid": mid, "name": "测试商户", "notify_url": NOWHERE});
     body.as_object_mut()

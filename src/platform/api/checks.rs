@@ -14,6 +14,7 @@ use crate::api::ApiError;
 use crate::check::runs::{Run, StartError};
 use crate::check::{self, Family, KnownOrder, PaymentTarget, Target};
 use crate::platform::fields;
+use crate::platform::order::Product;
 use crate::platform::sandbox::Sandbox;
 use crate::platform::store::OrderFilter;
 
@@ -163,6 +164,7 @@ async fn known_order(
     };
     Ok(KnownOrder {
         product: order.product,
+        bill_date: (order.product == Product::Bill).then(|| order.bill_date.clone()),
         order_no: order.order_no,
         total_amount: order.total_amount,
     })

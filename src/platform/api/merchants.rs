@@ -83,6 +83,10 @@ pub struct PatchMerchant {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<SignType>)]
     sign_type: Option<Option<String>>,
+    /// A new source number; `null` draws a random one. Orders made before keep theirs.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    msg_src_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
     extra_copies: Option<Option<u32>>,
@@ -340,7 +344,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The merchant as changed", body = MerchantView),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -384,6 +388,13 @@ pub async fn update(
             .map(|t| t.as_deref().map(check_sign_type).transpose())
             .transpose()?
             .map(Option::unwrap_or_default),
+        msg_src_id: request
+            .msg_src_id
+            .map(|id| {
+                id.as_deref()
+                    .map_or(Ok(random_msg_src_id()), check_msg_src_id)
+            })
+            .transpose()?,
         // `null` is the default: no extra copies.
         extra_copies: request
             .extra_copies
@@ -394,7 +405,7 @@ pub async fn update(
         return Err(ApiError::invalid(
             "empty_patch",
             "give at least one of name, notify_url, auto_consent_after, auto_pay_after, \
-             md5_key, sign_type, extra_copies",
+             md5_key, sign_type, msg_src_id, extra_copies",
         ));
     }
     let merchant = sandbox

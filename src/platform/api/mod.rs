@@ -16,6 +16,7 @@ pub mod entrust_pay;
 pub mod error;
 pub mod merchants;
 pub mod netpay;
+pub mod order_views;
 pub mod orders;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -9,21 +9,21 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::api::error::{AdminErrors, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::api::ApiError;
 use crate::duration::parse_duration;
 use crate::platform::fields;
-use crate::platform::order::{Order, OrderRefusal, OrderState, Product, Refund, CHANNELS};
+use crate::platform::order::{Order, OrderRefusal, OrderState, Product, CHANNELS};
 use crate::platform::order_events::{Cause, OrderEvent, Refused};
 use crate::platform::order_fields::{self, generate_order_no, order_no_max};
 use crate::platform::order_service::OrderTerms;
-use crate::platform::payment_notice::{bill_qr_code, qr_code_id};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::store::{OrderChangeOutcome, OrderCreateOutcome, OrderFilter};
+
+pub use super::order_views::{OrderChangeView, OrderList, OrderView, PaymentView, RefundView};
 
 /// An order to create as if the merchant had created it through the platform API.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -80,134 +80,6 @@ pub struct RefundRequest {
     amount: Option<serde_json::Value>,
     /// Generated from the merchant's source number when left out.
     refund_order_id: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PaymentView {
-    target_sys: String,
-    target_order_id: String,
-    buyer_id: String,
-    seq_id: String,
-    paid_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RefundView {
-    refund_order_id: String,
-    amount: i64,
-    refund_target_order_id: String,
-    created_at: DateTime<Utc>,
-}
-
-impl From<Refund> for RefundView {
-    fn from(r: Refund) -> Self {
-        Self {
-            refund_order_id: r.refund_order_id,
-            amount: r.amount,
-            refund_target_order_id: r.target_order_id,
-            created_at: r.created_at,
-        }
-    }
-}
-
-/// An order as the admin API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderView {
-    id: i64,
-    mid: String,
-    product: Product,
-    /// The `billNo` or `merOrderId`.
-    order_no: String,
-    tid: String,
-    inst_mid: String,
-    /// A bill's `billDate`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bill_date: Option<String>,
-    /// A bill's `qrCodeId` and QR code URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    qr_code_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bill_qr_code: Option<String>,
-    /// As the product names it (`billStatus` or `status`).
-    status: &'static str,
-    /// The states the order may move to next through `transitions`.
-    allowed_transitions: Vec<&'static str>,
-    total_amount: i64,
-    refunded_amount: i64,
-    refundable_amount: i64,
-    description: String,
-    notify_url: String,
-    payment: Option<PaymentView>,
-    /// Oldest first; only in the answers about one order.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refunds: Option<Vec<RefundView>>,
-    closed_at: Option<DateTime<Utc>>,
-    expires_at: DateTime<Utc>,
-    /// When the simulated buyer pays, while that is still to come.
-    pay_due_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl OrderView {
-    fn new(order: Order, refunds: Option<Vec<Refund>>) -> Self {
-        let allowed_transitions = order
-            .state
-            .allowed_targets()
-            .iter()
-            .filter(|to| order.check_move(**to).is_ok())
-            .map(|to| to.wire(order.product))
-            .collect();
-        let bill = order.product == Product::Bill;
-        Self {
-            id: order.id,
-            qr_code_id: bill.then(|| qr_code_id(&order)),
-            bill_qr_code: bill.then(|| bill_qr_code(&order)),
-            bill_date: bill.then(|| order.bill_date.clone()),
-            status: order.status(),
-            allowed_transitions,
-            refundable_amount: order.refundable(),
-            mid: order.mid,
-            product: order.product,
-            order_no: order.order_no,
-            tid: order.tid,
-            inst_mid: order.inst_mid,
-            total_amount: order.total_amount,
-            refunded_amount: order.refunded_amount,
-            description: order.description,
-            notify_url: order.notify.url,
-            payment: order.payment.map(|p| PaymentView {
-                target_sys: p.target_sys,
-                target_order_id: p.target_order_id,
-                buyer_id: p.buyer_id,
-                seq_id: p.seq_id,
-                paid_at: p.paid_at,
-            }),
-            refunds: refunds.map(|r| r.into_iter().map(Into::into).collect()),
-            closed_at: order.closed_at,
-            expires_at: order.expires_at,
-            pay_due_at: order.pay_due_at,
-            created_at: order.created_at,
-            updated_at: order.updated_at,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderList {
-    orders: Vec<OrderView>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct OrderChangeView {
-    order: OrderView,
-    /// The refund the change made, if it was one.
-    refund: Option<RefundView>,
-    /// The payment-result notices the change enqueued (one, plus the merchant's extra
-    /// copies).
-    notification_ids: Vec<i64>,
 }
 
 /// The merchant's source number, which the order's number starts with.
@@ -274,7 +146,10 @@ pub async fn create(
                         "`expire_after` is not a duration such as 30m: {text:?}"
                     ))
                 })?;
-            let at = now + after;
+            // Checked before it is added: a huge duration must not overflow the time.
+            let at = now
+                .checked_add_signed(after)
+                .ok_or_else(|| invalid("`expire_after` must be at most 30d".to_owned()))?;
             order_fields::expiry("`expire_after`", at, now).map_err(invalid)?;
             Some(at)
         }
@@ -367,7 +242,13 @@ pub async fn list(
             let (product, state) = products
                 .iter()
                 .find_map(|p| OrderState::from_wire(*p, status).ok().map(|s| (*p, s)))
-                .ok_or_else(|| bad(format!("`status` {status:?} is not a state of an order")))?;
+                .ok_or_else(|| {
+                    bad(match product {
+                        // The product's own list of states says what would do.
+                        Some(p) => OrderState::from_wire(p, status).err().unwrap_or_default(),
+                        None => format!("`status` {status:?} is not a state of an order"),
+                    })
+                })?;
             (Some(product), Some(state))
         }
     };
@@ -408,7 +289,7 @@ async fn order_of(sandbox: &Sandbox, id: &str) -> Result<Order, ApiError> {
 
 /// One order with its payment and refunds.
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders",
-    params(("id" = i64, Path, description = "The order's id")),
+    params(("id" = i64, Path, description = "The order's id", example = 1)),
     responses(
         (status = 200, description = "The order", body = OrderView),
         (status = 404, description = "`not_found`", body = ErrorBody),
@@ -461,7 +342,7 @@ async fn changed(
 
 fn refused(refusal: OrderRefusal) -> ApiError {
     match refusal {
-        OrderRefusal::Illegal { .. } => {
+        OrderRefusal::Illegal { .. } | OrderRefusal::Expired(_) => {
             ApiError::conflict("illegal_transition", refusal.to_string())
         }
         OrderRefusal::RefundIdReused(_) => {
@@ -477,7 +358,7 @@ fn refused(refusal: OrderRefusal) -> ApiError {
 /// `TRADE_CLOSED`) or refund what is left of it (`REFUND` / `TRADE_REFUND`). The change
 /// and its payment-result notice are one transaction.
 #[utoipa::path(post, path = "/orders/{id}/transitions", tag = "orders",
-    params(("id" = i64, Path, description = "The order's id")),
+    params(("id" = i64, Path, description = "The order's id", example = 1)),
     request_body = OrderTransition,
     responses(
         (status = 200, description = "Moved; the notices enqueued", body = OrderChangeView),
@@ -510,7 +391,7 @@ pub async fn transition(
         OrderState::Closed => OrderEvent::Close,
         OrderState::Refunded => OrderEvent::Refund {
             refund_order_id: generate_order_no(&source_number(&order), sandbox.now()),
-            amount: order.refundable().max(1),
+            amount: None,
         },
         OrderState::Unpaid => {
             return Err(refused(order.check_move(to).err().unwrap_or_else(|| {
@@ -532,7 +413,7 @@ pub async fn transition(
 /// Refund part (or all) of a paid order, as the merchant's refund API would; its
 /// payment-result notice is enqueued in the same transaction.
 #[utoipa::path(post, path = "/orders/{id}/refunds", tag = "orders",
-    params(("id" = i64, Path, description = "The order's id")),
+    params(("id" = i64, Path, description = "The order's id", example = 1)),
     request_body = RefundRequest,
     responses(
         (status = 201, description = "Refunded; the notices enqueued", body = OrderChangeView),
@@ -566,7 +447,7 @@ pub async fn refund(
     };
     let event = OrderEvent::Refund {
         refund_order_id,
-        amount,
+        amount: Some(amount),
     };
     let outcome = sandbox
         .orders

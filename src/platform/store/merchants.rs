@@ -160,6 +160,9 @@ impl PlatformStore {
         if let Some(key) = &patch.md5_key {
             sql.push(", md5_key = ").push_bind(key.expose());
         }
+        if let Some(msg_src_id) = &patch.msg_src_id {
+            sql.push(", msg_src_id = ").push_bind(msg_src_id);
+        }
         if let Some(sign_type) = patch.sign_type {
             sql.push(", sign_type = ").push_bind(sign_type.as_str());
         }

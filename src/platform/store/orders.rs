@@ -278,6 +278,17 @@ impl PlatformStore {
         };
         let planned = match plan(&current, &merchant, existing.as_ref()) {
             Ok(planned) => planned,
+            Err(Refused::Repeated(refund)) => {
+                // A repeated refund is answered as done: its request spends its nonce like
+                // any successful one, so it cannot be replayed either.
+                if let Some(nonce) = &nonce {
+                    if !spend(&mut tx, nonce, now).await? {
+                        return Ok(OrderChangeOutcome::NonceReplayed);
+                    }
+                    tx.commit().await?;
+                }
+                return Ok(OrderChangeOutcome::Refused(Refused::Repeated(refund)));
+            }
             Err(refused) => return Ok(OrderChangeOutcome::Refused(refused)),
         };
         if let Some(nonce) = &nonce {

@@ -7,13 +7,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
-use super::{answer, put, refused, NetpayCode, NetpayError, NetpayResult, Request};
+use super::{answer, put, put_refund, refused, NetpayCode, NetpayError, NetpayResult, Request};
 use crate::platform::contract::format_cst;
 use crate::platform::order::{Order, Product, Refund};
-use crate::platform::order_events::{Cause, OrderEvent, Refused};
+use crate::platform::order_events::{Cause, OrderEvent};
 use crate::platform::order_fields::order_no_max;
 use crate::platform::order_service::OrderTerms;
-use crate::platform::payment_notice::{bill_qr_code, order_id_of_qr_code, qr_code_id};
+use crate::platform::payment_notice::{bill_qr_code, order_id_of_qr_code, qr_code_id, BillPayment};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::store::{OrderChangeOutcome, OrderCreateOutcome};
 
@@ -56,7 +56,10 @@ async fn bill(request: &Request, sandbox: &Sandbox) -> Result<Order, NetpayError
 
 /// Create a QR bill: its `billQRCode` for the buyer to scan.
 #[utoipa::path(post, path = "/v1/netpay/bills/get-qrcode", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`: `SUCCESS` with `billQRCode`, or an error name")),
+    responses(
+        (status = 200, description = "Read `errCode`: `SUCCESS` with `billQRCode`, or an error name"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn get_qrcode(
     State(sandbox): State<Sandbox>,
@@ -87,8 +90,7 @@ pub async fn get_qrcode(
     let new = sandbox
         .orders
         .draft(&request.caller.merchant, terms, notify, now);
-    let nonce = request.take_nonce();
-    let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
+    let (nonce, nonce_text) = request.take_nonce();
     match sandbox.store.create_order(new, nonce, now).await? {
         OrderCreateOutcome::Created(order) => {
             tracing::info!(mid = %order.mid, bill_no = %order.order_no, "QR bill created through the platform API");
@@ -104,23 +106,10 @@ pub async fn get_qrcode(
     }
 }
 
-/// The `billPayment` object of a paid bill.
+/// The `billPayment` object of a paid bill: the same fields as in its notice.
 fn bill_payment(order: &Order) -> Option<Value> {
     let payment = order.payment.as_ref()?;
-    Some(json!({
-        "payTime": format_cst(payment.paid_at),
-        "paySeqId": payment.seq_id,
-        "settleDate": crate::platform::format_wall_clock(payment.paid_at, "%Y-%m-%d"),
-        "buyerId": payment.buyer_id,
-        "totalAmount": order.total_amount,
-        "buyerPayAmount": order.total_amount,
-        "invoiceAmount": order.total_amount,
-        "targetOrderId": payment.target_order_id,
-        "targetSys": payment.target_sys,
-        "merOrderId": qr_code_id(order),
-        "status": "TRADE_SUCCESS",
-        "billBizType": "bills",
-    }))
+    serde_json::to_value(BillPayment::of(order, payment)).ok()
 }
 
 /// The `refundBillPayment` object of one refund.
@@ -138,7 +127,10 @@ fn refund_bill_payment(order: &Order, refund: &Refund) -> Value {
 
 /// Query a bill: its `billStatus` and payment, and with `refundOrderId` that refund.
 #[utoipa::path(post, path = "/v1/netpay/bills/query", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`, then `billStatus`")),
+    responses(
+        (status = 200, description = "Read `errCode`, then `billStatus`"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn query(
     State(sandbox): State<Sandbox>,
@@ -186,7 +178,10 @@ pub async fn query(
 /// Refund part or all of a paid bill; a repeated `refundOrderId` answers the refund
 /// already made.
 #[utoipa::path(post, path = "/v1/netpay/bills/refund", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`, then `refundStatus`")),
+    responses(
+        (status = 200, description = "Read `errCode`, then `refundStatus`"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn refund(
     State(sandbox): State<Sandbox>,
@@ -197,47 +192,23 @@ pub async fn refund(
     let order = bill(&request, &sandbox).await?;
     let amount = request.amount("refundAmount")?;
     let refund_order_id = request.order_no("refundOrderId", 32)?.to_owned();
-    let nonce = request.take_nonce();
-    let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
-    let event = OrderEvent::Refund {
-        refund_order_id,
-        amount,
-    };
-    let outcome = sandbox
-        .orders
-        .apply(order.id, event, Cause::Merchant, nonce)
+    let (order, refund) = request
+        .refund(&sandbox, &order, refund_order_id, amount)
         .await?;
-    let (order, refund) = match outcome {
-        OrderChangeOutcome::Done { order, refund, .. } => match refund {
-            Some(refund) => (*order, refund),
-            None => return Err(anyhow::anyhow!("a refund without its refund").into()),
-        },
-        OrderChangeOutcome::Refused(Refused::Repeated(refund)) => (order, refund),
-        other => return Err(refused(other, &nonce_text)),
-    };
     let mut fields = bill_fields(&order);
     put(&mut fields, "billStatus", order.status());
     put(&mut fields, "totalAmount", order.total_amount);
-    put(
-        &mut fields,
-        "refundOrderId",
-        refund.refund_order_id.as_str(),
-    );
-    put(
-        &mut fields,
-        "refundTargetOrderId",
-        refund.target_order_id.as_str(),
-    );
-    put(&mut fields, "refundAmount", refund.amount);
-    put(&mut fields, "refundStatus", "SUCCESS");
-    put(&mut fields, "refundPayTime", format_cst(refund.created_at));
+    put_refund(&mut fields, &refund);
     request.echo(&mut fields);
     answer(&sandbox, "refund succeeded", fields)
 }
 
 /// Close an unpaid bill's QR code, by `qrCodeId`.
 #[utoipa::path(post, path = "/v1/netpay/bills/close-qrcode", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`")),
+    responses(
+        (status = 200, description = "Read `errCode`"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn close_qrcode(
     State(sandbox): State<Sandbox>,
@@ -252,10 +223,13 @@ pub async fn close_qrcode(
         .store
         .order(order_id)
         .await?
-        .filter(|o| o.mid == request.caller.merchant.mid && qr_code_id(o) == qr_code)
+        .filter(|o| {
+            o.product == Product::Bill
+                && o.mid == request.caller.merchant.mid
+                && qr_code_id(o) == qr_code
+        })
         .ok_or_else(no_such)?;
-    let nonce = request.take_nonce();
-    let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
+    let (nonce, nonce_text) = request.take_nonce();
     let outcome = sandbox
         .orders
         .apply(order.id, OrderEvent::Close, Cause::Merchant, nonce)

@@ -26,8 +26,8 @@ use super::authn::{authenticate, replayed, Caller};
 use super::error::PlatformError;
 use crate::platform::contract::{format_cst, parse_cst};
 use crate::platform::fields;
-use crate::platform::order::{Order, OrderRefusal, Product};
-use crate::platform::order_events::Refused;
+use crate::platform::order::{Order, OrderRefusal, Product, Refund};
+use crate::platform::order_events::{Cause, OrderEvent, Refused};
 use crate::platform::order_fields;
 use crate::platform::sandbox::Sandbox;
 use crate::platform::store::{NonceUse, OrderChangeOutcome};
@@ -282,9 +282,40 @@ impl Request {
         Ok(())
     }
 
-    /// The nonce, for a write to spend.
-    pub fn take_nonce(&mut self) -> Option<NonceUse> {
-        self.caller.nonce.take()
+    /// The nonce, for a write to spend, and its text for the answer to a replay.
+    pub fn take_nonce(&mut self) -> (Option<NonceUse>, String) {
+        let nonce = self.caller.nonce.take();
+        let text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
+        (nonce, text)
+    }
+
+    /// Refunds `amount` fen of `order` under `refund_order_id`: the refund made now, or
+    /// the one already made under that number for that amount (not made twice).
+    pub async fn refund(
+        &mut self,
+        sandbox: &Sandbox,
+        order: &Order,
+        refund_order_id: String,
+        amount: i64,
+    ) -> Result<(Order, Refund), NetpayError> {
+        let (nonce, nonce_text) = self.take_nonce();
+        let event = OrderEvent::Refund {
+            refund_order_id,
+            amount: Some(amount),
+        };
+        let outcome = sandbox
+            .orders
+            .apply(order.id, event, Cause::Merchant, nonce)
+            .await?;
+        match outcome {
+            OrderChangeOutcome::Done {
+                order,
+                refund: Some(refund),
+                ..
+            } => Ok((*order, refund)),
+            OrderChangeOutcome::Refused(Refused::Repeated(refund)) => Ok((order.clone(), refund)),
+            other => Err(refused(other, &nonce_text)),
+        }
     }
 
     /// `msgId`, echoed in the answer when sent.
@@ -311,6 +342,19 @@ pub fn refused(outcome: OrderChangeOutcome, nonce: &str) -> NetpayError {
         }
         OrderChangeOutcome::Done { .. } => anyhow::anyhow!("a done event is no refusal").into(),
     }
+}
+
+/// The fields of a refund's answer.
+pub fn put_refund(fields: &mut Map<String, Value>, refund: &Refund) {
+    put(fields, "refundOrderId", refund.refund_order_id.as_str());
+    put(
+        fields,
+        "refundTargetOrderId",
+        refund.target_order_id.as_str(),
+    );
+    put(fields, "refundAmount", refund.amount);
+    put(fields, "refundStatus", "SUCCESS");
+    put(fields, "refundPayTime", format_cst(refund.created_at));
 }
 
 /// Inserts `name: value` into `map`.

@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
-use super::{answer, put, refused, NetpayCode, NetpayError, NetpayResult, Request};
+use super::{answer, put, put_refund, refused, NetpayCode, NetpayError, NetpayResult, Request};
 use crate::platform::auth::generate_credential;
 use crate::platform::contract::format_cst;
 use crate::platform::order::{Order, Product};
-use crate::platform::order_events::{Cause, OrderEvent, Refused};
+use crate::platform::order_events::{Cause, OrderEvent};
 use crate::platform::order_fields::{generate_order_no, order_no_max};
 use crate::platform::order_service::OrderTerms;
 use crate::platform::sandbox::Sandbox;
@@ -57,7 +57,10 @@ async fn trade_order(request: &Request, sandbox: &Sandbox) -> Result<Order, Netp
 
 /// Create a WeChat mini-program (`tradeType` `MINI`) or JSAPI order.
 #[utoipa::path(post, path = "/v1/netpay/wx/unified-order", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`: `SUCCESS` with `miniPayRequest`, or an error name")),
+    responses(
+        (status = 200, description = "Read `errCode`: `SUCCESS` with `miniPayRequest`, or an error name"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn unified_order(
     State(sandbox): State<Sandbox>,
@@ -93,8 +96,7 @@ pub async fn unified_order(
     let new = sandbox
         .orders
         .draft(&request.caller.merchant, terms, notify, now);
-    let nonce = request.take_nonce();
-    let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
+    let (nonce, nonce_text) = request.take_nonce();
     match sandbox.store.create_order(new, nonce, now).await? {
         OrderCreateOutcome::Created(order) => {
             tracing::info!(mid = %order.mid, mer_order_id = %order.order_no, "trade order created through the platform API");
@@ -132,7 +134,10 @@ pub async fn unified_order(
 
 /// Query an order: its `status` and payment. The merchant's source of truth.
 #[utoipa::path(post, path = "/v1/netpay/query", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`, then `status`")),
+    responses(
+        (status = 200, description = "Read `errCode`, then `status`"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn query(
     State(sandbox): State<Sandbox>,
@@ -156,7 +161,10 @@ pub async fn query(
 
 /// Close an unpaid order.
 #[utoipa::path(post, path = "/v1/netpay/close", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`, then `status`")),
+    responses(
+        (status = 200, description = "Read `errCode`, then `status`"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn close(
     State(sandbox): State<Sandbox>,
@@ -165,8 +173,7 @@ pub async fn close(
 ) -> NetpayResult {
     let mut request = Request::read(&sandbox, &headers, &body).await?;
     let order = trade_order(&request, &sandbox).await?;
-    let nonce = request.take_nonce();
-    let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
+    let (nonce, nonce_text) = request.take_nonce();
     let outcome = sandbox
         .orders
         .apply(order.id, OrderEvent::Close, Cause::Merchant, nonce)
@@ -182,7 +189,10 @@ pub async fn close(
 /// Refund part or all of a paid order. `refundOrderId` is generated when left out; a
 /// repeated one answers the refund already made.
 #[utoipa::path(post, path = "/v1/netpay/refund", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`, then `refundStatus`")),
+    responses(
+        (status = 200, description = "Read `errCode`, then `refundStatus`"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn refund(
     State(sandbox): State<Sandbox>,
@@ -196,45 +206,21 @@ pub async fn refund(
         Some(_) => request.order_no("refundOrderId", 32)?.to_owned(),
         None => generate_order_no(&request.caller.merchant.msg_src_id, sandbox.now()),
     };
-    let nonce = request.take_nonce();
-    let nonce_text = nonce.as_ref().map(|n| n.nonce.clone()).unwrap_or_default();
-    let event = OrderEvent::Refund {
-        refund_order_id,
-        amount,
-    };
-    let outcome = sandbox
-        .orders
-        .apply(order.id, event, Cause::Merchant, nonce)
+    let (order, refund) = request
+        .refund(&sandbox, &order, refund_order_id, amount)
         .await?;
-    let (order, refund) = match outcome {
-        OrderChangeOutcome::Done { order, refund, .. } => match refund {
-            Some(refund) => (*order, refund),
-            None => return Err(anyhow::anyhow!("a refund without its refund").into()),
-        },
-        OrderChangeOutcome::Refused(Refused::Repeated(refund)) => (order, refund),
-        other => return Err(refused(other, &nonce_text)),
-    };
     let mut fields = trade_fields(&order);
-    put(
-        &mut fields,
-        "refundOrderId",
-        refund.refund_order_id.as_str(),
-    );
-    put(
-        &mut fields,
-        "refundTargetOrderId",
-        refund.target_order_id.as_str(),
-    );
-    put(&mut fields, "refundAmount", refund.amount);
-    put(&mut fields, "refundStatus", "SUCCESS");
-    put(&mut fields, "refundPayTime", format_cst(refund.created_at));
+    put_refund(&mut fields, &refund);
     request.echo(&mut fields);
     answer(&sandbox, "refund succeeded", fields)
 }
 
 /// Query a refund of an order: by `refundOrderId`, or its latest refund.
 #[utoipa::path(post, path = "/v1/netpay/refund-query", tag = "netpay",
-    responses((status = 200, description = "Read `errCode`, then `refundStatus`")),
+    responses(
+        (status = 200, description = "Read `errCode`, then `refundStatus`"),
+        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+    ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn refund_query(
     State(sandbox): State<Sandbox>,
@@ -259,19 +245,7 @@ pub async fn refund_query(
         )
     })?;
     let mut fields = trade_fields(&order);
-    put(
-        &mut fields,
-        "refundOrderId",
-        refund.refund_order_id.as_str(),
-    );
-    put(
-        &mut fields,
-        "refundTargetOrderId",
-        refund.target_order_id.as_str(),
-    );
-    put(&mut fields, "refundAmount", refund.amount);
-    put(&mut fields, "refundStatus", "SUCCESS");
-    put(&mut fields, "refundPayTime", format_cst(refund.created_at));
+    put_refund(&mut fields, &refund);
     payment_fields(&order, &mut fields);
     request.spend_nonce(&sandbox).await?;
     request.echo(&mut fields);
