@@ -131,6 +131,7 @@ mod tests {
             product: Product::Trade,
             order_no: "3194A1".to_owned(),
             total_amount: 100,
+            bill_date: None,
         };
         PaymentVerifier::new(AppKey::new("KEY"), &[order])
     }

@@ -245,7 +245,7 @@ pub async fn refund_query(
         )
     })?;
     let mut fields = trade_fields(&order);
-    put_refund(&mut fields, &refund);
+    put_refund(&mut fields, refund);
     payment_fields(&order, &mut fields);
     request.spend_nonce(&sandbox).await?;
     request.echo(&mut fields);
