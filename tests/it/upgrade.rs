@@ -1,7 +1,8 @@
 //! Upgrading keeps every row working: a database made by the previous schema (migrations
 //! up to 0003, with the outbox's `mid` and `contract_id` columns), holding a merchant, a
 //! contract stored before hosts were kept, a pending contract notice and a delivered
-//! generic notification, is migrated by a new start and keeps working on both backends.
+//! generic notification, is migrated by a new start and keeps working on both backends;
+//! the merchant then takes orders with the communication key migration 0008 gave it.
 
 use std::time::Duration;
 
@@ -174,5 +175,35 @@ async fn a_database_of_the_previous_schema_keeps_working(db: TestDb) {
     assert_eq!(sent["url"], notify_url.as_str());
     let got = receiver.wait_for(2, Duration::from_secs(10)).await;
     verify_notification(APP_ID, APP_KEY, &got[1].headers, &got[1].body);
+
+    // 0008 gave the old merchant a key and a source number of its own: it takes orders,
+    // and their notices are signed with that key.
+    let (_, merchant) = app.get(&format!("/admin/v1/merchants/{MID}")).await;
+    let md5_key = merchant["md5_key"].as_str().expect("md5_key").to_owned();
+    let source = merchant["msg_src_id"]
+        .as_str()
+        .expect("msg_src_id")
+        .to_owned();
+    assert_eq!(md5_key.len(), 32, "{merchant}");
+    assert_eq!(source.len(), 4, "{merchant}");
+    assert_eq!(merchant["sign_type"], "SHA256");
+    let (status, order) = app
+        .post(
+            "/admin/v1/orders",
+            json!({"mid": MID, "total_amount": 100, "order_no": format!("{source}UPGRADE1")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{order}");
+    let path = format!("/admin/v1/orders/{}/transitions", order["id"]);
+    let (status, paid) = app.post(&path, json!({"to": "TRADE_SUCCESS"})).await;
+    assert_eq!(status, 200, "{paid}");
+    let got = receiver.wait_for(3, Duration::from_secs(10)).await;
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&got[2].body)
+        .into_owned()
+        .collect();
+    assert!(
+        ums_notify::platform::payment_sign::verify(&params, &md5_key),
+        "the notice verifies with the key 0008 gave: {params:?}"
+    );
     app.stop().await;
 }
