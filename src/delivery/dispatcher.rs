@@ -3,9 +3,12 @@
 //! Each claim is its own short write; the HTTP call happens after it has committed, with
 //! no transaction or pooled connection held. Results go to the recorder. Concurrency is
 //! capped in total (a semaphore whose permits live in the delivery tasks) and per host.
+//! A busy host's next batch is claimed while its slots are still taken: it waits, leased,
+//! and starts the moment a slot frees, so a claim's round trip does not idle the host.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -70,6 +73,40 @@ struct Shared {
     freed: Wakeup,
 }
 
+/// The dispatcher loop's running state: the caps, the delivery tasks, and the claimed
+/// notifications waiting for a slot of their host.
+struct Lanes {
+    permits: Arc<Semaphore>,
+    hosts: HostSlots,
+    tracker: TaskTracker,
+    shared: Arc<Shared>,
+    /// Claimed (leased) and not yet started, oldest first, with when they were claimed:
+    /// at most a host's cap per host.
+    waiting: VecDeque<(Claimed, Instant)>,
+    /// How long one may wait: its lease must still cover a whole try when it starts.
+    max_wait: Duration,
+}
+
+impl Lanes {
+    /// Starts a try of `job` if a permit and a slot of its host are free; else gives the
+    /// job back.
+    fn try_start(&self, job: Claimed) -> Option<Claimed> {
+        let Some(slot) = self.hosts.try_take(&job.notification.destination.host) else {
+            return Some(job);
+        };
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            return Some(job);
+        };
+        let permit = PermitGuard {
+            permit: Some(permit),
+            freed: self.shared.freed.clone(),
+        };
+        self.tracker
+            .spawn(deliver(job, self.shared.clone(), permit, slot));
+        None
+    }
+}
+
 /// What one [`Dispatcher::step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepOutcome {
@@ -104,14 +141,21 @@ impl Dispatcher {
         let (results_tx, results_rx) = mpsc::channel(config.concurrency.max(1) * 2);
         let recorder = tokio::spawn(self.recorder(shutdown.clone()).run(results_rx));
         let freed = Wakeup::default();
-        let hosts = HostSlots::new(config.per_host, freed.clone());
-        let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        let tracker = TaskTracker::new();
-        let shared = Arc::new(Shared {
-            trier: self.trier(),
-            results: results_tx,
-            freed: freed.clone(),
-        });
+        let mut lanes = Lanes {
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            // Each host may have as many claimed notifications waiting as it has slots:
+            // they start the moment a slot frees, while the next claim runs.
+            hosts: HostSlots::new(config.per_host, config.per_host, freed.clone()),
+            tracker: TaskTracker::new(),
+            shared: Arc::new(Shared {
+                trier: self.trier(),
+                results: results_tx,
+                freed: freed.clone(),
+            }),
+            waiting: VecDeque::new(),
+            // A waiting notification starts only while its lease still covers a whole try.
+            max_wait: config.lease.saturating_sub(config.request_timeout),
+        };
         let remote = tokio::spawn(relay_remote_wakeups(
             self.store.clone(),
             self.wakeup.clone(),
@@ -123,14 +167,20 @@ impl Dispatcher {
         // Idle rounds in a row that claimed nothing.
         let mut empty = 0u32;
         while !shutdown.is_cancelled() {
-            let round = self.claim_round(&permits, &hosts, &tracker, &shared).await;
+            let round = self.claim_round(&mut lanes).await;
             match round {
                 Round::Busy => {
                     failures = 0;
                     empty = 0;
                     // Under load, claim in batches: wait until a quarter of the slots
-                    // are free rather than claiming one row per finished try.
-                    while permits.available_permits() < refill_at && !shutdown.is_cancelled() {
+                    // are free rather than claiming one row per finished try; what
+                    // waits claimed starts as slots free.
+                    loop {
+                        self.start_waiting(&mut lanes).await;
+                        if lanes.permits.available_permits() >= refill_at || shutdown.is_cancelled()
+                        {
+                            break;
+                        }
                         tokio::select! {
                             _ = freed.woken() => {}
                             _ = tokio::time::sleep(config.poll_interval) => {}
@@ -144,7 +194,7 @@ impl Dispatcher {
                 } => {
                     failures = 0;
                     empty = if claimed == 0 { empty + 1 } else { 0 };
-                    self.wait_idle(empty, &blocked_hosts, &hosts, &freed, &shutdown)
+                    self.wait_idle(empty, &blocked_hosts, &mut lanes, &freed, &shutdown)
                         .await;
                 }
                 Round::Failed => {
@@ -159,10 +209,29 @@ impl Dispatcher {
         }
 
         tracing::info!(
-            inflight = config.concurrency - permits.available_permits(),
+            inflight = config.concurrency - lanes.permits.available_permits(),
+            waiting = lanes.waiting.len(),
             "dispatcher stopping: no new claims; waiting for in-flight tries"
         );
         remote.abort();
+        // Claimed notifications that never started go back, due now.
+        let leases: Vec<(i64, i64)> = lanes
+            .waiting
+            .drain(..)
+            .map(|(job, _)| (job.notification.id, job.lease_token))
+            .collect();
+        if !leases.is_empty() {
+            let now = self.clock.now();
+            if let Err(error) = self.store.release(&leases, now, now).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "handing back waiting claims failed; their leases expire"
+                );
+            }
+        }
+        let Lanes {
+            tracker, shared, ..
+        } = lanes;
         tracker.close();
         if tokio::time::timeout(config.shutdown_grace, tracker.wait())
             .await
@@ -227,20 +296,47 @@ impl Dispatcher {
         (self.config.per_host / 2).max(1)
     }
 
-    async fn claim_round(
-        &self,
-        permits: &Arc<Semaphore>,
-        hosts: &HostSlots,
-        tracker: &TaskTracker,
-        shared: &Arc<Shared>,
-    ) -> Round {
-        let free = permits.available_permits();
+    /// Starts what waits claimed, oldest first, as far as permits and host slots allow;
+    /// hands back what waited so long its lease no longer covers a try.
+    async fn start_waiting(&self, lanes: &mut Lanes) {
+        let mut expired = Vec::new();
+        let mut kept = VecDeque::with_capacity(lanes.waiting.len());
+        while let Some((job, since)) = lanes.waiting.pop_front() {
+            let host = job.notification.destination.host.clone();
+            if since.elapsed() > lanes.max_wait {
+                lanes.hosts.unqueue(&host);
+                expired.push((job.notification.id, job.lease_token));
+                continue;
+            }
+            match lanes.try_start(job) {
+                None => lanes.hosts.unqueue(&host),
+                Some(job) => kept.push_back((job, since)),
+            }
+        }
+        lanes.waiting = kept;
+        if !expired.is_empty() {
+            let now = self.clock.now();
+            if let Err(error) = self.store.release(&expired, now, now).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "handing back stale claims failed"
+                );
+            }
+        }
+    }
+
+    async fn claim_round(&self, lanes: &mut Lanes) -> Round {
+        self.start_waiting(lanes).await;
+        // Claims take no more than the free permits: an instance with every permit taken
+        // claims nothing, and leaves new work to others. Within them, a busy host's next
+        // batch may be claimed ahead and wait for its slots.
+        let free = lanes.permits.available_permits();
         if free == 0 {
             return Round::Busy;
         }
         // What became due before this claim, this claim sees.
         self.wakeup.take_news();
-        let room = hosts.room(self.host_refill());
+        let room = lanes.hosts.room(self.host_refill());
         let request = ClaimRequest {
             now: self.clock.now(),
             limit: free.min(256) as u32,
@@ -264,22 +360,21 @@ impl Dispatcher {
         };
         let count = claimed.len();
         let full = count as u32 == request.limit;
-        // The claim took no more of a host than it has room for and no more than the free
-        // permits, and only this loop takes either, so everything claimed can start.
-        // Should that ever not hold, what cannot start goes straight back.
+        // The claim took no more of a host than it has room for (slots and places to
+        // wait), no more than the free permits, and only this loop takes either: what
+        // cannot start at once waits for its host's slot. Should that ever not hold, what
+        // can neither start nor wait goes back.
+        let claimed_at = Instant::now();
         let mut handed_back = Vec::new();
         for job in claimed {
-            let slot = hosts.try_take(&job.notification.destination.host);
-            let permit = permits.clone().try_acquire_owned().ok();
-            match (slot, permit) {
-                (Some(slot), Some(permit)) => {
-                    let permit = PermitGuard {
-                        permit: Some(permit),
-                        freed: shared.freed.clone(),
-                    };
-                    tracker.spawn(deliver(job, shared.clone(), permit, slot));
-                }
-                _ => handed_back.push((job.notification.id, job.lease_token)),
+            let Some(job) = lanes.try_start(job) else {
+                continue;
+            };
+            let host = &job.notification.destination.host;
+            if lanes.hosts.queue(host) {
+                lanes.waiting.push_back((job, claimed_at));
+            } else {
+                handed_back.push((job.notification.id, job.lease_token));
             }
         }
         if !handed_back.is_empty() {
@@ -292,7 +387,7 @@ impl Dispatcher {
         // A host left out of the claim, or that used its room in it, is capped: its work
         // waits for its slots.
         let mut blocked_hosts = request.exclude_hosts;
-        for host in hosts.room(self.host_refill()).crowded {
+        for host in lanes.hosts.room(self.host_refill()).crowded {
             if !blocked_hosts.contains(&host) {
                 blocked_hosts.push(host);
             }
@@ -319,14 +414,14 @@ impl Dispatcher {
         &self,
         empty_rounds: u32,
         blocked_hosts: &[String],
-        hosts: &HostSlots,
+        lanes: &mut Lanes,
         freed: &Wakeup,
         shutdown: &CancellationToken,
     ) {
         let refill = self.host_refill();
         let capped = !blocked_hosts.is_empty();
         // Slots may have freed while the claim ran.
-        if capped && hosts.any_has_room(blocked_hosts, refill) {
+        if capped && lanes.hosts.any_has_room(blocked_hosts, refill) {
             return;
         }
         let store = self.store.clone();
@@ -349,8 +444,10 @@ impl Dispatcher {
                     News::Nothing => {}
                     _ => return,
                 },
-                _ = freed.woken(), if capped => {
-                    if hosts.any_has_room(blocked_hosts, refill) {
+                _ = freed.woken(), if capped || !lanes.waiting.is_empty() => {
+                    // A freed slot starts what waits for it before anything is claimed.
+                    self.start_waiting(lanes).await;
+                    if capped && lanes.hosts.any_has_room(blocked_hosts, refill) {
                         return;
                     }
                 }

@@ -1,16 +1,26 @@
 //! The per-destination cap: how many tries may run against one host at once, so a slow
-//! or hanging merchant cannot take every worker.
+//! or hanging merchant cannot take every worker; and how many more of its claimed
+//! notifications may wait, leased, to start the moment a slot frees.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::Wakeup;
 
-/// In-flight tries per host.
+/// Tries in flight and claimed notifications waiting, of one host.
+#[derive(Debug, Clone, Copy, Default)]
+struct Load {
+    inflight: usize,
+    queued: usize,
+}
+
+/// In-flight tries and waiting claims per host.
 #[derive(Clone)]
 pub struct HostSlots {
     limit: usize,
-    inflight: Arc<Mutex<HashMap<String, usize>>>,
+    /// Claimed notifications a host may have waiting beside its `limit` in flight.
+    ahead: usize,
+    load: Arc<Mutex<HashMap<String, Load>>>,
     freed: Wakeup,
 }
 
@@ -28,46 +38,81 @@ pub struct HostSlot {
 }
 
 impl HostSlots {
-    pub fn new(limit: usize, freed: Wakeup) -> Self {
+    /// `limit` tries in flight per host, and `ahead` more claimed and waiting.
+    pub fn new(limit: usize, ahead: usize, freed: Wakeup) -> Self {
         Self {
             limit: limit.max(1),
-            inflight: Arc::default(),
+            ahead,
+            load: Arc::default(),
             freed,
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
-        self.inflight
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Load>> {
+        self.load
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What a claim may still take of a host with `load`: its free slots and its free
+    /// places to wait.
+    fn free(&self, load: Load) -> usize {
+        (self.limit + self.ahead).saturating_sub(load.inflight + load.queued)
     }
 
     /// Takes a slot of `host` unless the host is at its cap.
     pub fn try_take(&self, host: &str) -> Option<HostSlot> {
         let mut map = self.map();
-        let count = map.entry(host.to_owned()).or_insert(0);
-        if *count >= self.limit {
+        let load = map.entry(host.to_owned()).or_default();
+        if load.inflight >= self.limit {
             return None;
         }
-        *count += 1;
+        load.inflight += 1;
         Some(HostSlot {
             host: host.to_owned(),
             slots: self.clone(),
         })
     }
 
-    /// The room a claim should plan with: the hosts with fewer than `refill` free slots
-    /// (left out of the claim: their work waits until enough slots are free to claim it in
-    /// a batch) and the fewest free slots among the other busy hosts (the most a claim
-    /// takes from one host, so nothing claimed has to be handed back).
+    /// Counts a claimed notification of `host` waiting for a slot; `false` (and nothing
+    /// counted) if the host has no place left to wait.
+    pub fn queue(&self, host: &str) -> bool {
+        let mut map = self.map();
+        let load = map.entry(host.to_owned()).or_default();
+        if load.queued >= self.ahead {
+            if load.inflight == 0 && load.queued == 0 {
+                map.remove(host);
+            }
+            return false;
+        }
+        load.queued += 1;
+        true
+    }
+
+    /// Stops counting a waiting notification of `host`: it started, or went back.
+    pub fn unqueue(&self, host: &str) {
+        let mut map = self.map();
+        if let Some(load) = map.get_mut(host) {
+            load.queued = load.queued.saturating_sub(1);
+            if load.inflight == 0 && load.queued == 0 {
+                map.remove(host);
+            }
+        }
+    }
+
+    /// The room a claim should plan with: the hosts with fewer than `refill` free places
+    /// (slots and places to wait; left out of the claim: their work waits until enough
+    /// are free to claim it in a batch) and the fewest free places among the other busy
+    /// hosts (the most a claim takes from one host, so nothing claimed has to be handed
+    /// back).
     pub fn room(&self, refill: usize) -> Room {
         let refill = refill.clamp(1, self.limit);
         let mut room = Room {
             crowded: Vec::new(),
-            per_host: self.limit,
+            per_host: self.limit + self.ahead,
         };
-        for (host, count) in self.map().iter() {
-            let free = self.limit.saturating_sub(*count);
+        for (host, load) in self.map().iter() {
+            let free = self.free(*load);
             if free < refill {
                 room.crowded.push(host.clone());
             } else {
@@ -77,12 +122,12 @@ impl HostSlots {
         room
     }
 
-    /// Whether any of `hosts` has at least `refill` free slots.
+    /// Whether any of `hosts` has at least `refill` free places.
     pub fn any_has_room(&self, hosts: &[String], refill: usize) -> bool {
         let map = self.map();
         hosts.iter().any(|host| {
-            let count = map.get(host).copied().unwrap_or(0);
-            self.limit.saturating_sub(count) >= refill.clamp(1, self.limit)
+            let load = map.get(host).copied().unwrap_or_default();
+            self.free(load) >= refill.clamp(1, self.limit)
         })
     }
 }
@@ -90,9 +135,9 @@ impl HostSlots {
 impl Drop for HostSlot {
     fn drop(&mut self) {
         let mut map = self.slots.map();
-        if let Some(count) = map.get_mut(&self.host) {
-            *count -= 1;
-            if *count == 0 {
+        if let Some(load) = map.get_mut(&self.host) {
+            load.inflight = load.inflight.saturating_sub(1);
+            if load.inflight == 0 && load.queued == 0 {
                 map.remove(&self.host);
             }
         }
@@ -106,8 +151,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn waiting_claims_count_toward_a_host_s_room_but_not_its_slots() {
+        let slots = HostSlots::new(2, 2, Wakeup::default());
+        let _a1 = slots.try_take("a:80").unwrap();
+        let _a2 = slots.try_take("a:80").unwrap();
+        assert!(slots.try_take("a:80").is_none(), "two in flight at most");
+        assert_eq!(slots.room(2).per_host, 2, "two more may wait");
+        assert!(slots.queue("a:80") && slots.queue("a:80"));
+        assert!(!slots.queue("a:80"), "no third place to wait");
+        assert_eq!(slots.room(1).crowded, vec!["a:80".to_owned()]);
+        slots.unqueue("a:80");
+        assert!(slots.any_has_room(&["a:80".to_owned()], 1));
+    }
+
+    #[test]
     fn caps_each_host_separately() {
-        let slots = HostSlots::new(2, Wakeup::default());
+        let slots = HostSlots::new(2, 0, Wakeup::default());
         let a1 = slots.try_take("a:80").unwrap();
         let _a2 = slots.try_take("a:80").unwrap();
         assert!(slots.try_take("a:80").is_none());
@@ -120,7 +179,7 @@ mod tests {
 
     #[test]
     fn room_leaves_out_crowded_hosts_and_takes_the_least_free() {
-        let slots = HostSlots::new(8, Wakeup::default());
+        let slots = HostSlots::new(8, 0, Wakeup::default());
         let held: Vec<_> = (0..6).filter_map(|_| slots.try_take("a:80")).collect();
         let other: Vec<_> = (0..3).filter_map(|_| slots.try_take("b:80")).collect();
         // a has 2 free (below a refill of 4), b has 5.
