@@ -15,6 +15,7 @@ pub enum Page {
     Notifications,
     Merchants,
     Contracts,
+    Orders,
     SignIn,
 }
 
@@ -46,6 +47,7 @@ pub fn page_with(
         ),
         (Page::Merchants, "/console/merchants", "Merchants"),
         (Page::Contracts, "/console/contracts", "Contracts"),
+        (Page::Orders, "/console/orders", "Orders"),
     ];
     html! {
         (DOCTYPE)

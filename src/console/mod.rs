@@ -4,7 +4,7 @@
 //! - [`session`] — sign-in with the admin token (an HttpOnly, SameSite=Strict cookie) and
 //!   the per-form token that guards every state change against cross-site requests;
 //! - [`layout`] — the page shell, the stylesheet and the small script;
-//! - [`notifications`], [`merchants`], [`contracts`] — the pages.
+//! - [`notifications`], [`merchants`], [`contracts`], [`orders`] — the pages.
 //!
 //! With no admin token configured (allowed on loopback only), the console is open, like
 //! the API.
@@ -13,6 +13,7 @@ pub mod contracts;
 pub mod layout;
 pub mod merchants;
 pub mod notifications;
+pub mod orders;
 pub mod session;
 
 use axum::http::{header, StatusCode};
@@ -75,6 +76,10 @@ pub fn router(app: AppState, sandbox: Sandbox, admin_token: Option<String>) -> R
             "/console/contracts/{id}/transitions",
             post(contracts::transition),
         )
+        .route("/console/orders", get(orders::list))
+        .route("/console/orders/{id}", get(orders::show))
+        .route("/console/orders/{id}/transitions", post(orders::transition))
+        .route("/console/orders/{id}/refunds", post(orders::refund))
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),
             session::guard,

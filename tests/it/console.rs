@@ -252,3 +252,73 @@ async fn pages_explain_what_happens_next_and_disable_what_the_state_forbids() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_order_pages_play_the_buyer_and_the_channel() {
+    let db = TestDb::new(crate::common::Backend::Sqlite).await.unwrap();
+    let receiver = Receiver::start(Reply::Body(200, "SUCCESS")).await;
+    let app = db.spawn(|settings| settings.admin_token = None).await;
+    let (status, _) = app
+        .post(
+            "/admin/v1/merchants",
+            json!({"mid": "898310048160010", "name": "Shop", "notify_url": receiver.url("/pay"),
+                   "msg_src_id": "3194"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, order) = app
+        .post(
+            "/admin/v1/orders",
+            json!({"mid": "898310048160010", "total_amount": 1990, "description": "咖啡"}),
+        )
+        .await;
+    let id = order["id"].as_i64().unwrap();
+    let http = client();
+    let page = |path: String| {
+        let http = http.clone();
+        let url = app.url(&path);
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let list = page("/console/orders?mid=898310048160010".to_owned()).await;
+    assert!(list.contains(order["order_no"].as_str().unwrap()), "{list}");
+    assert!(list.contains("19.90"), "amounts are shown in yuan: {list}");
+    let html = page(format!("/console/orders/{id}")).await;
+    assert!(
+        html.contains("WAIT_BUYER_PAY") && html.contains("→ TRADE_SUCCESS"),
+        "{html}"
+    );
+    assert!(!html.contains("→ TRADE_REFUND"), "no refund before payment");
+    let token = form_token(&html);
+    let paid = http
+        .post(app.url(&format!("/console/orders/{id}/transitions")))
+        .form(&[("form_token", token.as_str()), ("to", "TRADE_SUCCESS")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), StatusCode::SEE_OTHER);
+    let refunded = http
+        .post(app.url(&format!("/console/orders/{id}/refunds")))
+        .form(&[("form_token", token.as_str()), ("amount", "990")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refunded.status(), StatusCode::SEE_OTHER);
+    let too_much = http
+        .post(app.url(&format!("/console/orders/{id}/refunds")))
+        .form(&[("form_token", token.as_str()), ("amount", "1001")])
+        .send()
+        .await
+        .unwrap();
+    let location = too_much.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("error="), "{location}");
+    let (_, shown) = app.get(&format!("/admin/v1/orders/{id}")).await;
+    assert_eq!(shown["status"], "TRADE_REFUND", "{shown}");
+    assert_eq!(shown["refunded_amount"], 990);
+    let html = page(format!("/console/orders/{id}")).await;
+    assert!(html.contains("at most 1000"), "{html}");
+    assert!(
+        html.contains("Refunds") && html.contains("Notices sent"),
+        "{html}"
+    );
+    app.stop().await;
+}

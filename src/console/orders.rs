@@ -1,0 +1,271 @@
+//! The order pages: the list with filters, and one order with its payment, refunds and
+//! notices, a button for every legal move (pay, close, refund the rest) and a form for a
+//! partial refund. The buttons call the admin API's own handlers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
+use super::session::{check_form_token, Ctx};
+use super::{back, internal, Console};
+use crate::api::extract::{ApiJson, ApiPath};
+use crate::platform::order::{OrderState, Product};
+use crate::platform::store::OrderFilter;
+use crate::store::ListFilter;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    mid: Option<String>,
+    product: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// Yuan with two decimals, for people; the wire and the API say fen.
+fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+pub async fn list(
+    State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, Response> {
+    let mid = query
+        .mid
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
+    let product = query
+        .product
+        .as_deref()
+        .and_then(|p| p.parse::<Product>().ok());
+    let filter = OrderFilter {
+        mid: mid.map(str::to_owned),
+        product,
+        limit: 100,
+        ..OrderFilter::default()
+    };
+    let orders = console
+        .sandbox
+        .store
+        .orders(&filter)
+        .await
+        .map_err(internal)?;
+    let content = html! {
+        form.filters method="get" action="/console/orders" {
+            label { "Merchant (mid)" input name="mid" value=[mid]; }
+            label { "Product"
+                select name="product" {
+                    option value="" { "any" }
+                    @for p in Product::ALL {
+                        option value=(p.as_str()) selected[product == Some(p)] { (p.as_str()) }
+                    }
+                }
+            }
+            button type="submit" { "Filter" }
+            a href="/console/orders" { "Clear" }
+        }
+        @if orders.is_empty() {
+            div.card { p.muted { "No orders match. A merchant's client creates them with the netpay API ("
+                code { "/v1/netpay/bills/get-qrcode" } ", " code { "/v1/netpay/wx/unified-order" } "), or "
+                code { "POST /admin/v1/orders" } " does." } }
+        } @else {
+            div.table-wrap { table {
+                thead { tr { th { "Order number" } th { "Status" } th { "Amount (yuan)" } th { "Merchant" } th.hide-narrow { "Updated" } } }
+                tbody { @for o in &orders { tr {
+                    td { a href={ "/console/orders/" (o.id) } { (o.order_no) } }
+                    td { (badge(o.status())) }
+                    td { (yuan(o.total_amount)) }
+                    td { (o.mid) }
+                    td.hide-narrow { (time(Some(o.updated_at))) }
+                } } }
+            } }
+        }
+    };
+    let message = message(query.notice, query.error);
+    Ok(page(&ctx, Page::Orders, "Orders", message, content).into_response())
+}
+
+pub async fn show(
+    State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<i64>,
+    Query(query): Query<MessageQuery>,
+) -> Result<Response, Response> {
+    let order = console
+        .sandbox
+        .store
+        .order(id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no order {id}")).into_response())?;
+    let refunds = console
+        .sandbox
+        .store
+        .refunds(order.id)
+        .await
+        .map_err(internal)?;
+    let notices = console
+        .app
+        .store
+        .list(&ListFilter {
+            subject: Some(order.order_no.clone()),
+            tenant: Some(order.mid.clone()),
+            limit: 100,
+            ..ListFilter::default()
+        })
+        .await
+        .map_err(internal)?;
+    let targets: Vec<OrderState> = order
+        .state
+        .allowed_targets()
+        .iter()
+        .copied()
+        .filter(|to| order.check_move(*to).is_ok())
+        .collect();
+    let refundable = order.refundable();
+    let content = html! {
+        div.grid2 {
+            div.card {
+                dl.facts {
+                    dt { "Status" } dd { (badge(order.status())) }
+                    dt { (order.product.order_no_field()) } dd.mono { (order.order_no) }
+                    dt { "Merchant" } dd { a href={ "/console/merchants/" (order.mid) } { (order.mid) } }
+                    dt { "Amount" } dd { (yuan(order.total_amount)) " yuan (" (order.total_amount) " fen)" }
+                    dt { "Refunded" } dd { (yuan(order.refunded_amount)) " yuan" }
+                    dt { "Description" } dd { (order.description) }
+                    dt { "Notify URL" } dd.mono { (order.notify.url) }
+                    @if let Some(payment) = &order.payment {
+                        dt { "Paid" } dd { (time(Some(payment.paid_at))) " via " (payment.target_sys) }
+                    }
+                    dt { "Expires" } dd { (time(Some(order.expires_at))) }
+                    dt { "Buyer pays" } dd { (time(order.pay_due_at)) }
+                }
+            }
+            div.card {
+                h2 style="margin-top:0" { "Play the buyer and the channel" }
+                @if targets.is_empty() {
+                    p.muted { (order.status()) ": no move is legal." }
+                } @else {
+                    p.muted { "Each move sends the payment-result notice." }
+                    div.actions { @for target in &targets {
+                        form method="post" action={ "/console/orders/" (id) "/transitions" } {
+                            (form_token(&ctx))
+                            input type="hidden" name="to" value=(target.wire(order.product));
+                            button type="submit" { "→ " (target.wire(order.product)) }
+                        }
+                    } }
+                }
+                @if refundable > 0 {
+                    form.stack method="post" action={ "/console/orders/" (id) "/refunds" } {
+                        (form_token(&ctx))
+                        label { "Refund part of it (fen, at most " (refundable) ")"
+                            input name="amount" type="number" min="1" max=(refundable) required; }
+                        button.secondary type="submit" { "Refund" }
+                    }
+                }
+            }
+        }
+        @if !refunds.is_empty() {
+            h2 { "Refunds" }
+            div.table-wrap { table {
+                thead { tr { th { "refundOrderId" } th { "Amount (fen)" } th { "When" } } }
+                tbody { @for r in &refunds { tr {
+                    td.mono { (r.refund_order_id) } td { (r.amount) } td { (time(Some(r.created_at))) }
+                } } }
+            } }
+        }
+        h2 { "Notices sent (newest first)" }
+        @if notices.is_empty() {
+            div.card { p.muted { "None yet: an order sends its first notice when it is paid, closed or refunded." } }
+        } @else {
+            div.table-wrap { table {
+                thead { tr { th { "#" } th { "Status" } th { "Tries" } th.hide-narrow { "Created" } } }
+                tbody { @for n in &notices { tr {
+                    td { a href={ "/console/notifications/" (n.id) } { (n.id) } }
+                    td { (badge(n.status.as_str())) }
+                    td { (n.attempts) }
+                    td.hide-narrow { (time(Some(n.created_at))) }
+                } } }
+            } }
+        }
+    };
+    let title = format!("Order {}", order.order_no);
+    Ok(page(&ctx, Page::Orders, &title, query.message(), content).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TransitionForm {
+    #[serde(default)]
+    form_token: String,
+    to: String,
+}
+
+pub async fn transition(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Form(form): Form<TransitionForm>,
+) -> Response {
+    if let Some(refused) = check_form_token(&console, &form.form_token) {
+        return refused;
+    }
+    let to = format!("/console/orders/{id}");
+    let outcome = match serde_json::from_value(json!({"to": form.to})) {
+        Ok(request) => crate::platform::api::orders::transition(
+            State(console.sandbox.clone()),
+            ApiPath(id.clone()),
+            ApiJson(request),
+        )
+        .await
+        .map(|_| format!("Moved to {}; its notice is on its way.", form.to))
+        .map_err(|error| error.message),
+        Err(error) => Err(error.to_string()),
+    };
+    back(&to, outcome)
+}
+
+#[derive(Deserialize)]
+pub struct RefundForm {
+    #[serde(default)]
+    form_token: String,
+    amount: String,
+}
+
+pub async fn refund(
+    State(console): State<Console>,
+    Path(id): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Response {
+    if let Some(refused) = check_form_token(&console, &form.form_token) {
+        return refused;
+    }
+    let to = format!("/console/orders/{id}");
+    let amount: serde_json::Value = form
+        .amount
+        .trim()
+        .parse::<i64>()
+        .map_or_else(|_| json!(form.amount), |fen| json!(fen));
+    let outcome = match serde_json::from_value(json!({"amount": amount})) {
+        Ok(request) => crate::platform::api::orders::refund(
+            State(console.sandbox.clone()),
+            ApiPath(id.clone()),
+            ApiJson(request),
+        )
+        .await
+        .map(|_| {
+            format!(
+                "Refunded {} fen; its notice is on its way.",
+                form.amount.trim()
+            )
+        })
+        .map_err(|error| error.message),
+        Err(error) => Err(error.to_string()),
+    };
+    back(&to, outcome)
+}
