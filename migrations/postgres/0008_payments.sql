@@ -42,6 +42,9 @@ CREATE TABLE orders (
     closed_at       TIMESTAMPTZ,
     -- an unpaid order closes itself at this time
     expires_at      TIMESTAMPTZ NOT NULL,
+    -- H5 orders: where the cashier sends the buyer back, and the cashier page's secret
+    return_url      TEXT,
+    cashier_token   TEXT UNIQUE,
     -- when the simulated buyer pays, while that is still to come
     pay_due_at      TIMESTAMPTZ,
     created_at      TIMESTAMPTZ NOT NULL,

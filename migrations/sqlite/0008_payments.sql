@@ -38,6 +38,9 @@ CREATE TABLE orders (
     closed_at       INTEGER,
     -- an unpaid order closes itself at this time
     expires_at      INTEGER NOT NULL,
+    -- H5 orders: where the cashier sends the buyer back, and the cashier page's secret
+    return_url      TEXT,
+    cashier_token   TEXT UNIQUE,
     -- when the simulated buyer pays, while that is still to come
     pay_due_at      INTEGER,
     created_at      INTEGER NOT NULL,

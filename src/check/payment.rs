@@ -71,6 +71,7 @@ impl Notice<'_> {
             closed_at: None,
             expires_at: now,
             pay_due_at: None,
+            h5: None,
             created_at: now,
             updated_at: now,
         }

@@ -199,8 +199,20 @@ pub struct Order {
     pub expires_at: DateTime<Utc>,
     /// When the simulated buyer pays, while that is still to come.
     pub pay_due_at: Option<DateTime<Utc>>,
+    /// An H5 order's cashier: where it sends the buyer back, and its page's secret.
+    pub h5: Option<H5Cashier>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The simulated cashier page of an H5 order, which a browser is redirected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct H5Cashier {
+    /// The page's address is `/netpay/cashier/{token}`: unguessable, so only the buyer
+    /// who was redirected there can pay.
+    pub token: String,
+    /// Where the buyer goes after paying or cancelling (`returnUrl`).
+    pub return_url: Option<String>,
 }
 
 impl Order {
@@ -331,6 +343,7 @@ pub struct NewOrder {
     pub notify: Destination,
     pub expires_at: DateTime<Utc>,
     pub pay_due_at: Option<DateTime<Utc>>,
+    pub h5: Option<H5Cashier>,
 }
 
 impl fmt::Display for Product {
@@ -363,6 +376,7 @@ mod tests {
             closed_at: None,
             expires_at: at,
             pay_due_at: None,
+            h5: None,
             created_at: at,
             updated_at: at,
         }

@@ -35,6 +35,8 @@ pub enum Cause {
     Merchant,
     /// The simulated buyer's automatic payment, once due.
     Buyer,
+    /// A buyer paying on an H5 order's cashier page, now.
+    Cashier,
     /// The order's expiry, once due.
     Expiry,
 }

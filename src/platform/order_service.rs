@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound, Utc};
 
 use super::merchant::Merchant;
-use super::order::{NewOrder, Product};
+use super::order::{H5Cashier, NewOrder, Product};
 use super::order_events::{self, Cause, OrderChange, OrderEvent};
 use super::store::{NonceUse, OrderChangeOutcome, PlatformStore};
 use crate::policy::{Destination, RetryPolicy};
@@ -36,6 +36,8 @@ pub struct OrderTerms {
     pub description: String,
     /// When an unpaid order closes itself; [`DEFAULT_EXPIRY`] from now when `None`.
     pub expires_at: Option<DateTime<Utc>>,
+    /// An H5 order's cashier page.
+    pub h5: Option<H5Cashier>,
 }
 
 impl OrderService {
@@ -77,6 +79,7 @@ impl OrderService {
                 .or_else(|| after(DEFAULT_EXPIRY))
                 .unwrap_or(now),
             pay_due_at: merchant.auto_pay_after.and_then(after),
+            h5: terms.h5,
         }
     }
 

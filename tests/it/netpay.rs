@@ -5,7 +5,9 @@
 
 use serde_json::{json, Value};
 
-use crate::common::platform::{cst, Counter, Merchant, MID};
+use crate::common::platform::{
+    body_signature, compact, cst, nonce, percent, Counter, Merchant, MID,
+};
 use crate::common::{TestApp, TestDb};
 use ums_notify::store::Sql;
 
@@ -13,6 +15,7 @@ both_backends!(
     a_bill_is_created_queried_paid_refunded_and_queried_again,
     a_mini_program_order_is_created_paid_refunded_and_closed_orders_stay_closed,
     refused_requests_answer_netpay_errors_and_change_nothing,
+    an_h5_order_goes_through_the_cashier_and_back,
 );
 
 const GET_QRCODE: &str = "/v1/netpay/bills/get-qrcode";
@@ -436,5 +439,138 @@ async fn refused_requests_answer_netpay_errors_and_change_nothing(db: TestDb) {
         before.0 + 1,
         "one order from the first request only"
     );
+    app.stop().await;
+}
+
+/// The `OPEN-FORM-PARAM` URL of an H5 request, signed here without the crate's code.
+fn h5_url(app: &TestApp, shop: &Merchant, path: &str, content: &Value, key: &str) -> String {
+    let content = content.to_string();
+    let (ts, nonce) = (compact(app.clock.now()), nonce());
+    let signature = body_signature(&shop.app_id, key, &ts, &nonce, content.as_bytes());
+    app.url(&format!(
+        "{path}?authorization=OPEN-FORM-PARAM&appId={}&timestamp={ts}&nonce={nonce}&content={}&signature={}",
+        shop.app_id,
+        percent(&content),
+        percent(&signature)
+    ))
+}
+
+async fn an_h5_order_goes_through_the_cashier_and_back(db: TestDb) {
+    let receiver = crate::common::Receiver::start(crate::common::Reply::Body(200, "SUCCESS")).await;
+    let app = db.spawn(|_| {}).await;
+    let shop = app
+        .create_merchant(
+            MID,
+            json!({"notify_url": receiver.url("/pay"), "msg_src_id": SRC}),
+        )
+        .await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let content = body(
+        &app,
+        "H5DEFAULT",
+        json!({"merOrderId": "3194H0001", "totalAmount": 2500, "orderDesc": "电影票",
+               "returnUrl": "https://shop.example/paid?o=3194H0001"}),
+    );
+    let url = h5_url(
+        &app,
+        &shop,
+        "/v1/netpay/trade/h5-pay",
+        &content,
+        &shop.app_key,
+    );
+    let created = browser.get(&url).send().await.unwrap();
+    assert_eq!(created.status(), 302);
+    let cashier = created.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        cashier.starts_with("/netpay/cashier/") && cashier.ends_with("?via=Alipay"),
+        "{cashier}"
+    );
+    // The same signed URL again is a replay; a forged one is refused; neither creates.
+    let again = browser.get(&url).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["errCode"], "3005", "{again}");
+    let forged = h5_url(
+        &app,
+        &shop,
+        "/v1/netpay/wxpay/h5-pay",
+        &content,
+        "not-the-key",
+    );
+    let forged: Value = browser
+        .get(&forged)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(forged["errCode"], "3006", "{forged}");
+    let unsigned: Value = browser
+        .get(app.url("/v1/netpay/uac/order?content=%7B%7D"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unsigned["errCode"], "3001", "{unsigned}");
+    let page = browser
+        .get(app.url(&cashier))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("¥25.00") && page.contains("电影票") && page.contains("id=\"pay\""),
+        "{page}"
+    );
+    let pay_path = cashier.replace("?via=", "/pay?via=");
+    let paid = browser
+        .post(app.url(&pay_path))
+        .form(&[("", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    assert_eq!(
+        paid.headers()["location"],
+        "https://shop.example/paid?o=3194H0001",
+        "back to the merchant's returnUrl"
+    );
+    let id = admin_id(&app, "3194H0001").await;
+    let (_, order) = app.get(&format!("/admin/v1/orders/{id}")).await;
+    assert_eq!(order["status"], "TRADE_SUCCESS", "{order}");
+    assert_eq!(order["inst_mid"], "H5DEFAULT");
+    assert_eq!(order["payment"]["target_sys"], "Alipay");
+    let got = receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(&got[0].body)
+        .into_owned()
+        .collect();
+    assert!(params.contains(&("merOrderId".to_owned(), "3194H0001".to_owned())));
+    assert!(params.contains(&("status".to_owned(), "TRADE_SUCCESS".to_owned())));
+    // Paid: the page offers nothing more, and an unknown token finds no page.
+    let page = browser
+        .get(app.url(&cashier))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"pay\""), "{page}");
+    let missing = browser
+        .get(app.url("/netpay/cashier/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
     app.stop().await;
 }

@@ -190,25 +190,63 @@ pub async fn authenticate(
             nonce,
             signature,
         } => {
-            // The header is read completely (3002) before its appId is looked up (3003).
-            let at = parse_timestamp(&timestamp, ErrCode::AuthHeaderMalformed)?;
-            check_nonce(&nonce, ErrCode::AuthHeaderMalformed)?;
-            let merchant = merchant_of(sandbox, &app_id).await?;
-            check_window(sandbox, &timestamp, at, now)?;
-            let key = merchant.app_key.expose();
-            if !verify_body_signature(&app_id, key, &timestamp, &nonce, body, &signature) {
-                return Err(PlatformError::new(
-                    ErrCode::SignatureMismatch,
-                    "Signature does not verify: expected Base64(HMAC-SHA256(appKey, AppId + Timestamp + Nonce + hex(SHA-256(body)))) over the exact body bytes",
-                ));
-            }
-            check_nonce_unspent(sandbox, &app_id, &nonce).await?;
-            let nonce = nonce_use(sandbox, &app_id, &nonce, at);
-            Ok(Caller {
-                merchant,
-                nonce: Some(nonce),
-            })
+            let signed = BodySignature {
+                app_id: &app_id,
+                timestamp: &timestamp,
+                nonce: &nonce,
+                signature: &signature,
+            };
+            signed
+                .caller(sandbox, body, ErrCode::AuthHeaderMalformed)
+                .await
         }
+    }
+}
+
+/// The parts of a body signature, from an `OPEN-BODY-SIG` header or from the
+/// `OPEN-FORM-PARAM` query of a browser redirect (where the signed body is `content`).
+pub struct BodySignature<'a> {
+    pub app_id: &'a str,
+    pub timestamp: &'a str,
+    pub nonce: &'a str,
+    pub signature: &'a str,
+}
+
+impl BodySignature<'_> {
+    /// The merchant that signed `body` so, with the nonce its request spends; a
+    /// malformed timestamp or nonce is answered with `malformed`.
+    pub async fn caller(
+        &self,
+        sandbox: &Sandbox,
+        body: &[u8],
+        malformed: ErrCode,
+    ) -> Result<Caller, PlatformError> {
+        let now = sandbox.now();
+        // The credentials are read completely (3002) before the appId is looked up (3003).
+        let at = parse_timestamp(self.timestamp, malformed)?;
+        check_nonce(self.nonce, malformed)?;
+        let merchant = merchant_of(sandbox, self.app_id).await?;
+        check_window(sandbox, self.timestamp, at, now)?;
+        let key = merchant.app_key.expose();
+        if !verify_body_signature(
+            self.app_id,
+            key,
+            self.timestamp,
+            self.nonce,
+            body,
+            self.signature,
+        ) {
+            return Err(PlatformError::new(
+                ErrCode::SignatureMismatch,
+                "Signature does not verify: expected Base64(HMAC-SHA256(appKey, AppId + Timestamp + Nonce + hex(SHA-256(body)))) over the exact body bytes",
+            ));
+        }
+        check_nonce_unspent(sandbox, self.app_id, self.nonce).await?;
+        let nonce = nonce_use(sandbox, self.app_id, self.nonce, at);
+        Ok(Caller {
+            merchant,
+            nonce: Some(nonce),
+        })
     }
 }
 

@@ -19,6 +19,7 @@ pub mod netpay;
 pub mod order_views;
 pub mod orders;
 
+use axum::routing::{get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -57,5 +58,15 @@ pub fn public_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(netpay::trade::close))
         .routes(routes!(netpay::trade::refund))
         .routes(routes!(netpay::trade::refund_query))
+        .routes(routes!(netpay::h5::alipay))
+        .routes(routes!(netpay::h5::wxpay))
+        .routes(routes!(netpay::h5::unionpay))
+        // The cashier's HTML pages, outside the API description.
+        .route("/netpay/cashier/{token}", get(netpay::cashier::page))
+        .route("/netpay/cashier/{token}/pay", post(netpay::cashier::pay))
+        .route(
+            "/netpay/cashier/{token}/cancel",
+            post(netpay::cashier::cancel),
+        )
         .with_state(sandbox)
 }

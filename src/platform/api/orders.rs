@@ -198,6 +198,7 @@ pub async fn create(
         total_amount,
         description,
         expires_at,
+        h5: None,
     };
     let new = sandbox.orders.draft(&merchant, terms, notify, now);
     match sandbox.store.create_order(new, None, now).await? {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::merchants::merchant_in;
 use super::{spend, NonceUse, PlatformStore};
 use crate::platform::merchant::Merchant;
-use crate::platform::order::{NewOrder, Order, OrderState, Payment, Product, Refund};
+use crate::platform::order::{H5Cashier, NewOrder, Order, OrderState, Payment, Product, Refund};
 use crate::platform::order_events::{Planned, Refused};
 use crate::policy::Destination;
 use crate::store::outbox::enqueue_in;
@@ -16,7 +16,7 @@ use crate::store::sql::{Sql, Ts, Tx};
 const ORDER_COLUMNS: &str = "id, mid, tid, inst_mid, product, order_no, bill_date, state, \
      total_amount, refunded_amount, description, notify_url, notify_host, target_sys, \
      target_order_id, buyer_id, seq_id, paid_at, closed_at, expires_at, pay_due_at, \
-     created_at, updated_at";
+     created_at, updated_at, return_url, cashier_token";
 
 const REFUND_COLUMNS: &str = "refund_order_id, amount, target_order_id, created_at";
 
@@ -76,6 +76,8 @@ struct OrderRow {
     pay_due_at: Option<Ts>,
     created_at: Ts,
     updated_at: Ts,
+    return_url: Option<String>,
+    cashier_token: Option<String>,
 }
 
 impl TryFrom<OrderRow> for Order {
@@ -116,6 +118,10 @@ impl TryFrom<OrderRow> for Order {
             closed_at: row.closed_at.map(Into::into),
             expires_at: row.expires_at.into(),
             pay_due_at: row.pay_due_at.map(Into::into),
+            h5: row.cashier_token.map(|token| H5Cashier {
+                token,
+                return_url: row.return_url,
+            }),
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
         })
@@ -167,8 +173,8 @@ impl PlatformStore {
         let insert = Sql::new(format!(
             "INSERT INTO orders (mid, tid, inst_mid, product, order_no, bill_date, state, \
              total_amount, description, notify_url, notify_host, expires_at, pay_due_at, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13) \
+             created_at, updated_at, return_url, cashier_token) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, $15) \
              ON CONFLICT (mid, order_no) DO NOTHING RETURNING {ORDER_COLUMNS}"
         ))
         .bind(&new.mid)
@@ -183,7 +189,9 @@ impl PlatformStore {
         .bind(&new.notify.host)
         .bind(new.expires_at)
         .bind(new.pay_due_at)
-        .bind(now);
+        .bind(now)
+        .bind(new.h5.as_ref().and_then(|h5| h5.return_url.as_deref()))
+        .bind(new.h5.as_ref().map(|h5| h5.token.as_str()));
         let Some(order) = fetch_order(&mut tx, &insert).await? else {
             // Read in the same transaction, which the drop rolls back: the refused request
             // spends no nonce.
@@ -201,6 +209,13 @@ impl PlatformStore {
 
     pub async fn order(&self, id: i64) -> anyhow::Result<Option<Order>> {
         let sql = Sql::new(order_where("id = $1")).bind(id);
+        let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// The H5 order whose cashier page has `token`.
+    pub async fn order_by_cashier(&self, token: &str) -> anyhow::Result<Option<Order>> {
+        let sql = Sql::new(order_where("cashier_token = $1")).bind(token);
         let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
         row.map(TryInto::try_into).transpose()
     }

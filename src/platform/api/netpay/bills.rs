@@ -86,6 +86,7 @@ pub async fn get_qrcode(
         total_amount,
         description,
         expires_at,
+        h5: None,
     };
     let new = sandbox
         .orders

@@ -14,6 +14,8 @@
 //! before anything is written, and a refused request spends no nonce.
 
 pub mod bills;
+pub mod cashier;
+pub mod h5;
 pub mod trade;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -162,6 +164,12 @@ impl Request {
         body: &[u8],
     ) -> Result<Self, NetpayError> {
         let caller = authenticate(sandbox, headers, body).await?;
+        Self::checked(caller, body)
+    }
+
+    /// A request of an authenticated `caller`: reads `body` as a JSON object and checks
+    /// the fields every netpay request has.
+    pub fn checked(caller: Caller, body: &[u8]) -> Result<Self, NetpayError> {
         let fields: Map<String, Value> = serde_json::from_slice(body).map_err(|error| {
             NetpayError::bad(format!("the body must be a JSON object: {error}"))
         })?;

@@ -92,6 +92,7 @@ pub async fn unified_order(
         total_amount,
         description,
         expires_at,
+        h5: None,
     };
     let new = sandbox
         .orders
