@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -73,6 +73,10 @@ struct Shared {
     freed: Wakeup,
 }
 
+/// What a waiting notification's lease must have left, beyond the request timeout, to
+/// start: time for signing and for the clocks of instances to differ a little.
+const LEASE_MARGIN: Duration = Duration::from_secs(2);
+
 /// The dispatcher loop's running state: the caps, the delivery tasks, and the claimed
 /// notifications waiting for a slot of their host.
 struct Lanes {
@@ -80,21 +84,26 @@ struct Lanes {
     hosts: HostSlots,
     tracker: TaskTracker,
     shared: Arc<Shared>,
-    /// Claimed (leased) and not yet started, oldest first, with when they were claimed:
-    /// at most a host's cap per host.
-    waiting: VecDeque<(Claimed, Instant)>,
-    /// How long one may wait: its lease must still cover a whole try when it starts.
-    max_wait: Duration,
+    /// Claimed (leased) and not yet started, oldest first: at most a host's cap per host
+    /// (none when the lease is too short to wait under).
+    waiting: VecDeque<Claimed>,
+    /// A waiting notification starts only while its lease (by the service clock) still
+    /// has this much left: a whole try and a margin.
+    lease_needed: chrono::Duration,
+    clock: Clock,
+    /// Once cancelled, nothing more starts.
+    shutdown: CancellationToken,
 }
 
 impl Lanes {
     /// Starts a try of `job` if a permit and a slot of its host are free; else gives the
-    /// job back.
+    /// job back. The permit is taken first: a slot taken and given back would wake the
+    /// loop for nothing.
     fn try_start(&self, job: Claimed) -> Option<Claimed> {
-        let Some(slot) = self.hosts.try_take(&job.notification.destination.host) else {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             return Some(job);
         };
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+        let Some(slot) = self.hosts.try_take(&job.notification.destination.host) else {
             return Some(job);
         };
         let permit = PermitGuard {
@@ -104,6 +113,13 @@ impl Lanes {
         self.tracker
             .spawn(deliver(job, self.shared.clone(), permit, slot));
         None
+    }
+
+    /// Whether a waiting `job`'s lease, by the service clock, still covers a whole try.
+    fn lease_covers_a_try(&self, job: &Claimed) -> bool {
+        job.notification
+            .due_at
+            .is_some_and(|lease_end| self.clock.now() + self.lease_needed < lease_end)
     }
 }
 
@@ -144,8 +160,18 @@ impl Dispatcher {
         let mut lanes = Lanes {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             // Each host may have as many claimed notifications waiting as it has slots:
-            // they start the moment a slot frees, while the next claim runs.
-            hosts: HostSlots::new(config.per_host, config.per_host, freed.clone()),
+            // they start the moment a slot frees, while the next claim runs. Only when
+            // the lease leaves room to wait (twice a try and a margin); otherwise what
+            // waited would mostly go back unstarted.
+            hosts: HostSlots::new(
+                config.per_host,
+                if config.lease >= config.request_timeout * 2 + LEASE_MARGIN {
+                    config.per_host
+                } else {
+                    0
+                },
+                freed.clone(),
+            ),
             tracker: TaskTracker::new(),
             shared: Arc::new(Shared {
                 trier: self.trier(),
@@ -153,8 +179,10 @@ impl Dispatcher {
                 freed: freed.clone(),
             }),
             waiting: VecDeque::new(),
-            // A waiting notification starts only while its lease still covers a whole try.
-            max_wait: config.lease.saturating_sub(config.request_timeout),
+            lease_needed: chrono::Duration::from_std(config.request_timeout + LEASE_MARGIN)
+                .unwrap_or(chrono::Duration::MAX),
+            clock: self.clock.clone(),
+            shutdown: shutdown.clone(),
         };
         let remote = tokio::spawn(relay_remote_wakeups(
             self.store.clone(),
@@ -200,9 +228,17 @@ impl Dispatcher {
                 Round::Failed => {
                     failures += 1;
                     let backoff = Duration::from_millis(100 * 2u64.pow(failures.min(7)));
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff.min(Duration::from_secs(10))) => {}
-                        _ = shutdown.cancelled() => {}
+                    let until = tokio::time::Instant::now() + backoff.min(Duration::from_secs(10));
+                    // What waits claimed needs no database to start: it starts as slots
+                    // free while claims back off.
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(until) => break,
+                            _ = shutdown.cancelled() => break,
+                            _ = freed.woken(), if !lanes.waiting.is_empty() => {
+                                self.start_waiting(&mut lanes).await;
+                            }
+                        }
                     }
                 }
             }
@@ -214,21 +250,11 @@ impl Dispatcher {
             "dispatcher stopping: no new claims; waiting for in-flight tries"
         );
         remote.abort();
-        // Claimed notifications that never started go back, due now.
-        let leases: Vec<(i64, i64)> = lanes
+        let waiting: Vec<(i64, i64)> = lanes
             .waiting
             .drain(..)
-            .map(|(job, _)| (job.notification.id, job.lease_token))
+            .map(|job| (job.notification.id, job.lease_token))
             .collect();
-        if !leases.is_empty() {
-            let now = self.clock.now();
-            if let Err(error) = self.store.release(&leases, now, now).await {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "handing back waiting claims failed; their leases expire"
-                );
-            }
-        }
         let Lanes {
             tracker, shared, ..
         } = lanes;
@@ -240,6 +266,16 @@ impl Dispatcher {
             tracing::warn!("grace period over: stopping the remaining tries and handing them back");
             shared.trier.hard_stop.cancel();
             tracker.wait().await;
+        }
+        // Claimed notifications that never started go back, due now.
+        if !waiting.is_empty() {
+            let now = self.clock.now();
+            if let Err(error) = self.store.release(&waiting, now, now).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "handing back waiting claims failed; their leases expire"
+                );
+            }
         }
         drop(shared);
         recorder.await?;
@@ -297,20 +333,24 @@ impl Dispatcher {
     }
 
     /// Starts what waits claimed, oldest first, as far as permits and host slots allow;
-    /// hands back what waited so long its lease no longer covers a try.
+    /// hands back what waited so long its lease no longer covers a try. Starts nothing
+    /// once shutdown has begun.
     async fn start_waiting(&self, lanes: &mut Lanes) {
+        if lanes.shutdown.is_cancelled() {
+            return;
+        }
         let mut expired = Vec::new();
         let mut kept = VecDeque::with_capacity(lanes.waiting.len());
-        while let Some((job, since)) = lanes.waiting.pop_front() {
+        while let Some(job) = lanes.waiting.pop_front() {
             let host = job.notification.destination.host.clone();
-            if since.elapsed() > lanes.max_wait {
+            if !lanes.lease_covers_a_try(&job) {
                 lanes.hosts.unqueue(&host);
                 expired.push((job.notification.id, job.lease_token));
                 continue;
             }
             match lanes.try_start(job) {
                 None => lanes.hosts.unqueue(&host),
-                Some(job) => kept.push_back((job, since)),
+                Some(job) => kept.push_back(job),
             }
         }
         lanes.waiting = kept;
@@ -364,18 +404,26 @@ impl Dispatcher {
         // wait), no more than the free permits, and only this loop takes either: what
         // cannot start at once waits for its host's slot. Should that ever not hold, what
         // can neither start nor wait goes back.
-        let claimed_at = Instant::now();
+        // Slots freed while the claim ran go to what waited longest first.
+        self.start_waiting(lanes).await;
         let mut handed_back = Vec::new();
         for job in claimed {
-            let Some(job) = lanes.try_start(job) else {
+            let Some(job) = (if lanes.waiting.is_empty() && !lanes.shutdown.is_cancelled() {
+                lanes.try_start(job)
+            } else {
+                Some(job)
+            }) else {
                 continue;
             };
             let host = &job.notification.destination.host;
             if lanes.hosts.queue(host) {
-                lanes.waiting.push_back((job, claimed_at));
+                lanes.waiting.push_back(job);
             } else {
                 handed_back.push((job.notification.id, job.lease_token));
             }
+        }
+        if !lanes.waiting.is_empty() {
+            self.start_waiting(lanes).await;
         }
         if !handed_back.is_empty() {
             let now = self.clock.now();

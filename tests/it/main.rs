@@ -15,6 +15,7 @@ mod console_browser;
 mod counts;
 mod crash;
 mod delivery;
+mod lookahead;
 mod metrics;
 mod netpay;
 mod openapi;
