@@ -7,15 +7,15 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
-use super::{answer, put, put_refund, refused, NetpayCode, NetpayError, NetpayResult, Request};
+use super::{
+    answer, put, put_refund, NetpayCode, NetpayError, NetpayErrors, NetpayResult, Request,
+};
 use crate::platform::contract::format_cst;
 use crate::platform::order::{Order, Product, Refund};
-use crate::platform::order_events::{Cause, OrderEvent};
 use crate::platform::order_fields::order_no_max;
 use crate::platform::order_service::OrderTerms;
 use crate::platform::payment_notice::{bill_qr_code, order_id_of_qr_code, qr_code_id, BillPayment};
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{OrderChangeOutcome, OrderCreateOutcome};
 
 /// The fields every bill answer carries.
 fn bill_fields(order: &Order) -> Map<String, Value> {
@@ -58,7 +58,7 @@ async fn bill(request: &Request, sandbox: &Sandbox) -> Result<Order, NetpayError
 #[utoipa::path(post, path = "/v1/netpay/bills/get-qrcode", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`: `SUCCESS` with `billQRCode`, or an error name"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn get_qrcode(
@@ -75,36 +75,18 @@ pub async fn get_qrcode(
     let total_amount = request.amount("totalAmount")?;
     let description = request.description("billDesc")?;
     let now = sandbox.now();
-    let expires_at = request.expiry(now)?;
-    let notify = request.notify()?;
     let terms = OrderTerms {
-        product: Product::Bill,
-        order_no: bill_no.clone(),
-        tid: request.required("tid")?.to_owned(),
-        inst_mid: request.required("instMid")?.to_owned(),
         bill_date,
-        total_amount,
-        description,
-        expires_at,
-        h5: None,
+        ..request.terms(Product::Bill, &bill_no, total_amount, description, now)?
     };
-    let new = sandbox
-        .orders
-        .draft(&request.caller.merchant, terms, notify, now);
-    let (nonce, nonce_text) = request.take_nonce();
-    match sandbox.store.create_order(new, nonce, now).await? {
-        OrderCreateOutcome::Created(order) => {
-            tracing::info!(mid = %order.mid, bill_no = %order.order_no, "QR bill created through the platform API");
-            let mut fields = bill_fields(&order);
-            request.echo(&mut fields);
-            answer(&sandbox, "QR code created", fields)
-        }
-        OrderCreateOutcome::DuplicateOrderNo(_) => Err(NetpayError::new(
-            NetpayCode::DupOrder,
-            format!("账单号重复: billNo {bill_no} was already used; query it with bills/query"),
-        )),
-        OrderCreateOutcome::NonceReplayed => Err(super::replayed(&nonce_text).into()),
-    }
+    let order = request
+        .create(&sandbox, terms, now, |no| {
+            format!("账单号重复: billNo {no} was already used; query it with bills/query")
+        })
+        .await?;
+    let mut fields = bill_fields(&order);
+    request.echo(&mut fields);
+    answer(&sandbox, "QR code created", fields)
 }
 
 /// The `billPayment` object of a paid bill: the same fields as in its notice.
@@ -130,7 +112,7 @@ fn refund_bill_payment(order: &Order, refund: &Refund) -> Value {
 #[utoipa::path(post, path = "/v1/netpay/bills/query", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `billStatus`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn query(
@@ -181,7 +163,7 @@ pub async fn query(
 #[utoipa::path(post, path = "/v1/netpay/bills/refund", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `refundStatus`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn refund(
@@ -208,7 +190,7 @@ pub async fn refund(
 #[utoipa::path(post, path = "/v1/netpay/bills/close-qrcode", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn close_qrcode(
@@ -230,14 +212,7 @@ pub async fn close_qrcode(
                 && qr_code_id(o) == qr_code
         })
         .ok_or_else(no_such)?;
-    let (nonce, nonce_text) = request.take_nonce();
-    let outcome = sandbox
-        .orders
-        .apply(order.id, OrderEvent::Close, Cause::Merchant, nonce)
-        .await?;
-    let OrderChangeOutcome::Done { order, .. } = outcome else {
-        return Err(refused(outcome, &nonce_text));
-    };
+    let order = request.close(&sandbox, &order).await?;
     let mut fields = bill_fields(&order);
     put(&mut fields, "billStatus", order.status());
     request.echo(&mut fields);

@@ -14,7 +14,7 @@ use axum::http::{header::LOCATION, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{NetpayError, Request};
+use super::{NetpayError, NetpayErrors, Request};
 use crate::platform::api::authn::BodySignature;
 use crate::platform::api::error::PlatformError;
 use crate::platform::auth::generate_credential;
@@ -24,7 +24,6 @@ use crate::platform::order::{H5Cashier, Product};
 use crate::platform::order_fields::order_no_max;
 use crate::platform::order_service::OrderTerms;
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::OrderCreateOutcome;
 
 /// The query of an `OPEN-FORM-PARAM` request.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -95,39 +94,21 @@ async fn h5_pay(
         None => None,
     };
     let now = sandbox.now();
-    let expires_at = request.expiry(now)?;
-    let notify = request.notify()?;
     let token = generate_credential(32);
     let terms = OrderTerms {
-        product: Product::Trade,
-        order_no: order_no.clone(),
-        tid: request.required("tid")?.to_owned(),
-        inst_mid: request.required("instMid")?.to_owned(),
-        bill_date: String::new(),
-        total_amount,
-        description,
-        expires_at,
         h5: Some(H5Cashier {
             token: token.clone(),
             return_url,
         }),
+        ..request.terms(Product::Trade, &order_no, total_amount, description, now)?
     };
-    let new = sandbox
-        .orders
-        .draft(&request.caller.merchant, terms, notify, now);
-    let (nonce, nonce_text) = request.take_nonce();
-    match sandbox.store.create_order(new, nonce, now).await? {
-        OrderCreateOutcome::Created(order) => {
-            tracing::info!(mid = %order.mid, mer_order_id = %order.order_no, channel, "H5 order created; the buyer goes to the cashier");
-            let location = format!("/netpay/cashier/{token}?via={channel}");
-            Ok((StatusCode::FOUND, [(LOCATION, location)]).into_response())
-        }
-        OrderCreateOutcome::DuplicateOrderNo(_) => Err(NetpayError::new(
-            super::NetpayCode::DupOrder,
-            format!("merOrderId {order_no} was already used; query it with /v1/netpay/query"),
-        )),
-        OrderCreateOutcome::NonceReplayed => Err(super::replayed(&nonce_text).into()),
-    }
+    request
+        .create(&sandbox, terms, now, |no| {
+            format!("merOrderId {no} was already used; query it with /v1/netpay/query")
+        })
+        .await?;
+    let location = format!("/netpay/cashier/{token}?via={channel}");
+    Ok((StatusCode::FOUND, [(LOCATION, location)]).into_response())
 }
 
 /// Create an Alipay H5 order: a browser redirect to the cashier.
@@ -135,7 +116,7 @@ async fn h5_pay(
     responses(
         (status = 302, description = "Created: to the cashier"),
         (status = 200, description = "Refused: read `errCode`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ))]
 pub async fn alipay(
     State(sandbox): State<Sandbox>,
@@ -149,7 +130,7 @@ pub async fn alipay(
     responses(
         (status = 302, description = "Created: to the cashier"),
         (status = 200, description = "Refused: read `errCode`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ))]
 pub async fn wxpay(
     State(sandbox): State<Sandbox>,
@@ -163,7 +144,7 @@ pub async fn wxpay(
     responses(
         (status = 302, description = "Created: to the cashier"),
         (status = 200, description = "Refused: read `errCode`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ))]
 pub async fn unionpay(
     State(sandbox): State<Sandbox>,

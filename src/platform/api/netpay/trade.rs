@@ -7,15 +7,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
-use super::{answer, put, put_refund, refused, NetpayCode, NetpayError, NetpayResult, Request};
+use super::{
+    answer, put, put_refund, NetpayCode, NetpayError, NetpayErrors, NetpayResult, Request,
+};
 use crate::platform::auth::generate_credential;
 use crate::platform::contract::format_cst;
 use crate::platform::order::{Order, Product};
-use crate::platform::order_events::{Cause, OrderEvent};
 use crate::platform::order_fields::{generate_order_no, order_no_max};
-use crate::platform::order_service::OrderTerms;
 use crate::platform::sandbox::Sandbox;
-use crate::platform::store::{OrderChangeOutcome, OrderCreateOutcome};
 
 /// The `tradeType`s of a unified order.
 const TRADE_TYPES: [&str; 2] = ["MINI", "JSAPI"];
@@ -59,7 +58,7 @@ async fn trade_order(request: &Request, sandbox: &Sandbox) -> Result<Order, Netp
 #[utoipa::path(post, path = "/v1/netpay/wx/unified-order", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`: `SUCCESS` with `miniPayRequest`, or an error name"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn unified_order(
@@ -81,63 +80,42 @@ pub async fn unified_order(
     }
     let description = request.description("orderDesc")?;
     let now = sandbox.now();
-    let expires_at = request.expiry(now)?;
-    let notify = request.notify()?;
-    let terms = OrderTerms {
-        product: Product::Trade,
-        order_no: order_no.clone(),
-        tid: request.required("tid")?.to_owned(),
-        inst_mid: request.required("instMid")?.to_owned(),
-        bill_date: String::new(),
-        total_amount,
-        description,
-        expires_at,
-        h5: None,
-    };
-    let new = sandbox
-        .orders
-        .draft(&request.caller.merchant, terms, notify, now);
-    let (nonce, nonce_text) = request.take_nonce();
-    match sandbox.store.create_order(new, nonce, now).await? {
-        OrderCreateOutcome::Created(order) => {
-            tracing::info!(mid = %order.mid, mer_order_id = %order.order_no, "trade order created through the platform API");
-            let mut fields = trade_fields(&order);
-            put(
-                &mut fields,
-                "merName",
-                request.caller.merchant.name.as_str(),
-            );
-            put(&mut fields, "targetSys", "WXPay");
-            let prepay_id = format!("wx{}", generate_credential(30));
-            put(&mut fields, "prepayId", prepay_id.as_str());
-            // What the mini-program hands to the wallet; the sandbox's is not payable.
-            put(
-                &mut fields,
-                "miniPayRequest",
-                json!({
-                    "package": format!("prepay_id={prepay_id}"),
-                    "timeStamp": sandbox.now().timestamp().to_string(),
-                    "nonceStr": generate_credential(32),
-                    "signType": "RSA",
-                    "paySign": "SANDBOX",
-                }),
-            );
-            request.echo(&mut fields);
-            answer(&sandbox, "order created", fields)
-        }
-        OrderCreateOutcome::DuplicateOrderNo(_) => Err(NetpayError::new(
-            NetpayCode::DupOrder,
-            format!("merOrderId {order_no} was already used; query it with /v1/netpay/query"),
-        )),
-        OrderCreateOutcome::NonceReplayed => Err(super::replayed(&nonce_text).into()),
-    }
+    let terms = request.terms(Product::Trade, &order_no, total_amount, description, now)?;
+    let order = request
+        .create(&sandbox, terms, now, |no| {
+            format!("merOrderId {no} was already used; query it with /v1/netpay/query")
+        })
+        .await?;
+    let mut fields = trade_fields(&order);
+    put(
+        &mut fields,
+        "merName",
+        request.caller.merchant.name.as_str(),
+    );
+    put(&mut fields, "targetSys", "WXPay");
+    let prepay_id = format!("wx{}", generate_credential(30));
+    put(&mut fields, "prepayId", prepay_id.as_str());
+    // What the mini-program hands to the wallet; the sandbox's is not payable.
+    put(
+        &mut fields,
+        "miniPayRequest",
+        json!({
+            "package": format!("prepay_id={prepay_id}"),
+            "timeStamp": sandbox.now().timestamp().to_string(),
+            "nonceStr": generate_credential(32),
+            "signType": "RSA",
+            "paySign": "SANDBOX",
+        }),
+    );
+    request.echo(&mut fields);
+    answer(&sandbox, "order created", fields)
 }
 
 /// Query an order: its `status` and payment. The merchant's source of truth.
 #[utoipa::path(post, path = "/v1/netpay/query", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `status`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn query(
@@ -164,7 +142,7 @@ pub async fn query(
 #[utoipa::path(post, path = "/v1/netpay/close", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `status`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn close(
@@ -174,14 +152,7 @@ pub async fn close(
 ) -> NetpayResult {
     let mut request = Request::read(&sandbox, &headers, &body).await?;
     let order = trade_order(&request, &sandbox).await?;
-    let (nonce, nonce_text) = request.take_nonce();
-    let outcome = sandbox
-        .orders
-        .apply(order.id, OrderEvent::Close, Cause::Merchant, nonce)
-        .await?;
-    let OrderChangeOutcome::Done { order, .. } = outcome else {
-        return Err(refused(outcome, &nonce_text));
-    };
+    let order = request.close(&sandbox, &order).await?;
     let mut fields = trade_fields(&order);
     request.echo(&mut fields);
     answer(&sandbox, "order closed", fields)
@@ -192,7 +163,7 @@ pub async fn close(
 #[utoipa::path(post, path = "/v1/netpay/refund", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `refundStatus`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn refund(
@@ -220,7 +191,7 @@ pub async fn refund(
 #[utoipa::path(post, path = "/v1/netpay/refund-query", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `refundStatus`"),
-        (status = 500, description = "`INTERNAL_ERROR`: the sandbox failed; its log has the details"),
+        NetpayErrors,
     ),
     security(("open_access_token" = []), ("open_body_sig" = [])))]
 pub async fn refund_query(
