@@ -101,6 +101,11 @@ impl ApiError {
     }
 
     /// 422: the request parsed but a field is not acceptable.
+    /// `400 invalid_query`: a query string the endpoint cannot use.
+    pub fn invalid_query(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+    }
+
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod middleware;
 pub mod notifications;
 pub mod openapi;
+pub mod page;
 pub mod views;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 
 use super::error::{AdminErrors, ErrorBody, ItemError};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::page::PageRequest;
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
 use crate::duration::parse_duration;
@@ -403,34 +404,23 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ListView>, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message);
     let status = query
         .status
         .map(|s| s.parse::<Status>())
         .transpose()
-        .map_err(bad)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(bad("`limit` must be between 1 and 500".to_owned()));
-    }
-    let before_id = query
-        .cursor
-        .map(|c| c.parse::<i64>())
-        .transpose()
-        .map_err(|_| bad("`cursor` is not a cursor this API returned".to_owned()))?;
+        .map_err(ApiError::invalid_query)?;
+    let page_request = PageRequest::read(query.limit, query.cursor.as_deref())?;
     let filter = ListFilter {
         status,
         tenant: query.tenant,
         subject: query.subject,
         kind: query.kind,
         host: query.host,
-        before_id,
-        limit,
+        before_id: page_request.before,
+        limit: page_request.limit,
     };
     let page = state.store.list(&filter).await?;
-    let next_cursor = (page.len() == limit as usize)
-        .then(|| page.last().map(|n| n.id.to_string()))
-        .flatten();
+    let next_cursor = page_request.next_cursor(&page, |n| n.id);
     Ok(Json(ListView {
         notifications: page
             .into_iter()

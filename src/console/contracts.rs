@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{back, internal, Console};
-use crate::api::extract::{ApiJson, ApiPath};
+use super::{internal, through_api, Console};
+use crate::api::extract::ApiPath;
 use crate::platform::api::contracts::{contract_id_of, path_segment};
 use crate::platform::contract::ContractState;
 use crate::platform::store::ContractFilter;
@@ -185,17 +185,13 @@ pub async fn transition(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    let to = format!("/console/contracts/{id}");
-    let outcome = match serde_json::from_value(json!({"to": form.to})) {
-        Ok(request) => crate::platform::api::contracts::transition(
-            State(console.sandbox.clone()),
-            ApiPath(id.clone()),
-            ApiJson(request),
-        )
-        .await
-        .map(|_| format!("Moved to {}; its notice is on its way.", form.to))
-        .map_err(|error| error.message),
-        Err(error) => Err(error.to_string()),
-    };
-    back(&to, outcome)
+    let sandbox = console.sandbox.clone();
+    let done = format!("Moved to {}; its notice is on its way.", form.to);
+    through_api(
+        &format!("/console/contracts/{id}"),
+        json!({"to": form.to}),
+        |request| crate::platform::api::contracts::transition(State(sandbox), ApiPath(id), request),
+        done,
+    )
+    .await
 }

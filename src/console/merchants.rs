@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::layout::{badge, form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{back, internal, Console};
+use super::{back, internal, through_api, Console};
 use crate::api::extract::{ApiJson, ApiPath};
 use crate::check::runs::Run;
 use crate::duration::format_duration;
@@ -251,18 +251,14 @@ pub async fn update(
         "auto_consent_after": blank_is_null(&form.auto_consent_after),
         "extra_copies": copies,
     });
-    let outcome = match serde_json::from_value(patch) {
-        Ok(patch) => merchants::update(
-            State(console.sandbox.clone()),
-            ApiPath(mid.clone()),
-            ApiJson(patch),
-        )
-        .await
-        .map(|_| "Saved.".to_owned())
-        .map_err(|error| error.message),
-        Err(error) => Err(error.to_string()),
-    };
-    back(&to, outcome)
+    let sandbox = console.sandbox.clone();
+    through_api(
+        &to,
+        patch,
+        |patch| merchants::update(State(sandbox), ApiPath(mid), patch),
+        "Saved.".to_owned(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -21,7 +21,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api::AppState;
+use crate::api::extract::ApiJson;
+use crate::api::{ApiError, AppState};
 use crate::platform::Sandbox;
 
 /// What every console handler reaches.
@@ -118,6 +119,29 @@ pub fn internal(error: anyhow::Error) -> Response {
 }
 
 /// Where to go after a form: back to `to`, with a message for the next page.
+/// Calls an admin API handler for a console form: `request` is the handler's JSON body,
+/// read as the API reads it; the page at `to` then says what happened (`done` on
+/// success, the API's own message otherwise).
+pub async fn through_api<T, R, Fut>(
+    to: &str,
+    request: serde_json::Value,
+    handler: impl FnOnce(ApiJson<T>) -> Fut,
+    done: String,
+) -> Response
+where
+    T: serde::de::DeserializeOwned,
+    Fut: std::future::Future<Output = Result<R, ApiError>>,
+{
+    let outcome = match serde_json::from_value(request) {
+        Ok(request) => handler(ApiJson(request))
+            .await
+            .map(|_| done)
+            .map_err(|error| error.message),
+        Err(error) => Err(error.to_string()),
+    };
+    back(to, outcome)
+}
+
 pub fn back(to: &str, outcome: Result<String, String>) -> Response {
     let (key, text) = match outcome {
         Ok(text) => ("notice", text),

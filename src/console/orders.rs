@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{back, internal, Console};
-use crate::api::extract::{ApiJson, ApiPath};
+use super::{internal, through_api, Console};
+use crate::api::extract::ApiPath;
 use crate::platform::order::{OrderState, Product};
 use crate::platform::store::OrderFilter;
 use crate::store::ListFilter;
@@ -215,19 +215,15 @@ pub async fn transition(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    let to = format!("/console/orders/{id}");
-    let outcome = match serde_json::from_value(json!({"to": form.to})) {
-        Ok(request) => crate::platform::api::orders::transition(
-            State(console.sandbox.clone()),
-            ApiPath(id.clone()),
-            ApiJson(request),
-        )
-        .await
-        .map(|_| format!("Moved to {}; its notice is on its way.", form.to))
-        .map_err(|error| error.message),
-        Err(error) => Err(error.to_string()),
-    };
-    back(&to, outcome)
+    let sandbox = console.sandbox.clone();
+    let done = format!("Moved to {}; its notice is on its way.", form.to);
+    through_api(
+        &format!("/console/orders/{id}"),
+        json!({"to": form.to}),
+        |request| crate::platform::api::orders::transition(State(sandbox), ApiPath(id), request),
+        done,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -245,27 +241,24 @@ pub async fn refund(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    let to = format!("/console/orders/{id}");
+    // A whole number goes as one; anything else as the text, for the API to refuse.
     let amount: serde_json::Value = form
         .amount
         .trim()
         .parse::<i64>()
         .map_or_else(|_| json!(form.amount), |fen| json!(fen));
-    let outcome = match serde_json::from_value(json!({"amount": amount})) {
-        Ok(request) => crate::platform::api::orders::refund(
-            State(console.sandbox.clone()),
-            ApiPath(id.clone()),
-            ApiJson(request),
-        )
-        .await
-        .map(|_| {
-            format!(
-                "Refunded {} fen; its notice is on its way.",
-                form.amount.trim()
-            )
-        })
-        .map_err(|error| error.message),
-        Err(error) => Err(error.to_string()),
-    };
-    back(&to, outcome)
+    let sandbox = console.sandbox.clone();
+    let done = format!(
+        "Refunded {} fen; its notice is on its way.",
+        form.amount.trim()
+    );
+    through_api(
+        &format!("/console/orders/{id}"),
+        json!({"amount": amount}),
+        |request| async move {
+            crate::platform::api::orders::refund(State(sandbox), ApiPath(id), request).await
+        },
+        done,
+    )
+    .await
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::error::{AdminErrors, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::page::PageRequest;
 use crate::api::ApiError;
 use crate::platform::contract::Contract;
 use crate::platform::contract::ContractState;
@@ -246,31 +247,20 @@ pub async fn list(
     State(sandbox): State<Sandbox>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ContractList>, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message);
     let state = query
         .state
         .map(|s| s.parse::<ContractState>())
         .transpose()
-        .map_err(|e| bad(e.to_string()))?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(bad("`limit` must be between 1 and 500".to_owned()));
-    }
-    let before_seq = query
-        .cursor
-        .map(|c| c.parse::<i64>())
-        .transpose()
-        .map_err(|_| bad("`cursor` is not a cursor this API returned".to_owned()))?;
+        .map_err(|e| ApiError::invalid_query(e.to_string()))?;
+    let page_request = PageRequest::read(query.limit, query.cursor.as_deref())?;
     let filter = ContractFilter {
         mid: query.mid,
         state,
-        before_seq,
-        limit,
+        before_seq: page_request.before,
+        limit: page_request.limit,
     };
     let page = sandbox.store.contracts(&filter).await?;
-    let next_cursor = (page.len() == limit as usize)
-        .then(|| page.last().map(|c| c.seq.to_string()))
-        .flatten();
+    let next_cursor = page_request.next_cursor(&page, |c| c.seq);
     Ok(Json(ContractList {
         contracts: page.into_iter().map(Into::into).collect(),
         next_cursor,

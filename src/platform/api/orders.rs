@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::api::error::{AdminErrors, ErrorBody};
 use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::api::page::PageRequest;
 use crate::api::ApiError;
 use crate::duration::parse_duration;
 use crate::platform::fields;
@@ -229,12 +230,11 @@ pub async fn list(
     State(sandbox): State<Sandbox>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<OrderList>, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", message);
     let product = query
         .product
         .map(|p| p.parse::<Product>())
         .transpose()
-        .map_err(bad)?;
+        .map_err(ApiError::invalid_query)?;
     // Each product names its states its own way, so a status also names the product.
     let (product, state) = match &query.status {
         None => (product, None),
@@ -244,7 +244,7 @@ pub async fn list(
                 .iter()
                 .find_map(|p| OrderState::from_wire(*p, status).ok().map(|s| (*p, s)))
                 .ok_or_else(|| {
-                    bad(match product {
+                    ApiError::invalid_query(match product {
                         // The product's own list of states says what would do.
                         Some(p) => OrderState::from_wire(p, status).err().unwrap_or_default(),
                         None => format!("`status` {status:?} is not a state of an order"),
@@ -253,26 +253,16 @@ pub async fn list(
             (Some(product), Some(state))
         }
     };
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(bad("`limit` must be between 1 and 500".to_owned()));
-    }
-    let before_id = query
-        .cursor
-        .map(|c| c.parse::<i64>())
-        .transpose()
-        .map_err(|_| bad("`cursor` is not a cursor this API returned".to_owned()))?;
+    let page_request = PageRequest::read(query.limit, query.cursor.as_deref())?;
     let filter = OrderFilter {
         mid: query.mid,
         product,
         state,
-        before_id,
-        limit,
+        before_id: page_request.before,
+        limit: page_request.limit,
     };
     let page = sandbox.store.orders(&filter).await?;
-    let next_cursor = (page.len() == limit as usize)
-        .then(|| page.last().map(|o| o.id.to_string()))
-        .flatten();
+    let next_cursor = page_request.next_cursor(&page, |o| o.id);
     Ok(Json(OrderList {
         orders: page.into_iter().map(|o| OrderView::new(o, None)).collect(),
         next_cursor,
