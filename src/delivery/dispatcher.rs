@@ -339,21 +339,24 @@ impl Dispatcher {
         if lanes.shutdown.is_cancelled() {
             return;
         }
+        // One turn through the queue in place: it runs on every freed slot, so it neither
+        // allocates nor reorders what stays.
         let mut expired = Vec::new();
-        let mut kept = VecDeque::with_capacity(lanes.waiting.len());
-        while let Some(job) = lanes.waiting.pop_front() {
-            let host = job.notification.destination.host.clone();
+        for _ in 0..lanes.waiting.len() {
+            let Some(job) = lanes.waiting.pop_front() else {
+                break;
+            };
+            // Counted as waiting again only if it stays (its host had room for it).
+            lanes.hosts.unqueue(&job.notification.destination.host);
             if !lanes.lease_covers_a_try(&job) {
-                lanes.hosts.unqueue(&host);
                 expired.push((job.notification.id, job.lease_token));
                 continue;
             }
-            match lanes.try_start(job) {
-                None => lanes.hosts.unqueue(&host),
-                Some(job) => kept.push_back(job),
+            if let Some(job) = lanes.try_start(job) {
+                lanes.hosts.queue(&job.notification.destination.host);
+                lanes.waiting.push_back(job);
             }
         }
-        lanes.waiting = kept;
         if !expired.is_empty() {
             let now = self.clock.now();
             if let Err(error) = self.store.release(&expired, now, now).await {
