@@ -34,8 +34,8 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    pub fn store_options(&self) -> crate::store::StoreOptions {
-        crate::store::StoreOptions {
+    pub fn store_options(&self) -> crate::outbox::StoreOptions {
+        crate::outbox::StoreOptions {
             sqlite_synchronous_full: self.sqlite_synchronous == "full",
             max_connections: self.database_max_connections,
         }

@@ -6,19 +6,20 @@
 //! what [`policy`] decides: delivered on HTTP 200, another try later, or failed once the
 //! tries run out. The admin API ([`api`]) drives it; [`metrics`] watches it.
 
-pub mod api;
+pub mod admin;
 pub mod bench;
 pub mod check;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod db;
 pub mod delivery;
 pub mod duration;
 pub mod metrics;
+pub mod outbox;
 pub mod platform;
 pub mod policy;
 pub mod producer;
 pub mod receiver;
 pub mod startup;
-pub mod store;
 pub mod telemetry;

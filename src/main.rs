@@ -7,8 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 use ums_notify::clock::Clock;
 use ums_notify::config::{DatabaseArgs, ServeArgs};
+use ums_notify::db::{self, Db};
 use ums_notify::startup::{shutdown_signal, Application};
-use ums_notify::store::{self, Db};
 use ums_notify::{bench, check, receiver, telemetry};
 
 #[derive(Debug, Parser)]
@@ -87,7 +87,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => {
             let db = Db::connect(&args.database_url, &args.store_options()).await?;
             db.migrate().await?;
-            tracing::info!(database = %store::redact_url(&args.database_url), "migrations applied");
+            tracing::info!(database = %db::redact_url(&args.database_url), "migrations applied");
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,

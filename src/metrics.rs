@@ -10,7 +10,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-use crate::store::{FailureKind, Stats, Status};
+use crate::outbox::{FailureKind, Stats, Status};
 
 /// Every metric the service exports.
 #[derive(Clone)]

@@ -1,12 +1,17 @@
-//! The producers' door into the outbox: a notice family or the admin API enqueues through
-//! it, and it counts what was accepted and wakes the dispatcher.
+//! The one door into the outbox: the admin API and every notice family enqueue through
+//! [`Producer`] (or, inside a transaction of their own, through [`enqueue_in`] and its
+//! [`Receipt`]), and move stored notifications by it; it counts what was accepted and
+//! wakes the dispatcher.
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::clock::Clock;
+use crate::db::Tx;
 use crate::delivery::Wakeup;
 use crate::metrics::Metrics;
-use crate::store::{Enqueued, NewNotification, Store};
+use crate::outbox::{ActionOutcome, AdminAction, Enqueued, NewNotification, Status, Store};
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -15,6 +20,37 @@ pub struct Producer {
     pub metrics: Metrics,
     pub wakeup: Wakeup,
     pub clock: Clock,
+}
+
+/// Notifications written inside a caller's transaction. Nothing counts them or wakes the
+/// dispatcher for them until [`Producer::accepted`] takes the receipt, which the caller
+/// does once its transaction has committed; a rolled-back transaction drops it unused.
+#[must_use = "hand the receipt to Producer::accepted once the transaction commits"]
+#[derive(Debug)]
+pub struct Receipt {
+    ids: Vec<i64>,
+    created: usize,
+}
+
+impl Receipt {
+    /// The ids of the notifications, in the order they were given.
+    pub fn ids(&self) -> &[i64] {
+        &self.ids
+    }
+}
+
+/// Enqueues notifications inside the caller's transaction `tx`, all or nothing with the
+/// caller's own writes. The receipt goes to [`Producer::accepted`] after the commit.
+pub async fn enqueue_in(
+    tx: &mut Tx,
+    batch: Vec<NewNotification>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Receipt> {
+    let enqueued = crate::outbox::store::enqueue_in(tx, &batch, now).await?;
+    Ok(Receipt {
+        created: enqueued.iter().filter(|e| e.created).count(),
+        ids: enqueued.into_iter().map(|e| e.notification.id).collect(),
+    })
 }
 
 impl Producer {
@@ -43,12 +79,48 @@ impl Producer {
         }
     }
 
-    /// Counts `count` notifications a producer committed in its own transaction
-    /// (with [`crate::store::outbox::enqueue_in`]) and wakes the dispatcher for them.
-    pub fn accepted(&self, count: usize) {
-        if count > 0 {
-            self.metrics.enqueued.inc_by(count as u64);
+    /// Takes the receipt of a committed [`enqueue_in`]: counts the notifications it
+    /// created and wakes the dispatcher for them. Returns their ids.
+    pub fn accepted(&self, receipt: Receipt) -> Vec<i64> {
+        if receipt.created > 0 {
+            self.metrics.enqueued.inc_by(receipt.created as u64);
             self.wakeup.wake();
         }
+        receipt.ids
+    }
+
+    /// Sends one more copy of notification `id`, as the platform's re-sends do: the same
+    /// URL and bytes, a new outbox entry with tries of its own (signed afresh on each).
+    /// `None` if there is no such notification.
+    pub async fn duplicate(&self, id: i64) -> anyhow::Result<Option<Enqueued>> {
+        let Some(original) = self.store.get(id).await? else {
+            return Ok(None);
+        };
+        let copy = NewNotification {
+            destination: original.destination,
+            success: original.success,
+            body: original.body,
+            content_type: original.content_type,
+            headers: original.headers,
+            policy: original.policy,
+            idempotency_key: None,
+            tenant: original.tenant,
+            subject: original.subject,
+            kind: original.kind,
+        };
+        self.enqueue(copy).await.map(Some)
+    }
+
+    /// Moves notification `id` by hand (redeliver, deliver now, cancel), counting a
+    /// cancellation and waking the dispatcher for what became due.
+    pub async fn act(&self, id: i64, action: AdminAction) -> anyhow::Result<ActionOutcome> {
+        let outcome = self.store.act(id, action, self.clock.now()).await?;
+        if let ActionOutcome::Done(_) = &outcome {
+            match action {
+                AdminAction::Cancel => self.metrics.record_finished(Status::Cancelled),
+                AdminAction::Redeliver | AdminAction::DeliverNow => self.wakeup.wake(),
+            }
+        }
+        Ok(outcome)
     }
 }

@@ -10,13 +10,14 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, AppState, NotificationDefaults};
+use crate::admin::{self, AppState, NotificationDefaults};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
+use crate::db::{self, Db};
 use crate::delivery::{Dispatcher, DispatcherConfig, Wakeup};
 use crate::metrics::Metrics;
+use crate::outbox::Store;
 use crate::platform::{self, Sandbox};
-use crate::store::{self, Db, Store};
 
 /// A built application: database open and migrated, listener bound, nothing running yet.
 pub struct Application {
@@ -34,7 +35,7 @@ impl Application {
         let database_url = &settings.database.database_url;
         let db = Db::connect(database_url, &settings.database.store_options())
             .await
-            .with_context(|| format!("opening the database {}", store::redact_url(database_url)))?;
+            .with_context(|| format!("opening the database {}", db::redact_url(database_url)))?;
         db.migrate().await.context("migrating the database")?;
         let store = db.outbox();
         let listener = TcpListener::bind(settings.listen)
@@ -101,7 +102,7 @@ impl Application {
 
     /// Every route the service answers, with the state it serves them from.
     pub fn router(&self) -> axum::Router {
-        api::router(
+        admin::router(
             self.state.clone(),
             self.settings.admin_token.clone(),
             platform::api::admin_router(self.platform.clone()),
@@ -129,7 +130,7 @@ impl Application {
         let dispatcher = dispatcher(&state, &settings, &platform)?;
         tracing::info!(
             listen = %listener.local_addr()?,
-            database = %store::redact_url(&settings.database.database_url),
+            database = %db::redact_url(&settings.database.database_url),
             "ums-notify serving"
         );
         let server =
@@ -234,7 +235,7 @@ async fn sweep_retention(
 /// Folds the status-count changes into the counts every second, so stats read a handful
 /// of rows however busy the outbox is (a no-op on SQLite).
 async fn fold_counts(store: Arc<dyn Store>, shutdown: CancellationToken) {
-    if store.backend() == store::Backend::Sqlite {
+    if store.backend() == db::Backend::Sqlite {
         return;
     }
     loop {

@@ -15,9 +15,9 @@ use super::receiver::Receivers;
 use super::{peak_rss_kib, percentile, BenchArgs, TempDatabase};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
+use crate::outbox::{NewNotification, Store};
 use crate::policy::{Destination, RetryPolicy};
 use crate::startup::Application;
-use crate::store::{NewNotification, Store};
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.instances > 1 && args.backend == "sqlite" {

@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
 
-use crate::store::{Backend, Db, Sql, StoreOptions};
+use crate::db::{Backend, Db, Sql, StoreOptions};
 
 /// Rows per statement, so no single statement holds the database for long.
 const CHUNK: i64 = 100_000;

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::{Report, Settings, Target};
 use crate::clock::Clock;
-use crate::store::sql::{Db, Sql, Ts};
+use crate::db::{Db, Sql, Ts};
 
 /// The longest a run may take; it is stopped and marked failed after that.
 pub const RUN_DEADLINE: Duration = Duration::from_secs(10 * 60);

@@ -12,11 +12,11 @@ use serde_json::json;
 use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
 use super::{internal, through_api, Console};
-use crate::api::extract::ApiPath;
+use crate::admin::extract::ApiPath;
+use crate::outbox::ListFilter;
 use crate::platform::api::contracts::{contract_id_of, path_segment};
 use crate::platform::contract::ContractState;
 use crate::platform::store::ContractFilter;
-use crate::store::ListFilter;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {

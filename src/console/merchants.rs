@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::layout::{badge, form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
 use super::{back, internal, through_api, Console};
-use crate::api::extract::{ApiJson, ApiPath};
+use crate::admin::extract::{ApiJson, ApiPath};
 use crate::check::runs::Run;
 use crate::duration::format_duration;
 use crate::platform::api::{checks, merchants};

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::api::extract::ApiJson;
-use crate::api::{ApiError, AppState};
+use crate::admin::extract::ApiJson;
+use crate::admin::{ApiError, AppState};
 use crate::platform::Sandbox;
 
 /// What every console handler reaches.

@@ -13,8 +13,11 @@ use serde::Deserialize;
 use super::layout::{badge, form_token, message, page_with, pre, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx, TokenForm};
 use super::{back, internal, Console};
-use crate::api::extract::ApiPath;
-use crate::store::{Attempt, FailureKind, ListFilter, Notification, Status};
+use crate::admin::notifications::refusal;
+use crate::admin::ApiError;
+use crate::outbox::{
+    ActionOutcome, AdminAction, Attempt, FailureKind, ListFilter, Notification, Status,
+};
 
 /// Seconds between reloads of a page that shows work in flight.
 const REFRESH: u32 = 3;
@@ -317,34 +320,46 @@ pub async fn act(
         return refused;
     }
     let to = format!("/console/notifications/{id}");
-    let state = State(console.app.clone());
-    let path = ApiPath(id.clone());
-    let outcome = match action.as_str() {
-        "redeliver" => crate::api::notifications::redeliver(state, path)
-            .await
-            .map(|_| "Sent again: a new round of tries has started.".to_owned()),
-        "deliver-now" => crate::api::notifications::deliver_now(state, path)
-            .await
-            .map(|_| "Due now: the next try starts at once.".to_owned()),
-        "cancel" => crate::api::notifications::cancel(state, path)
-            .await
-            .map(|_| "Cancelled.".to_owned()),
+    let Ok(number) = id.parse::<i64>() else {
+        return back(
+            &to,
+            Err(ApiError::not_found(&format!("notification {id:?}")).message),
+        );
+    };
+    let producer = console.app.producer();
+    let action = match action.as_str() {
+        "redeliver" => AdminAction::Redeliver,
+        "deliver-now" => AdminAction::DeliverNow,
+        "cancel" => AdminAction::Cancel,
         "duplicate" => {
-            match crate::platform::api::duplicates::duplicate(State(console.sandbox.clone()), path)
-                .await
-            {
-                Ok((_, copy)) => {
-                    return back(
-                        &format!("/console/notifications/{}", copy.0.id()),
-                        Ok(format!(
-                            "A duplicate of notification {id}: same URL, same bytes."
-                        )),
-                    );
-                }
-                Err(error) => Err(error),
-            }
+            return match producer.duplicate(number).await {
+                Ok(Some(copy)) => back(
+                    &format!("/console/notifications/{}", copy.notification.id),
+                    Ok(format!(
+                        "A duplicate of notification {id}: same URL, same bytes."
+                    )),
+                ),
+                Ok(None) => back(
+                    &to,
+                    Err(ApiError::not_found(&format!("notification {id:?}")).message),
+                ),
+                Err(error) => internal(error),
+            };
         }
         _ => return (StatusCode::NOT_FOUND, "no such action").into_response(),
     };
-    back(&to, outcome.map_err(|error| error.message))
+    let outcome = match producer.act(number, action).await {
+        Ok(ActionOutcome::Done(_)) => Ok(match action {
+            AdminAction::Redeliver => "Sent again: a new round of tries has started.",
+            AdminAction::DeliverNow => "Due now: the next try starts at once.",
+            AdminAction::Cancel => "Cancelled.",
+        }
+        .to_owned()),
+        Ok(ActionOutcome::NotFound) => {
+            Err(ApiError::not_found(&format!("notification {number}")).message)
+        }
+        Ok(ActionOutcome::Conflict(status)) => Err(refusal(number, action, status).message),
+        Err(error) => return internal(error),
+    };
+    back(&to, outcome)
 }

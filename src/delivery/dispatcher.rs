@@ -23,7 +23,7 @@ use super::trier::Trier;
 use super::{News, Wakeup};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{ClaimRequest, Claimed, Store};
+use crate::outbox::{ClaimRequest, Claimed, Store};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {

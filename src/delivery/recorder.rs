@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Wakeup;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{AttemptRecord, NextStep, Status, Store};
+use crate::outbox::{AttemptRecord, NextStep, Status, Store};
 
 /// The most results written in one transaction.
 const MAX_BATCH: usize = 512;

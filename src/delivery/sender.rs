@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 
+use crate::outbox::{FailureKind, SuccessRule};
 use crate::policy::success::Verdict;
-use crate::store::{FailureKind, SuccessRule};
 
 /// How much of a merchant's answer is kept with the attempt.
 pub const RESPONSE_BODY_LIMIT: usize = 4096;

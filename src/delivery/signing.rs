@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 
-use crate::store::Notification;
+use crate::outbox::Notification;
 
 /// Adds headers computed per try.
 #[async_trait]

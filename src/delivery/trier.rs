@@ -10,7 +10,7 @@ use super::sender::{Outgoing, Sender};
 use super::signing::Signers;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::store::{AttemptRecord, Claimed};
+use crate::outbox::{AttemptRecord, Claimed};
 
 /// What one try needs: the HTTP client, the signers, the clock and the metrics.
 pub(super) struct Trier {

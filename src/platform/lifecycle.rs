@@ -6,8 +6,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 use super::contract::{transition, Contract, ContractState, IllegalTransition};
 use super::notice;
+use crate::outbox::NewNotification;
 use crate::policy::RetryPolicy;
-use crate::store::NewNotification;
 
 /// The rules a state change follows.
 #[derive(Debug, Clone)]

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::contract::{format_cst, Contract};
+use crate::outbox::NewNotification;
 use crate::policy::RetryPolicy;
-use crate::store::NewNotification;
 
 /// The outbox `kind` of contract state notifications.
 pub const KIND: &str = "contract_state";

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use super::merchant::Merchant;
 use super::order::{Order, OrderRefusal, OrderState, Payment, Refund};
 use super::payment_notice::{self, Event};
+use crate::outbox::NewNotification;
 use crate::policy::RetryPolicy;
-use crate::store::NewNotification;
 
 /// What happens.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -112,9 +112,6 @@ impl OrderService {
                 },
             )
             .await?;
-        if let OrderChangeOutcome::Done { notifications, .. } = &outcome {
-            self.producer.accepted(notifications.len());
-        }
-        Ok(outcome)
+        Ok(outcome.accepted(&self.producer))
     }
 }

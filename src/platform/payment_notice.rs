@@ -26,8 +26,8 @@ use super::contract::format_cst;
 use super::merchant::Merchant;
 use super::order::{Order, OrderState, Payment, Product, Refund};
 use super::payment_sign::{sign, SignType};
+use crate::outbox::NewNotification;
 use crate::policy::{RetryPolicy, SuccessRule};
-use crate::store::NewNotification;
 
 /// The outbox `kind` of payment-result notices.
 pub const KIND: &str = "payment_result";

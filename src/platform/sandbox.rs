@@ -18,9 +18,9 @@ use super::signer::MerchantSigner;
 use super::store::PlatformStore;
 use crate::check::{self, runs::CheckRuns};
 use crate::delivery::Signers;
+use crate::outbox::Db;
 use crate::policy::RetryPolicy;
 use crate::producer::Producer;
-use crate::store::Db;
 
 /// Cheap to clone: every handler and task holds one.
 #[derive(Clone)]

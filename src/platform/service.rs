@@ -80,9 +80,6 @@ impl ContractService {
                 lifecycle.apply(current, extra_copies, &change)
             })
             .await?;
-        if let TransitionOutcome::Done { notifications, .. } = &outcome {
-            self.producer.accepted(notifications.len());
-        }
-        Ok(outcome)
+        Ok(outcome.accepted(&self.producer))
     }
 }

@@ -13,7 +13,7 @@ use super::auth::{
 use super::store::PlatformStore;
 use crate::clock::Clock;
 use crate::delivery::Signer;
-use crate::store::Notification;
+use crate::outbox::Notification;
 
 pub struct MerchantSigner {
     store: PlatformStore,

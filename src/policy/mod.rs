@@ -1,7 +1,7 @@
 //! The delivery policy, below both the outbox and the dispatcher: a notification's
 //! statuses, where it goes ([`Destination`]), how often it is tried ([`RetryPolicy`]) and
 //! what a try leads to ([`NextStep`] and its [`Transition`]). Pure data and pure
-//! functions; [`crate::store`] and [`crate::delivery`] both build on it.
+//! functions; [`crate::outbox`] and [`crate::delivery`] both build on it.
 
 pub mod destination;
 pub mod schedule;

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use ums_notify::store::committer::{commit_together, Unit, Written};
-use ums_notify::store::{Db, Sql, StoreOptions, Tx};
+use ums_notify::db::{Db, Sql, StoreOptions, Tx};
+use ums_notify::outbox::committer::{commit_together, Unit, Written};
 
 use crate::common::{Receiver, Reply, TestDb};
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use crate::common::process::ServiceProcess;
 use crate::common::{eventually, metric_value, Backend, Receiver, Reply, TestDb};
 use chrono::Utc;
+use ums_notify::outbox::{AttemptRecord, ClaimRequest, NewNotification, NextStep, Store};
 use ums_notify::policy::{Destination, RetryPolicy, RetrySchedule};
-use ums_notify::store::{AttemptRecord, ClaimRequest, NewNotification, NextStep, Store};
 
 both_backends!(
     retention_removes_only_old_finished_rows,
@@ -266,7 +266,7 @@ async fn expired_lease_is_claimed_again(db: TestDb) {
         started_at: now,
         duration_ms: 1,
         status_code: Some(500),
-        failure: Some(ums_notify::store::FailureKind::HttpStatus),
+        failure: Some(ums_notify::outbox::FailureKind::HttpStatus),
         message: None,
         response_body: None,
         next: NextStep::Exhausted,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use ums_notify::store::{Db, Sql, StoreOptions};
+use ums_notify::db::{Db, Sql, StoreOptions};
 
 use crate::common::{eventually, Receiver, Reply, TestDb};
 

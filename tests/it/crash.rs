@@ -173,7 +173,7 @@ async fn sigterm_exits_zero(db: TestDb) {
     assert_eq!(service.terminate().code(), Some(0));
     let store = db.store().await;
     let n = store
-        .list(&ums_notify::store::ListFilter {
+        .list(&ums_notify::outbox::ListFilter {
             limit: 10,
             ..Default::default()
         })

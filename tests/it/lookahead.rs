@@ -123,7 +123,7 @@ async fn shutdown_hands_back_waiting_claims(db: TestDb) {
 /// another claimer's: it must not be tried under the old lease.
 async fn a_waiting_claim_whose_lease_ran_out_by_the_clock_is_not_tried(db: TestDb) {
     use ums_notify::clock::Clock;
-    use ums_notify::store::ClaimRequest;
+    use ums_notify::outbox::ClaimRequest;
     let receiver = Receiver::start(Reply::Status(200)).await;
     receiver.then([Reply::Slow(200, Duration::from_secs(2))]);
     let app = db

@@ -9,7 +9,7 @@ use crate::common::platform::{
     body_signature, compact, cst, nonce, percent, Counter, Merchant, MID,
 };
 use crate::common::{TestApp, TestDb};
-use ums_notify::store::Sql;
+use ums_notify::db::Sql;
 
 both_backends!(
     a_bill_is_created_queried_paid_refunded_and_queried_again,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::common::platform::{at, Counter, Counts};
 use crate::common::{eventually, TestApp, TestDb};
 use ums_notify::clock::Clock;
-use ums_notify::store::Sql;
+use ums_notify::db::Sql;
 
 both_backends!(
     merchants_carry_payment_signing_settings,

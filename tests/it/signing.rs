@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::common::{Receiver, Reply, TestDb};
 use chrono::Utc;
 use serde_json::json;
+use ums_notify::outbox::NewNotification;
 use ums_notify::policy::{Destination, RetryPolicy, RetrySchedule};
-use ums_notify::store::NewNotification;
 
 both_backends!(a_try_that_cannot_be_signed_is_handed_back_not_spent);
 

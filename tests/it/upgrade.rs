@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use ums_notify::store::{Db, Sql, StoreOptions};
+use ums_notify::db::{Db, Sql, StoreOptions};
 
 use crate::common::platform::{percent, url_safe, verify_notification, MID};
 use crate::common::{Backend, Receiver, Reply, TestDb};

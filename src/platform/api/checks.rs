@@ -8,9 +8,9 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::api::error::{AdminErrors, ErrorBody};
-use crate::api::extract::ApiPath;
-use crate::api::ApiError;
+use crate::admin::error::{AdminErrors, ErrorBody};
+use crate::admin::extract::ApiPath;
+use crate::admin::ApiError;
 use crate::check::runs::{Run, StartError};
 use crate::check::{self, Family, KnownOrder, PaymentTarget, Target};
 use crate::platform::fields;

@@ -11,10 +11,10 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::error::{AdminErrors, ErrorBody};
-use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::api::page::PageRequest;
-use crate::api::ApiError;
+use crate::admin::error::{AdminErrors, ErrorBody};
+use crate::admin::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::admin::page::PageRequest;
+use crate::admin::ApiError;
 use crate::platform::contract::Contract;
 use crate::platform::contract::ContractState;
 use crate::platform::fields::{self, FieldError};

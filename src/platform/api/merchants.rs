@@ -14,9 +14,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::api::error::{AdminErrors, ErrorBody};
-use crate::api::extract::{ApiJson, ApiPath};
-use crate::api::ApiError;
+use crate::admin::error::{AdminErrors, ErrorBody};
+use crate::admin::extract::{ApiJson, ApiPath};
+use crate::admin::ApiError;
 use crate::duration::{format_duration, parse_duration};
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::fields;

@@ -11,7 +11,6 @@
 pub mod authn;
 pub mod checks;
 pub mod contracts;
-pub mod duplicates;
 pub mod entrust_pay;
 pub mod error;
 pub mod merchants;
@@ -39,7 +38,6 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(orders::show))
         .routes(routes!(orders::transition))
         .routes(routes!(orders::refund))
-        .routes(routes!(duplicates::duplicate))
         .with_state(sandbox)
 }
 

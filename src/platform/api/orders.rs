@@ -11,10 +11,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use crate::api::error::{AdminErrors, ErrorBody};
-use crate::api::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::api::page::PageRequest;
-use crate::api::ApiError;
+use crate::admin::error::{AdminErrors, ErrorBody};
+use crate::admin::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::admin::page::PageRequest;
+use crate::admin::ApiError;
 use crate::duration::parse_duration;
 use crate::platform::fields;
 use crate::platform::order::{Order, OrderRefusal, OrderState, Product, CHANNELS};

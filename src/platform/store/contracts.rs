@@ -5,11 +5,11 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::{spend, NonceUse, PlatformStore};
+use crate::db::{Sql, Ts, Tx};
 use crate::platform::contract::{Contract, ContractState, NewContract};
 use crate::platform::lifecycle::{Planned, Refused};
 use crate::policy::Destination;
-use crate::store::outbox::enqueue_in;
-use crate::store::sql::{Sql, Ts, Tx};
+use crate::producer::{enqueue_in, Producer, Receipt};
 
 const CONTRACT_COLUMNS: &str = "id, contract_id, mid, contract_no, plan_id, state, notify_url, \
      notify_host, single_limit_amt, avl_num, signed_at, expires_at, consent_due_at, \
@@ -24,14 +24,32 @@ pub enum CreateOutcome {
 }
 
 #[derive(Debug)]
-pub enum TransitionOutcome {
-    /// Changed, with the ids of the notifications enqueued with the change.
+pub enum TransitionOutcome<N = Vec<i64>> {
+    /// Changed, with the notifications enqueued with the change: the store's [`Receipt`],
+    /// which the service hands to the producer, and their ids from then on.
     Done {
         contract: Box<Contract>,
-        notifications: Vec<i64>,
+        notifications: N,
     },
     NotFound,
     Refused(Refused),
+}
+
+impl TransitionOutcome<Receipt> {
+    /// The outcome once the producer has taken the receipt of its notifications.
+    pub fn accepted(self, producer: &Producer) -> TransitionOutcome {
+        match self {
+            Self::Done {
+                contract,
+                notifications,
+            } => TransitionOutcome::Done {
+                contract,
+                notifications: producer.accepted(notifications),
+            },
+            Self::NotFound => TransitionOutcome::NotFound,
+            Self::Refused(refused) => TransitionOutcome::Refused(refused),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -198,7 +216,7 @@ impl PlatformStore {
         contract_id: &str,
         now: DateTime<Utc>,
         plan: impl FnOnce(&Contract, u32) -> Result<Planned, Refused> + Send,
-    ) -> anyhow::Result<TransitionOutcome> {
+    ) -> anyhow::Result<TransitionOutcome<Receipt>> {
         let mut tx = self.db.begin().await?;
         let lock = tx.row_lock();
         let locked = Sql::new(contract_where("contract_id = $1") + lock).bind(contract_id);
@@ -224,19 +242,11 @@ impl PlatformStore {
         .bind(contract.updated_at)
         .bind(contract.seq);
         tx.execute(&update).await?;
-        let mut ids = Vec::with_capacity(notifications.len());
-        for notification in notifications {
-            ids.push(
-                enqueue_in(&mut tx, notification, now)
-                    .await?
-                    .notification
-                    .id,
-            );
-        }
+        let receipt = enqueue_in(&mut tx, notifications, now).await?;
         tx.commit().await?;
         Ok(TransitionOutcome::Done {
             contract: Box::new(contract),
-            notifications: ids,
+            notifications: receipt,
         })
     }
 

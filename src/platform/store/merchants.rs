@@ -6,10 +6,10 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::PlatformStore;
+use crate::db::{Sql, Ts, Tx};
 use crate::platform::auth::AppKey;
 use crate::platform::merchant::{Merchant, MerchantPatch, NewMerchant};
 use crate::platform::payment_sign::SignType;
-use crate::store::sql::{Sql, Ts, Tx};
 
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
      extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id";

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 pub use contracts::{ContractFilter, CreateOutcome, TransitionOutcome};
 pub use orders::{OrderChangeOutcome, OrderCreateOutcome, OrderFilter};
 
-use crate::store::sql::{Db, Sql, Tx};
+use crate::db::{Db, Sql, Tx};
 
 /// A nonce a request spends, remembered until `expires_at`.
 #[derive(Debug, Clone)]

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 
 use super::merchants::merchant_in;
 use super::{spend, NonceUse, PlatformStore};
+use crate::db::{Sql, Ts, Tx};
 use crate::platform::merchant::Merchant;
 use crate::platform::order::{H5Cashier, NewOrder, Order, OrderState, Payment, Product, Refund};
 use crate::platform::order_events::{Planned, Refused};
 use crate::policy::Destination;
-use crate::store::outbox::enqueue_in;
-use crate::store::sql::{Sql, Ts, Tx};
+use crate::producer::{enqueue_in, Producer, Receipt};
 
 const ORDER_COLUMNS: &str = "id, mid, tid, inst_mid, product, order_no, bill_date, state, \
      total_amount, refunded_amount, description, notify_url, notify_host, target_sys, \
@@ -29,16 +29,37 @@ pub enum OrderCreateOutcome {
 }
 
 #[derive(Debug)]
-pub enum OrderChangeOutcome {
-    /// Changed, with the ids of the notifications enqueued with the change.
+pub enum OrderChangeOutcome<N = Vec<i64>> {
+    /// Changed, with the notifications enqueued with the change: the store's [`Receipt`],
+    /// which the service hands to the producer, and their ids from then on.
     Done {
         order: Box<Order>,
         refund: Option<Refund>,
-        notifications: Vec<i64>,
+        notifications: N,
     },
     NotFound,
     Refused(Refused),
     NonceReplayed,
+}
+
+impl OrderChangeOutcome<Receipt> {
+    /// The outcome once the producer has taken the receipt of its notifications.
+    pub fn accepted(self, producer: &Producer) -> OrderChangeOutcome {
+        match self {
+            Self::Done {
+                order,
+                refund,
+                notifications,
+            } => OrderChangeOutcome::Done {
+                order,
+                refund,
+                notifications: producer.accepted(notifications),
+            },
+            Self::NotFound => OrderChangeOutcome::NotFound,
+            Self::Refused(refused) => OrderChangeOutcome::Refused(refused),
+            Self::NonceReplayed => OrderChangeOutcome::NonceReplayed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -268,7 +289,7 @@ impl PlatformStore {
         nonce: Option<NonceUse>,
         now: DateTime<Utc>,
         plan: impl FnOnce(&Order, &Merchant, Option<&Refund>) -> Result<Planned, Refused> + Send,
-    ) -> anyhow::Result<OrderChangeOutcome> {
+    ) -> anyhow::Result<OrderChangeOutcome<Receipt>> {
         let mut tx = self.db.begin().await?;
         let lock = tx.row_lock();
         let locked = Sql::new(order_where("id = $1") + lock).bind(order_id);
@@ -346,20 +367,12 @@ impl PlatformStore {
             .bind(refund.created_at);
             tx.execute(&insert).await?;
         }
-        let mut ids = Vec::with_capacity(notifications.len());
-        for notification in notifications {
-            ids.push(
-                enqueue_in(&mut tx, notification, now)
-                    .await?
-                    .notification
-                    .id,
-            );
-        }
+        let receipt = enqueue_in(&mut tx, notifications, now).await?;
         tx.commit().await?;
         Ok(OrderChangeOutcome::Done {
             order: Box::new(order),
             refund,
-            notifications: ids,
+            notifications: receipt,
         })
     }
 

@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use ums_notify::clock::Clock;
 use ums_notify::config::ServeArgs;
 use ums_notify::delivery::Dispatcher;
+use ums_notify::outbox::{self, Store, StoreOptions};
 use ums_notify::startup::Application;
-use ums_notify::store::{self, Store, StoreOptions};
 
 pub use receiver::{Receiver, Reply};
 
@@ -161,7 +161,7 @@ impl TestDb {
 
     /// A store on this database, migrated, for checks the API does not show.
     pub async fn store(&self) -> Arc<dyn Store> {
-        store::open(&self.url, &StoreOptions::default())
+        outbox::open(&self.url, &StoreOptions::default())
             .await
             .expect("open store")
     }

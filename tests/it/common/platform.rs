@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use ums_notify::store::{Db, Sql, StoreOptions};
+use ums_notify::db::{Db, Sql, StoreOptions};
 
 use super::{TestApp, TestDb};
 

@@ -4,8 +4,8 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::sql::{Sql, Ts};
 use super::*;
+use crate::db::{Sql, Ts};
 use crate::policy::{RetrySchedule, SuccessRule};
 
 /// The columns of a notification row, in the order [`NotificationRow`] reads them.

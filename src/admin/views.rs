@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::store::{Attempt, Notification, Status, SuccessRule};
+use crate::outbox::{Attempt, Notification, Status, SuccessRule};
 
 /// A notification as the admin API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

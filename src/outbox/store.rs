@@ -11,25 +11,24 @@ use tokio::sync::Mutex;
 
 use super::committer::{Committer, Unit, Written};
 use super::rows::{push_values, AttemptRow, NotificationRow, COLUMNS, INSERT_COLUMNS};
-use super::sql::{Db, Sql, Ts, Tx};
 use super::*;
+use crate::db::{Db, Sql, Ts, Tx};
 
 fn fetch_by_id(id: i64) -> Sql<'static> {
     Sql::new(format!("SELECT {COLUMNS} FROM notifications WHERE id = $1")).bind(id)
 }
 
-/// Inserts a notification inside a caller's transaction, so a producer can change its
-/// own rows and enqueue their notification atomically.
-pub async fn enqueue_in(
+/// Inserts notifications inside a caller's transaction, so a producer can change its own
+/// rows and enqueue their notices atomically. Producers reach it through
+/// [`crate::producer::enqueue_in`], whose receipt makes them announce what they wrote.
+pub(crate) async fn enqueue_in(
     tx: &mut Tx,
-    new: NewNotification,
+    batch: &[NewNotification],
     now: DateTime<Utc>,
-) -> anyhow::Result<Enqueued> {
-    let enqueued = insert_rows(tx, &[(&new, now)])
-        .await?
-        .pop()
-        .context("an insert of one notification returned none")?;
-    if enqueued.created {
+) -> anyhow::Result<Vec<Enqueued>> {
+    let rows: Vec<_> = batch.iter().map(|new| (new, now)).collect();
+    let enqueued = insert_rows(tx, &rows).await?;
+    if enqueued.iter().any(|e| e.created) {
         tx.notify_due().await?;
     }
     Ok(enqueued)

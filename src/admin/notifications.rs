@@ -15,9 +15,9 @@ use super::page::PageRequest;
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
 use crate::duration::parse_duration;
+use crate::outbox::{ActionOutcome, AdminAction, KeyConflict, ListFilter, NewNotification, Status};
 use crate::policy::success::MAX_SUCCESS_BODY;
 use crate::policy::{Destination, RetryPolicy, RetrySchedule, SuccessRule, MAX_ATTEMPTS_LIMIT};
-use crate::store::{ActionOutcome, AdminAction, KeyConflict, ListFilter, NewNotification, Status};
 
 /// A notification to send. Give the body as JSON (`body`) or as text (`body_text` with
 /// its `content_type`); every try sends exactly these bytes.
@@ -465,35 +465,34 @@ async fn act(
     action: AdminAction,
 ) -> Result<Json<NotificationView>, ApiError> {
     let id = parse_id(&id)?;
-    match state.store.act(id, action, state.clock.now()).await? {
-        ActionOutcome::Done(notification) => {
-            match action {
-                AdminAction::Cancel => state.metrics.record_finished(Status::Cancelled),
-                AdminAction::Redeliver | AdminAction::DeliverNow => state.wakeup.wake(),
-            }
-            Ok(Json(NotificationView::new(*notification, None)))
-        }
+    match state.producer().act(id, action).await? {
+        ActionOutcome::Done(notification) => Ok(Json(NotificationView::new(*notification, None))),
         ActionOutcome::NotFound => Err(ApiError::not_found(&format!("notification {id}"))),
-        ActionOutcome::Conflict(status) => Err(ApiError::conflict(
-            "invalid_state",
-            match action {
-                AdminAction::Redeliver => format!(
-                    "notification {id} is {}: a try is running; redeliver it once it finishes",
-                    status.as_str()
-                ),
-                AdminAction::DeliverNow => format!(
-                    "notification {id} is {}; only a pending notification can be delivered now",
-                    status.as_str()
-                ),
-                AdminAction::Cancel => match status {
-                    Status::Delivering => format!(
-                        "notification {id} has a try running; cancel it once the try finishes"
-                    ),
-                    _ => format!("notification {id} is already {}", status.as_str()),
-                },
-            },
-        )),
+        ActionOutcome::Conflict(status) => Err(refusal(id, action, status)),
     }
+}
+
+/// Why notification `id`, being `status`, cannot take `action`.
+pub fn refusal(id: i64, action: AdminAction, status: Status) -> ApiError {
+    ApiError::conflict(
+        "invalid_state",
+        match action {
+            AdminAction::Redeliver => format!(
+                "notification {id} is {}: a try is running; redeliver it once it finishes",
+                status.as_str()
+            ),
+            AdminAction::DeliverNow => format!(
+                "notification {id} is {}; only a pending notification can be delivered now",
+                status.as_str()
+            ),
+            AdminAction::Cancel => match status {
+                Status::Delivering => {
+                    format!("notification {id} has a try running; cancel it once the try finishes")
+                }
+                _ => format!("notification {id} is already {}", status.as_str()),
+            },
+        },
+    )
 }
 
 /// Send again from the start: a fresh round of tries (not while a try runs).
@@ -549,8 +548,8 @@ pub async fn cancel(
 
 /// Counts by status and the oldest overdue notification's wait.
 #[utoipa::path(get, path = "/stats", tag = "notifications",
-    responses((status = 200, description = "The outbox's counts", body = crate::store::Stats), AdminErrors),
+    responses((status = 200, description = "The outbox's counts", body = crate::outbox::Stats), AdminErrors),
     security(("admin_token" = [])))]
-pub async fn stats(State(state): State<AppState>) -> Result<Json<crate::store::Stats>, ApiError> {
+pub async fn stats(State(state): State<AppState>) -> Result<Json<crate::outbox::Stats>, ApiError> {
     Ok(Json(state.store.stats(state.clock.now()).await?))
 }

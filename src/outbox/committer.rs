@@ -20,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::sql::{Db, Tx};
+use crate::db::{Db, Tx};
 
 /// The most rows one group commit carries; a unit is never split across groups.
 pub const MAX_GROUP_ROWS: usize = 1_000;

@@ -1,4 +1,4 @@
-//! The SQL dialect layer: one query text for both backends.
+//! The SQL dialect: one query text for both backends, its arguments and times.
 //!
 //! Queries are written once with `$N` placeholders, which SQLite and PostgreSQL both read.
 //! [`Sql`] carries the text and its arguments; [`Db`] (the pools) and [`Tx`] (a write
@@ -14,11 +14,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgPool, PgRow, PgTypeInfo, PgValueRef};
 use sqlx::sqlite::{SqlitePool, SqliteRow, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{
-    Decode, Encode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Transaction, Type,
-};
-
-use super::Backend;
+use sqlx::{Decode, Encode, FromRow, PgConnection, Postgres, Sqlite, SqliteConnection, Type};
 
 /// An instant as both backends store it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -208,7 +204,7 @@ impl<'a> Sql<'a> {
 }
 
 /// Where a statement runs.
-enum Exec<'e> {
+pub(super) enum Exec<'e> {
     SqlitePool(&'e SqlitePool),
     Sqlite(&'e mut SqliteConnection),
     PgPool(&'e PgPool),
@@ -226,7 +222,7 @@ fn decode_optional<R: sqlx::Row, T: for<'r> FromRow<'r, R>>(
 }
 
 impl Exec<'_> {
-    async fn fetch_all<T: Record>(self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
+    pub(super) async fn fetch_all<T: Record>(self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
         match self {
             Exec::SqlitePool(p) => decode_all(sql.sqlite().fetch_all(p).await?),
             Exec::Sqlite(c) => decode_all(sql.sqlite().fetch_all(c).await?),
@@ -235,7 +231,10 @@ impl Exec<'_> {
         }
     }
 
-    async fn fetch_optional<T: Record>(self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
+    pub(super) async fn fetch_optional<T: Record>(
+        self,
+        sql: &Sql<'_>,
+    ) -> anyhow::Result<Option<T>> {
         match self {
             Exec::SqlitePool(p) => decode_optional(sql.sqlite().fetch_optional(p).await?),
             Exec::Sqlite(c) => decode_optional(sql.sqlite().fetch_optional(c).await?),
@@ -244,150 +243,13 @@ impl Exec<'_> {
         }
     }
 
-    async fn execute(self, sql: &Sql<'_>) -> anyhow::Result<u64> {
+    pub(super) async fn execute(self, sql: &Sql<'_>) -> anyhow::Result<u64> {
         Ok(match self {
             Exec::SqlitePool(p) => sql.sqlite().execute(p).await?.rows_affected(),
             Exec::Sqlite(c) => sql.sqlite().execute(c).await?.rows_affected(),
             Exec::PgPool(p) => sql.postgres().execute(p).await?.rows_affected(),
             Exec::Pg(c) => sql.postgres().execute(c).await?.rows_affected(),
         })
-    }
-}
-
-/// An open database: SQLite's single writer and its readers, or a PostgreSQL pool.
-#[derive(Clone)]
-pub enum Db {
-    Sqlite {
-        writer: SqlitePool,
-        reader: SqlitePool,
-    },
-    Postgres(PgPool),
-}
-
-/// The channel that carries "work is due" between PostgreSQL instances.
-pub const WAKEUP_CHANNEL: &str = "ums_notify_due";
-
-/// Signals [`WAKEUP_CHANNEL`] with the sender's `application_name` as the payload: each
-/// instance's connections carry a name of their own, so an instance can ignore its own
-/// signals (it wakes its dispatcher directly) and hear only the others'.
-pub const NOTIFY_DUE: &str = "SELECT pg_notify($1, current_setting('application_name'))";
-
-impl Db {
-    pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    fn reader(&self) -> Exec<'_> {
-        match self {
-            Db::Sqlite { reader, .. } => Exec::SqlitePool(reader),
-            Db::Postgres(pool) => Exec::PgPool(pool),
-        }
-    }
-
-    fn writer(&self) -> Exec<'_> {
-        match self {
-            Db::Sqlite { writer, .. } => Exec::SqlitePool(writer),
-            Db::Postgres(pool) => Exec::PgPool(pool),
-        }
-    }
-
-    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`), so a transaction that reads before it writes cannot fail to upgrade.
-    pub async fn begin(&self) -> anyhow::Result<Tx> {
-        Ok(match self {
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
-    }
-
-    /// A read on the readers.
-    pub async fn read_all<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
-        self.reader().fetch_all(sql).await
-    }
-
-    pub async fn read_optional<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
-        self.reader().fetch_optional(sql).await
-    }
-
-    pub async fn read_one<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<T> {
-        self.read_optional(sql)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the query returned no row"))
-    }
-
-    /// A single-statement write, committed on its own.
-    pub async fn write_optional<T: Record>(&self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
-        self.writer().fetch_optional(sql).await
-    }
-
-    pub async fn write(&self, sql: &Sql<'_>) -> anyhow::Result<u64> {
-        self.writer().execute(sql).await
-    }
-}
-
-/// A write transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
-pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-impl Tx {
-    fn exec(&mut self) -> Exec<'_> {
-        match self {
-            Tx::Sqlite(tx) => Exec::Sqlite(tx),
-            Tx::Postgres(tx) => Exec::Pg(tx),
-        }
-    }
-
-    pub async fn fetch_optional<T: Record>(&mut self, sql: &Sql<'_>) -> anyhow::Result<Option<T>> {
-        self.exec().fetch_optional(sql).await
-    }
-
-    pub async fn fetch_all<T: Record>(&mut self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
-        self.exec().fetch_all(sql).await
-    }
-
-    pub async fn fetch_one<T: Record>(&mut self, sql: &Sql<'_>) -> anyhow::Result<T> {
-        self.fetch_optional(sql)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the query returned no row"))
-    }
-
-    pub async fn execute(&mut self, sql: &Sql<'_>) -> anyhow::Result<u64> {
-        self.exec().execute(sql).await
-    }
-
-    /// The clause that locks the rows a `SELECT` reads until the transaction ends:
-    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose write transaction already
-    /// holds the only write lock.
-    pub fn row_lock(&self) -> &'static str {
-        match self {
-            Tx::Sqlite(_) => "",
-            Tx::Postgres(_) => " FOR UPDATE",
-        }
-    }
-
-    /// Tells other instances that work became due, when this transaction commits
-    /// (PostgreSQL `NOTIFY`). A single SQLite process wakes its own dispatcher directly.
-    pub async fn notify_due(&mut self) -> anyhow::Result<()> {
-        if let Tx::Postgres(tx) = self {
-            sqlx::query(NOTIFY_DUE)
-                .bind(WAKEUP_CHANNEL)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    pub async fn commit(self) -> anyhow::Result<()> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
-        }
-        Ok(())
     }
 }
 

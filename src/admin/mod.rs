@@ -1,6 +1,7 @@
 //! The HTTP surface: admin API, health and metrics, plus the routes other modules (the
 //! platform simulation) mount beside them.
 
+pub mod duplicates;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -22,8 +23,8 @@ use utoipa_axum::routes;
 use crate::clock::Clock;
 use crate::delivery::Wakeup;
 use crate::metrics::Metrics;
+use crate::outbox::Store;
 use crate::policy::RetryPolicy;
-use crate::store::Store;
 
 pub use error::ApiError;
 
@@ -82,6 +83,7 @@ pub fn router(
         .routes(routes!(notifications::deliver_now))
         .routes(routes!(notifications::cancel))
         .routes(routes!(notifications::stats))
+        .routes(routes!(duplicates::duplicate))
         .merge(admin_extra)
         .layer(axum::middleware::from_fn_with_state(
             middleware::AdminToken::new(admin_token),

@@ -5,43 +5,13 @@
 //! `synchronous=FULL` by default, so a commit that was acknowledged survives a power loss.
 //! The single writer is also the claim's lock: no two claims can take the same row.
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::rows::{claimed_from, last_error_of, COLUMNS};
-use super::sql::{Db, Sql, Ts};
-use super::{AttemptRecord, ClaimRequest, Claimed, FailureKind, StoreOptions};
-
-pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
-    let base = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(if options.sqlite_synchronous_full {
-            SqliteSynchronous::Full
-        } else {
-            SqliteSynchronous::Normal
-        })
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(1)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect_with(base.clone())
-        .await?;
-    let reader = SqlitePoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect_with(base.read_only(true))
-        .await?;
-    Ok(Db::Sqlite { writer, reader })
-}
+use super::{AttemptRecord, ClaimRequest, Claimed, FailureKind};
+use crate::db::{Db, Sql, Ts};
 
 /// Leases due rows in one statement on the single writer: at most `per_host` per host
 /// among the `4 × limit` most overdue, `limit` in all.

@@ -1,4 +1,5 @@
-//! Storage: the outbox behind one [`Store`] trait, over SQLite or PostgreSQL.
+//! The outbox: notifications waiting to be delivered, behind one [`Store`] trait over
+//! SQLite or PostgreSQL.
 //!
 //! Invariants every backend keeps:
 //! - `due_at` is set exactly while a notification is `pending` (its next try) or
@@ -8,16 +9,15 @@
 //!   claimed with, so a worker whose lease ran out cannot overwrite a newer try.
 //! - No method holds a transaction or a pooled connection after it returns.
 //!
-//! The SQL is written once ([`outbox`], over the dialect layer [`sql`]); only the claim,
+//! The SQL is written once ([`store`], over the dialect of [`crate::db`]); only the claim,
 //! the batch writes and the wake-ups differ per backend ([`sqlite`], [`postgres`]).
 
 pub mod committer;
 pub mod model;
-pub mod outbox;
 pub mod postgres;
 pub mod rows;
-pub mod sql;
 pub mod sqlite;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,49 +25,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub use crate::db::{Backend, Db, StoreOptions};
 pub use model::*;
-pub use sql::{Db, Sql, Tx};
-
-/// Which database a URL selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn from_url(url: &str) -> anyhow::Result<Self> {
-        if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Backend::Postgres)
-        } else {
-            anyhow::bail!(
-                "unsupported database URL {:?}: use sqlite://<file> or postgres://<user>@<host>/<db>",
-                redact_url(url)
-            )
-        }
-    }
-}
-
-/// Options that shape how the store opens its database.
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// SQLite: `synchronous=FULL` (the default) makes every commit survive a power loss;
-    /// `NORMAL` only survives a process crash.
-    pub sqlite_synchronous_full: bool,
-    /// PostgreSQL: the size of the connection pool.
-    pub max_connections: u32,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        Self {
-            sqlite_synchronous_full: true,
-            max_connections: 10,
-        }
-    }
-}
 
 /// What a claim asks for.
 #[derive(Debug, Clone)]
@@ -173,30 +132,10 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
 impl Db {
-    /// Opens (creating if needed) the database a URL names.
-    pub async fn connect(url: &str, options: &StoreOptions) -> anyhow::Result<Self> {
-        match Backend::from_url(url)? {
-            Backend::Sqlite => sqlite::open(url, options).await,
-            Backend::Postgres => postgres::open(url, options).await,
-        }
-    }
-
-    /// Applies the embedded migrations of this backend.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self {
-            Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
-        }
-        Ok(())
-    }
-
     /// The outbox of this database.
     pub fn outbox(&self) -> Arc<dyn Store> {
-        Arc::new(outbox::Outbox::new(self.clone()))
+        Arc::new(store::Outbox::new(self.clone()))
     }
 }
 
@@ -205,15 +144,4 @@ pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Arc<dyn S
     let db = Db::connect(url, options).await?;
     db.migrate().await?;
     Ok(db.outbox())
-}
-
-/// Hides the password of a database URL for logs and errors.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -5,35 +5,13 @@
 //! are written with `UNNEST`, two statements whatever their size. Every change that makes work due
 //! sends `NOTIFY ums_notify_due` ([`super::Tx::notify_due`]), which wakes the others.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::Mutex;
 
 use super::rows::{claimed_from, last_error_of};
-use super::sql::{Db, WAKEUP_CHANNEL};
-use super::{AttemptRecord, ClaimRequest, Claimed, StoreOptions};
-
-pub async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
-    let connect: PgConnectOptions = url.parse()?;
-    // A name of this instance's own (after any the URL gives), which its wake-up signals
-    // carry so it can tell them from other instances' (see `NOTIFY_DUE`).
-    let own = format!("ums-notify/{:016x}", rand::random::<u64>());
-    let name = match connect.get_application_name() {
-        Some(given) => format!("{given} {own}"),
-        None => own,
-    };
-    let connect = connect
-        .application_name(&name)
-        .options([("plan_cache_mode", "force_custom_plan")]);
-    let pool = PgPoolOptions::new()
-        .max_connections(options.max_connections.max(2))
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(connect)
-        .await?;
-    Ok(Db::Postgres(pool))
-}
+use super::{AttemptRecord, ClaimRequest, Claimed};
+use crate::db::WAKEUP_CHANNEL;
 
 /// Leases due rows: at most `$6` per host among the `$5` most overdue, `$3` in all. The
 /// final `FOR UPDATE SKIP LOCKED` re-checks each row on its newest version, so a row
