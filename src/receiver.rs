@@ -17,7 +17,7 @@ use crate::check::reference_payment::PaymentVerifier;
 use crate::check::KnownOrder;
 use crate::clock::Clock;
 use crate::platform::auth::AppKey;
-use crate::platform::order::Product;
+use crate::platform::payments::order::Product;
 
 #[derive(Debug, Clone, Args)]
 pub struct ReceiverArgs {

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::{self, AppState, NotificationDefaults};
+use crate::check::{self, admin::Checks, runs::CheckRuns};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::db::{self, Db};
@@ -25,6 +26,7 @@ pub struct Application {
     state: AppState,
     settings: ServeArgs,
     platform: Sandbox,
+    checks: Checks,
     dispatching: bool,
 }
 
@@ -58,13 +60,24 @@ impl Application {
             settings.platform.clone(),
             state.producer(),
             settings.retry_policy(),
-            settings.request_timeout,
         )?;
+        let checks = Checks {
+            sandbox: platform.clone(),
+            runs: CheckRuns::new(
+                db.clone(),
+                state.clock.clone(),
+                check::Settings {
+                    request_timeout: settings.request_timeout,
+                    max_attempts: settings.retry_policy().max_attempts,
+                },
+            ),
+        };
         Ok(Self {
             listener,
             state,
             settings,
             platform,
+            checks,
             dispatching: true,
         })
     }
@@ -105,12 +118,13 @@ impl Application {
         admin::router(
             self.state.clone(),
             self.settings.admin_token.clone(),
-            platform::api::admin_router(self.platform.clone()),
-            platform::api::public_router(self.platform.clone()),
+            platform::http::admin_router(self.platform.clone())
+                .merge(check::admin::router(self.checks.clone())),
+            platform::http::open_router(self.platform.clone()),
         )
         .merge(crate::console::router(
             self.state.clone(),
-            self.platform.clone(),
+            self.checks.clone(),
             self.settings.admin_token.clone(),
         ))
     }
@@ -125,6 +139,7 @@ impl Application {
             state,
             settings,
             platform,
+            checks: _,
             dispatching,
         } = self;
         let dispatcher = dispatcher(&state, &settings, &platform)?;

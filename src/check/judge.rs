@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::{CheckSpec, Expect, ANSWER_TIME_LIMIT, CONCURRENT_NOTICES, TIMED_NOTICES};
 use super::probe::{Exchange, Probe, Signing};
 use super::reference::MAX_SKEW;
-use crate::platform::contract::ContractState;
+use crate::platform::contracts::contract::ContractState;
 
 /// How a check came out, before its level makes it a pass, a failure or a warning.
 pub struct Judged {
@@ -221,7 +221,7 @@ async fn accepts_out_of_order(probe: &Probe) -> Judged {
     rescinded.contract_state = ContractState::Rescission.as_str().to_owned();
     // One second later, as the platform stamps a later change of the same contract.
     rescinded.request_timestamp =
-        crate::platform::contract::format_cst(probe.now() + chrono::Duration::seconds(1));
+        crate::platform::wire::time::format_cst(probe.now() + chrono::Duration::seconds(1));
     let signed = signed.to_body();
     let first = probe.send(&signed, Signing::Valid).await;
     let later = probe.send(&rescinded.to_body(), Signing::Valid).await;

@@ -14,6 +14,7 @@
 //! A check never fails the program: an unreachable URL, a refused connection or a TLS
 //! error is that check's result.
 
+pub mod admin;
 pub mod catalogue;
 pub mod cli;
 pub mod judge;
@@ -28,8 +29,8 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::platform::auth::AppKey;
-use crate::platform::order::Product;
-use crate::platform::payment_sign::SignType;
+use crate::platform::payments::order::Product;
+use crate::platform::payments::sign::SignType;
 use crate::policy::DEFAULT_MAX_ATTEMPTS;
 
 pub use catalogue::{CheckSpec, Family, Level, CATALOGUE};

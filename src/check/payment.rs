@@ -8,8 +8,8 @@ use super::judge::Judged;
 use super::probe::{Exchange, Probe};
 use super::{KnownOrder, PaymentTarget};
 use crate::platform::auth::generate_credential;
-use crate::platform::order::{Order, OrderState, Payment, CHANNELS};
-use crate::platform::payment_notice::{self, form_body, notify_id, Event, Sender};
+use crate::platform::payments::notice::{self, form_body, notify_id, Event, Sender};
+use crate::platform::payments::order::{Order, OrderState, Payment, CHANNELS};
 use crate::policy::Destination;
 
 /// Runs the payment check `id`.
@@ -61,7 +61,7 @@ impl Notice<'_> {
             bill_date: order
                 .bill_date
                 .clone()
-                .unwrap_or_else(|| crate::platform::format_wall_clock(now, "%Y-%m-%d")),
+                .unwrap_or_else(|| crate::platform::wire::time::format_wall_clock(now, "%Y-%m-%d")),
             state: OrderState::Paid,
             total_amount: amount,
             refunded_amount: 0,
@@ -84,7 +84,7 @@ impl Notice<'_> {
             order: &order,
             refund: None,
         };
-        payment_notice::fields(
+        notice::fields(
             event,
             self.sender(self.target.md5_key.expose()),
             &notify_id(),
@@ -101,7 +101,7 @@ impl Notice<'_> {
 
     /// The body of a notice of the order's own amount, signed with `key`.
     fn signed_with(&self, fields: Vec<(String, String)>, key: &str) -> Vec<u8> {
-        payment_notice::signed_body(fields, self.sender(key))
+        notice::signed_body(fields, self.sender(key))
     }
 
     fn genuine(&self) -> Vec<u8> {
@@ -195,7 +195,7 @@ async fn rejects_forged_sign(notice: Notice<'_>) -> Judged {
 async fn rejects_tampered(notice: Notice<'_>) -> Judged {
     let amount = notice.target.order.total_amount;
     let mut fields = notice.fields(amount);
-    let sign = crate::platform::payment_sign::sign(
+    let sign = crate::platform::payments::sign::sign(
         &fields,
         notice.target.md5_key.expose(),
         notice.target.sign_type,

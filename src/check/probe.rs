@@ -13,8 +13,9 @@ use crate::clock::Clock;
 use crate::platform::auth::{
     format_compact_timestamp, generate_credential, open_body_sig_header, CREDENTIAL_LEN,
 };
-use crate::platform::contract::{contract_id, format_cst, ContractState};
-use crate::platform::notice::ContractNotification;
+use crate::platform::contracts::contract::{contract_id, ContractState};
+use crate::platform::contracts::notice::ContractNotification;
+use crate::platform::wire::time::format_cst;
 use crate::policy::success::Verdict;
 use crate::policy::SuccessRule;
 
@@ -54,7 +55,7 @@ impl Answer {
 
     /// HTTP 200 with the body `SUCCESS`, judged by the success rule deliveries use.
     pub fn says_success(&self) -> bool {
-        let rule = SuccessRule::with_body(crate::platform::payment_notice::SUCCESS_BODY);
+        let rule = SuccessRule::with_body(crate::platform::payments::notice::SUCCESS_BODY);
         match (self.status, &self.body) {
             (Some(status), Some(body)) => rule.judge(status, body.as_bytes()) == Verdict::Delivered,
             _ => false,
@@ -203,7 +204,7 @@ impl Probe {
 
     /// POSTs a payment-result notice's form `body` (its `sign` is in the body).
     pub async fn send_form(&self, body: &[u8]) -> Exchange {
-        self.post(body, crate::platform::payment_notice::CONTENT_TYPE, None)
+        self.post(body, crate::platform::payments::notice::CONTENT_TYPE, None)
             .await
     }
 

@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 
 use super::KnownOrder;
 use crate::platform::auth::AppKey;
-use crate::platform::payment_sign::verify;
+use crate::platform::payments::sign::verify;
 
 /// Why a payment notice was not acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,8 +123,8 @@ impl PaymentVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::order::Product;
-    use crate::platform::payment_sign::{sign, SignType};
+    use crate::platform::payments::order::Product;
+    use crate::platform::payments::sign::{sign, SignType};
 
     fn verifier() -> PaymentVerifier {
         let order = KnownOrder {
@@ -143,7 +143,7 @@ mod tests {
             .collect();
         let value = sign(&params, key, SignType::Sha256);
         params.push(("sign".to_owned(), value));
-        crate::platform::payment_notice::form_body(&params)
+        crate::platform::payments::notice::form_body(&params)
     }
 
     #[test]

@@ -14,9 +14,9 @@ use super::session::{check_form_token, Ctx};
 use super::{internal, through_api, Console};
 use crate::admin::extract::ApiPath;
 use crate::outbox::ListFilter;
-use crate::platform::api::contracts::{contract_id_of, path_segment};
-use crate::platform::contract::ContractState;
-use crate::platform::store::ContractFilter;
+use crate::platform::contracts::contract::ContractState;
+use crate::platform::contracts::store::ContractFilter;
+use crate::platform::http::admin::contracts::{contract_id_of, path_segment};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -49,6 +49,7 @@ pub async fn list(
     };
     let contracts = console
         .sandbox
+        .contracts
         .store
         .contracts(&filter)
         .await
@@ -96,6 +97,7 @@ pub async fn show(
     let contract_id = contract_id_of(&id);
     let contract = console
         .sandbox
+        .contracts
         .store
         .contract(&contract_id)
         .await
@@ -190,7 +192,13 @@ pub async fn transition(
     through_api(
         &format!("/console/contracts/{id}"),
         json!({"to": form.to}),
-        |request| crate::platform::api::contracts::transition(State(sandbox), ApiPath(id), request),
+        |request| {
+            crate::platform::http::admin::contracts::transition(
+                State(sandbox),
+                ApiPath(id),
+                request,
+            )
+        },
         done,
     )
     .await

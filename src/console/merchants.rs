@@ -13,9 +13,10 @@ use super::layout::{badge, form_token, page, page_with, time, MessageQuery, Page
 use super::session::{check_form_token, Ctx};
 use super::{back, internal, through_api, Console};
 use crate::admin::extract::{ApiJson, ApiPath};
+use crate::check::admin as checks;
 use crate::check::runs::Run;
 use crate::duration::format_duration;
-use crate::platform::api::{checks, merchants};
+use crate::platform::http::admin::merchants;
 
 fn create_form(ctx: &Ctx) -> Markup {
     html! {
@@ -37,7 +38,12 @@ pub async fn list(
     Extension(ctx): Extension<Ctx>,
     Query(query): Query<MessageQuery>,
 ) -> Result<Response, Response> {
-    let merchants = console.sandbox.store.merchants().await.map_err(internal)?;
+    let merchants = console
+        .sandbox
+        .merchants
+        .merchants()
+        .await
+        .map_err(internal)?;
     let content = html! {
         (create_form(&ctx))
         @if merchants.is_empty() {
@@ -118,14 +124,14 @@ pub async fn show(
 ) -> Result<Response, Response> {
     let merchant = console
         .sandbox
-        .store
+        .merchants
         .merchant(&mid)
         .await
         .map_err(internal)?
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no merchant {mid}")).into_response())?;
     let runs = console
-        .sandbox
         .checks
+        .runs
         .of_merchant(&mid)
         .await
         .map_err(internal)?;
@@ -275,7 +281,7 @@ pub async fn start_check(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    match checks::start_run(&console.sandbox, &mid, Default::default()).await {
+    match checks::start_run(&console.checks, &mid, Default::default()).await {
         Ok(run) => back(
             &format!("/console/checks/{}", run.id),
             Ok("The check is running.".into()),
@@ -293,8 +299,8 @@ pub async fn check_run(
     let not_found = || (StatusCode::NOT_FOUND, format!("no check run {id}")).into_response();
     let numeric: i64 = id.parse().map_err(|_| not_found())?;
     let run = console
-        .sandbox
         .checks
+        .runs
         .get(numeric)
         .await
         .map_err(internal)?

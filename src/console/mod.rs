@@ -23,6 +23,7 @@ use axum::Router;
 
 use crate::admin::extract::ApiJson;
 use crate::admin::{ApiError, AppState};
+use crate::check::admin::Checks;
 use crate::platform::Sandbox;
 
 /// What every console handler reaches.
@@ -30,14 +31,16 @@ use crate::platform::Sandbox;
 pub struct Console {
     pub app: AppState,
     pub sandbox: Sandbox,
+    pub checks: Checks,
     pub session: session::Sessions,
 }
 
 /// The console's routes, mounted at the root (they all start with `/console`).
-pub fn router(app: AppState, sandbox: Sandbox, admin_token: Option<String>) -> Router {
+pub fn router(app: AppState, checks: Checks, admin_token: Option<String>) -> Router {
     let console = Console {
         app,
-        sandbox,
+        sandbox: checks.sandbox.clone(),
+        checks,
         session: session::Sessions::new(admin_token),
     };
     Router::new()

@@ -176,7 +176,7 @@ pub async fn show(
                 p.muted { "POST " span.mono { (notification.destination.url) } }
                 pre { "Content-Type: " (notification.content_type) "\n"
                     @for (name, value) in &notification.headers { (name) ": " (value) "\n" }
-                    @if notification.kind == crate::platform::notice::KIND {
+                    @if notification.kind == crate::platform::contracts::notice::KIND {
                         "Authorization: OPEN-BODY-SIG … (signed afresh for every try)\n"
                     }
                 }

@@ -15,8 +15,8 @@ use super::session::{check_form_token, Ctx};
 use super::{internal, through_api, Console};
 use crate::admin::extract::ApiPath;
 use crate::outbox::ListFilter;
-use crate::platform::order::{OrderState, Product};
-use crate::platform::store::OrderFilter;
+use crate::platform::payments::order::{OrderState, Product};
+use crate::platform::payments::store::OrderFilter;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -53,6 +53,7 @@ pub async fn list(
     };
     let orders = console
         .sandbox
+        .orders
         .store
         .orders(&filter)
         .await
@@ -100,6 +101,7 @@ pub async fn show(
 ) -> Result<Response, Response> {
     let order = console
         .sandbox
+        .orders
         .store
         .order(id)
         .await
@@ -107,6 +109,7 @@ pub async fn show(
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no order {id}")).into_response())?;
     let refunds = console
         .sandbox
+        .orders
         .store
         .refunds(order.id)
         .await
@@ -220,7 +223,9 @@ pub async fn transition(
     through_api(
         &format!("/console/orders/{id}"),
         json!({"to": form.to}),
-        |request| crate::platform::api::orders::transition(State(sandbox), ApiPath(id), request),
+        |request| {
+            crate::platform::http::admin::orders::transition(State(sandbox), ApiPath(id), request)
+        },
         done,
     )
     .await
@@ -256,7 +261,7 @@ pub async fn refund(
         &format!("/console/orders/{id}"),
         json!({"amount": amount}),
         |request| async move {
-            crate::platform::api::orders::refund(State(sandbox), ApiPath(id), request).await
+            crate::platform::http::admin::orders::refund(State(sandbox), ApiPath(id), request).await
         },
         done,
     )

@@ -1,39 +1,39 @@
-//! The platform simulation as one value: its store, its contract and order services and settings
-//! (the state of its handlers and workers), and the signer it plugs into the dispatcher
-//! for its notice family. The application mounts its routers ([`super::api`]) and runs
-//! its workers ([`super::worker`]) with it.
+//! The platform simulation as one value: the stores and services of its concepts and its
+//! settings (the state of its handlers and workers), and the signer it plugs into the
+//! dispatcher for its notice family. The application mounts its routers
+//! ([`crate::platform::http`]) and runs its workers ([`crate::platform::worker`]) with it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::config::PlatformArgs;
-use super::lifecycle::Lifecycle;
-use super::notice;
-use super::order_service::OrderService;
-use super::service::ContractService;
-use super::signer::MerchantSigner;
-use super::store::PlatformStore;
-use crate::check::{self, runs::CheckRuns};
+use crate::db::Db;
 use crate::delivery::Signers;
-use crate::outbox::Db;
+use crate::platform::auth::AuthStore;
+use crate::platform::config::PlatformArgs;
+use crate::platform::contracts::events::Lifecycle;
+use crate::platform::contracts::signer::MerchantSigner;
+use crate::platform::contracts::{notice, ContractService, ContractStore};
+use crate::platform::merchants::MerchantStore;
+use crate::platform::payments::{OrderService, OrderStore};
 use crate::policy::RetryPolicy;
 use crate::producer::Producer;
 
 /// Cheap to clone: every handler and task holds one.
 #[derive(Clone)]
 pub struct Sandbox {
-    pub store: PlatformStore,
+    /// Merchants and their credentials.
+    pub merchants: MerchantStore,
+    /// Access tokens and spent nonces.
+    pub auth: AuthStore,
+    /// Contracts: drafting and changing them; their rows in `contracts.store`.
     pub contracts: ContractService,
+    /// Orders: drafting them and applying their events; their rows in `orders.store`.
     pub orders: OrderService,
     pub settings: Arc<PlatformArgs>,
-    /// The outbox door, for the notifications the simulation sends outside a contract
-    /// change (duplicates).
+    /// The outbox door.
     pub producer: Producer,
-    /// Conformance check runs against merchants' notify URLs.
-    pub checks: CheckRuns,
 }
 
 impl Sandbox {
@@ -44,32 +44,30 @@ impl Sandbox {
         settings: PlatformArgs,
         producer: Producer,
         delivery: RetryPolicy,
-        request_timeout: Duration,
     ) -> anyhow::Result<Self> {
         settings.validate()?;
         let contract_term = chrono::Duration::from_std(settings.contract_term)
             .context("UMS_NOTIFY_PLATFORM_CONTRACT_TERM is too long")?;
-        let store = PlatformStore::new(db.clone());
-        let checks = CheckRuns::new(
-            db.clone(),
-            producer.clock.clone(),
-            check::Settings {
-                request_timeout,
-                max_attempts: delivery.max_attempts,
-            },
+        let orders = OrderService::new(
+            OrderStore::new(db.clone()),
+            delivery.clone(),
+            producer.clone(),
         );
-        let orders = OrderService::new(store.clone(), delivery.clone(), producer.clone());
         let lifecycle = Lifecycle {
             contract_term,
             delivery,
         };
         Ok(Self {
-            contracts: ContractService::new(store.clone(), lifecycle, producer.clone()),
+            merchants: MerchantStore::new(db.clone()),
+            auth: AuthStore::new(db.clone()),
+            contracts: ContractService::new(
+                ContractStore::new(db.clone()),
+                lifecycle,
+                producer.clone(),
+            ),
             orders,
-            store,
             settings: Arc::new(settings),
             producer,
-            checks,
         })
     }
 
@@ -82,7 +80,7 @@ impl Sandbox {
     /// is signed with its merchant's key. Payment-result notices carry their `sign` in the
     /// body, signed once when they are enqueued, and need no signer.
     pub fn signers(&self) -> Signers {
-        let signer = MerchantSigner::new(self.store.clone(), self.producer.clock.clone());
+        let signer = MerchantSigner::new(self.merchants.clone(), self.producer.clock.clone());
         Signers::default().with(notice::KIND, Arc::new(signer))
     }
 }

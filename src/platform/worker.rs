@@ -10,11 +10,12 @@
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use super::contract::ContractState;
-use super::lifecycle::Cause;
-use super::order_events::{self, OrderEvent};
-use super::sandbox::Sandbox;
-use super::store::{OrderChangeOutcome, TransitionOutcome};
+use crate::platform::contracts::contract::ContractState;
+use crate::platform::contracts::events::Cause;
+use crate::platform::contracts::store::TransitionOutcome;
+use crate::platform::payments::events::{self, OrderEvent};
+use crate::platform::payments::store::OrderChangeOutcome;
+use crate::platform::sandbox::Sandbox;
 
 const BATCH: u32 = 100;
 const PRUNE_EVERY: chrono::Duration = chrono::Duration::seconds(60);
@@ -34,7 +35,7 @@ pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
         let now = sandbox.now();
         if prune_due(pruned_at, now) {
             pruned_at = Some(now);
-            match sandbox.store.prune(now).await {
+            match sandbox.auth.prune(now).await {
                 Ok(0) => {}
                 Ok(removed) => tracing::debug!(removed, "expired tokens and nonces pruned"),
                 Err(error) => tracing::warn!(error = format!("{error:#}"), "pruning failed"),
@@ -50,7 +51,7 @@ pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
 /// Applies every due consent.
 async fn consent_round(sandbox: &Sandbox) {
     let now = sandbox.now();
-    let due = match sandbox.store.due_consents(now, BATCH).await {
+    let due = match sandbox.contracts.store.due_consents(now, BATCH).await {
         Ok(due) => due,
         Err(error) => {
             tracing::warn!(
@@ -85,12 +86,12 @@ async fn order_round(sandbox: &Sandbox) {
     let now = sandbox.now();
     let rounds = [
         (
-            sandbox.store.due_payments(now, BATCH).await,
-            order_events::Cause::Buyer,
+            sandbox.orders.store.due_payments(now, BATCH).await,
+            events::Cause::Buyer,
         ),
         (
-            sandbox.store.due_expiries(now, BATCH).await,
-            order_events::Cause::Expiry,
+            sandbox.orders.store.due_expiries(now, BATCH).await,
+            events::Cause::Expiry,
         ),
     ];
     for (due, cause) in rounds {
@@ -107,7 +108,7 @@ async fn order_round(sandbox: &Sandbox) {
         };
         for order_id in due {
             let event = match cause {
-                order_events::Cause::Buyer => OrderEvent::Pay {
+                events::Cause::Buyer => OrderEvent::Pay {
                     target_sys: AUTO_PAY_CHANNEL.to_owned(),
                 },
                 _ => OrderEvent::Close,

@@ -16,8 +16,8 @@ use ums_notify::check::{
 };
 use ums_notify::clock::Clock;
 use ums_notify::platform::auth::AppKey;
-use ums_notify::platform::order::Product;
-use ums_notify::platform::payment_sign::SignType;
+use ums_notify::platform::payments::order::Product;
+use ums_notify::platform::payments::sign::SignType;
 
 use crate::common::{eventually, TestDb};
 
@@ -156,7 +156,7 @@ async fn handlers_with_a_known_fault_fail_the_checks_that_name_it() {
             .iter()
             .filter(|(n, _)| wanted.contains(&n.as_str()))
             .collect();
-        let expected = ums_notify::platform::payment_sign::sign(
+        let expected = ums_notify::platform::payments::sign::sign(
             &kept.into_iter().cloned().collect::<Vec<_>>(),
             MD5_KEY,
             SignType::Sha256,
@@ -181,7 +181,7 @@ async fn handlers_with_a_known_fault_fail_the_checks_that_name_it() {
 
     // Verifies the sign but never compares the amount with its order.
     let no_amount_check = handler(|params| {
-        if ums_notify::platform::payment_sign::verify(params, MD5_KEY) {
+        if ums_notify::platform::payments::sign::verify(params, MD5_KEY) {
             "SUCCESS"
         } else {
             "FAILED"
@@ -200,7 +200,7 @@ async fn handlers_with_a_known_fault_fail_the_checks_that_name_it() {
         async move {
             let params: Vec<(String, String)> =
                 url::form_urlencoded::parse(&body).into_owned().collect();
-            if !ums_notify::platform::payment_sign::verify(&params, MD5_KEY) {
+            if !ums_notify::platform::payments::sign::verify(&params, MD5_KEY) {
                 return "FAILED";
             }
             if paid.load(std::sync::atomic::Ordering::SeqCst) {

@@ -3,7 +3,7 @@
 //! the test also rebuilds that string by hand, so the crate's ordering and skipping rules
 //! are checked against it, not against themselves.
 
-use ums_notify::platform::payment_sign::{sign, signed_string, verify, SignType};
+use ums_notify::platform::payments::sign::{sign, signed_string, verify, SignType};
 
 const KEY: &str = "fcAmtnx7MwismjWNhNKdHC44mNXtnEQeJkRrhKJwyrW2ysRR";
 

@@ -9,7 +9,7 @@ use crate::common::platform::{body_signature, cst, sign_body, Counter, MID, QUER
 use crate::common::{Receiver, Reply, TestDb};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use ums_notify::platform::errcode::ErrCode;
+use ums_notify::platform::wire::errcode::ErrCode;
 
 both_backends!(sign_field_violations, query_field_violations);
 

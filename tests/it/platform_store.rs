@@ -10,9 +10,10 @@ use crate::common::platform::{at, cst, url_safe, Counter, MID, QUERY};
 use crate::common::{eventually, Receiver, Reply, TestDb};
 use serde_json::{json, Value};
 use ums_notify::clock::Clock;
+use ums_notify::platform::auth::store::{AuthStore, NewToken, NonceUse};
 use ums_notify::platform::auth::AppKey;
-use ums_notify::platform::merchant::NewMerchant;
-use ums_notify::platform::store::{NewToken, NonceUse, PlatformStore};
+use ums_notify::platform::merchants::merchant::NewMerchant;
+use ums_notify::platform::merchants::MerchantStore;
 
 both_backends!(
     concurrent_changes_of_one_contract_apply_once,
@@ -261,7 +262,8 @@ async fn the_worker_prunes_expired_tokens_and_nonces(db: TestDb) {
 async fn expired_tokens_and_nonces_are_forgotten(db: TestDb) {
     let counter = Counter::new(&db).await;
     counter.database().migrate().await.expect("migrate");
-    let store = PlatformStore::new(counter.database().clone());
+    let store = AuthStore::new(counter.database().clone());
+    let merchants = MerchantStore::new(counter.database().clone());
     let t0 = at("2024-07-01T00:00:00Z");
     let minutes = chrono::Duration::minutes;
     let merchant = NewMerchant {
@@ -277,7 +279,7 @@ async fn expired_tokens_and_nonces_are_forgotten(db: TestDb) {
         auto_pay_after: None,
         extra_copies: 0,
     };
-    store
+    merchants
         .create_merchant(merchant, t0)
         .await
         .unwrap()

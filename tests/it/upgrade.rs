@@ -58,7 +58,7 @@ async fn a_database_of_the_previous_schema_keeps_working(db: TestDb) {
         .await
         .expect("open");
     migrate_to_previous_schema(&old, db.backend).await;
-    let contract_id = ums_notify::platform::contract::contract_id();
+    let contract_id = ums_notify::platform::contracts::contract::contract_id();
     let now = chrono::Utc::now();
     let mut tx = old.begin().await.expect("begin");
     let statements = [
@@ -202,7 +202,7 @@ async fn a_database_of_the_previous_schema_keeps_working(db: TestDb) {
         .into_owned()
         .collect();
     assert!(
-        ums_notify::platform::payment_sign::verify(&params, &md5_key),
+        ums_notify::platform::payments::sign::verify(&params, &md5_key),
         "the notice verifies with the key 0008 gave: {params:?}"
     );
     app.stop().await;

@@ -1,0 +1,8 @@
+//! The platform's admin routes, mounted under `/admin/v1` behind the admin token and
+//! answering the admin API's errors (`{"error": {"code", "message"}}`): [`merchants`],
+//! [`contracts`], [`orders`] (shown by [`order_views`]).
+
+pub mod contracts;
+pub mod merchants;
+pub mod order_views;
+pub mod orders;

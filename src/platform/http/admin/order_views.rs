@@ -1,0 +1,137 @@
+//! How the admin API shows orders, their payments and refunds, and the answers to
+//! order changes.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::platform::payments::notice::{bill_qr_code, qr_code_id};
+use crate::platform::payments::order::{Order, Product, Refund};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentView {
+    target_sys: String,
+    target_order_id: String,
+    buyer_id: String,
+    seq_id: String,
+    paid_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RefundView {
+    refund_order_id: String,
+    amount: i64,
+    refund_target_order_id: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Refund> for RefundView {
+    fn from(r: Refund) -> Self {
+        Self {
+            refund_order_id: r.refund_order_id,
+            amount: r.amount,
+            refund_target_order_id: r.target_order_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// An order as the admin API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    id: i64,
+    mid: String,
+    product: Product,
+    /// The `billNo` or `merOrderId`.
+    order_no: String,
+    tid: String,
+    inst_mid: String,
+    /// A bill's `billDate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bill_date: Option<String>,
+    /// A bill's `qrCodeId` and QR code URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr_code_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bill_qr_code: Option<String>,
+    /// As the product names it (`billStatus` or `status`).
+    status: &'static str,
+    /// The states the order may move to next through `transitions`.
+    allowed_transitions: Vec<&'static str>,
+    total_amount: i64,
+    refunded_amount: i64,
+    refundable_amount: i64,
+    description: String,
+    notify_url: String,
+    payment: Option<PaymentView>,
+    /// Oldest first; only in the answers about one order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refunds: Option<Vec<RefundView>>,
+    closed_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    /// When the simulated buyer pays, while that is still to come.
+    pay_due_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl OrderView {
+    /// The view of `order`, with `refunds` when the answer is about this one order.
+    pub(super) fn new(order: Order, refunds: Option<Vec<Refund>>) -> Self {
+        let allowed_transitions = order
+            .state
+            .allowed_targets()
+            .iter()
+            .filter(|to| order.check_move(**to).is_ok())
+            .map(|to| to.wire(order.product))
+            .collect();
+        let bill = order.product == Product::Bill;
+        Self {
+            id: order.id,
+            qr_code_id: bill.then(|| qr_code_id(&order)),
+            bill_qr_code: bill.then(|| bill_qr_code(&order)),
+            bill_date: bill.then(|| order.bill_date.clone()),
+            status: order.status(),
+            allowed_transitions,
+            refundable_amount: order.refundable(),
+            mid: order.mid,
+            product: order.product,
+            order_no: order.order_no,
+            tid: order.tid,
+            inst_mid: order.inst_mid,
+            total_amount: order.total_amount,
+            refunded_amount: order.refunded_amount,
+            description: order.description,
+            notify_url: order.notify.url,
+            payment: order.payment.map(|p| PaymentView {
+                target_sys: p.target_sys,
+                target_order_id: p.target_order_id,
+                buyer_id: p.buyer_id,
+                seq_id: p.seq_id,
+                paid_at: p.paid_at,
+            }),
+            refunds: refunds.map(|r| r.into_iter().map(Into::into).collect()),
+            closed_at: order.closed_at,
+            expires_at: order.expires_at,
+            pay_due_at: order.pay_due_at,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderList {
+    pub(super) orders: Vec<OrderView>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub(super) next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderChangeView {
+    pub(super) order: OrderView,
+    /// The refund the change made, if it was one.
+    pub(super) refund: Option<RefundView>,
+    /// The payment-result notices the change enqueued (one, plus the merchant's extra
+    /// copies).
+    pub(super) notification_ids: Vec<i64>,
+}

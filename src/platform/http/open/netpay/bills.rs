@@ -1,0 +1,223 @@
+//! C-scans-B QR bills (C扫B 动态码): `POST /v1/netpay/bills/get-qrcode` (create a bill
+//! and its QR code), `…/bills/query` (its state, and a refund's with `refundOrderId`),
+//! `…/bills/refund` and `…/bills/close-qrcode`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::{json, Map, Value};
+
+use crate::platform::http::open::netpay::{
+    answer, put, put_refund, NetpayCode, NetpayError, NetpayErrors, NetpayResult, Request,
+};
+use crate::platform::payments::fields::order_no_max;
+use crate::platform::payments::notice::{
+    bill_qr_code, order_id_of_qr_code, qr_code_id, BillPayment,
+};
+use crate::platform::payments::order::{Order, Product, Refund};
+use crate::platform::payments::service::OrderTerms;
+use crate::platform::sandbox::Sandbox;
+use crate::platform::wire::time::format_cst;
+
+/// The fields every bill answer carries.
+fn bill_fields(order: &Order) -> Map<String, Value> {
+    let mut fields = Map::new();
+    put(&mut fields, "mid", order.mid.as_str());
+    put(&mut fields, "tid", order.tid.as_str());
+    put(&mut fields, "instMid", order.inst_mid.as_str());
+    put(&mut fields, "billNo", order.order_no.as_str());
+    put(&mut fields, "billDate", order.bill_date.as_str());
+    put(&mut fields, "qrCodeId", qr_code_id(order));
+    put(&mut fields, "billQRCode", bill_qr_code(order));
+    fields
+}
+
+/// A bill's `billDate`: `yyyy-MM-dd`.
+fn check_bill_date(date: &str) -> Result<(), NetpayError> {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .filter(|_| date.len() == 10)
+        .map(drop)
+        .ok_or_else(|| NetpayError::bad(format!("billDate {date:?} is not yyyy-MM-dd")))
+}
+
+/// The bill `billNo` of `billDate`.
+async fn bill(request: &Request, sandbox: &Sandbox) -> Result<Order, NetpayError> {
+    let bill_no = request.order_no("billNo", order_no_max(Product::Bill))?;
+    let bill_date = request.required("billDate")?;
+    check_bill_date(bill_date)?;
+    let order = request.order(sandbox, Product::Bill, bill_no).await?;
+    if order.bill_date != bill_date {
+        return Err(NetpayError::new(
+            NetpayCode::NoOrder,
+            format!("bill {bill_no} is not of billDate {bill_date}"),
+        ));
+    }
+    Ok(order)
+}
+
+/// Create a QR bill: its `billQRCode` for the buyer to scan.
+#[utoipa::path(post, path = "/v1/netpay/bills/get-qrcode", tag = "netpay",
+    responses(
+        (status = 200, description = "Read `errCode`: `SUCCESS` with `billQRCode`, or an error name"),
+        NetpayErrors,
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
+pub async fn get_qrcode(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> NetpayResult {
+    let mut request = Request::read(&sandbox, &headers, &body).await?;
+    let bill_no = request
+        .order_no("billNo", order_no_max(Product::Bill))?
+        .to_owned();
+    let bill_date = request.required("billDate")?.to_owned();
+    check_bill_date(&bill_date)?;
+    let total_amount = request.amount("totalAmount")?;
+    let description = request.description("billDesc")?;
+    let now = sandbox.now();
+    let terms = OrderTerms {
+        bill_date,
+        ..request.terms(Product::Bill, &bill_no, total_amount, description, now)?
+    };
+    let order = request
+        .create(&sandbox, terms, now, |no| {
+            format!("账单号重复: billNo {no} was already used; query it with bills/query")
+        })
+        .await?;
+    let mut fields = bill_fields(&order);
+    request.echo(&mut fields);
+    answer(&sandbox, "QR code created", fields)
+}
+
+/// The `billPayment` object of a paid bill: the same fields as in its notice.
+fn bill_payment(order: &Order) -> Option<Value> {
+    let payment = order.payment.as_ref()?;
+    serde_json::to_value(BillPayment::of(order, payment)).ok()
+}
+
+/// The `refundBillPayment` object of one refund.
+fn refund_bill_payment(order: &Order, refund: &Refund) -> Value {
+    json!({
+        "merOrderId": refund.refund_order_id,
+        "totalAmount": refund.amount,
+        "payTime": format_cst(refund.created_at),
+        "targetOrderId": refund.target_order_id,
+        "targetSys": order.payment.as_ref().map(|p| p.target_sys.as_str()).unwrap_or_default(),
+        "status": "TRADE_SUCCESS",
+        "billBizType": "bills",
+    })
+}
+
+/// Query a bill: its `billStatus` and payment, and with `refundOrderId` that refund.
+#[utoipa::path(post, path = "/v1/netpay/bills/query", tag = "netpay",
+    responses(
+        (status = 200, description = "Read `errCode`, then `billStatus`"),
+        NetpayErrors,
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
+pub async fn query(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> NetpayResult {
+    let mut request = Request::read(&sandbox, &headers, &body).await?;
+    let order = bill(&request, &sandbox).await?;
+    let refund_order_id = request.optional("refundOrderId")?.map(str::to_owned);
+    let mut fields = bill_fields(&order);
+    put(&mut fields, "billStatus", order.status());
+    put(&mut fields, "billDesc", order.description.as_str());
+    put(&mut fields, "totalAmount", order.total_amount);
+    put(&mut fields, "createTime", format_cst(order.created_at));
+    put(
+        &mut fields,
+        "merName",
+        request.caller.merchant.name.as_str(),
+    );
+    if let Some(payment) = bill_payment(&order) {
+        put(&mut fields, "billPayment", payment);
+    }
+    if let Some(refund_order_id) = refund_order_id {
+        let refunds = sandbox.orders.store.refunds(order.id).await?;
+        let refund = refunds
+            .iter()
+            .find(|r| r.refund_order_id == refund_order_id)
+            .ok_or_else(|| {
+                NetpayError::new(
+                    NetpayCode::NoOrder,
+                    format!("bill {} has no refund {refund_order_id}", order.order_no),
+                )
+            })?;
+        put(
+            &mut fields,
+            "refundBillPayment",
+            refund_bill_payment(&order, refund),
+        );
+    }
+    request.spend_nonce(&sandbox).await?;
+    request.echo(&mut fields);
+    answer(&sandbox, "query succeeded", fields)
+}
+
+/// Refund part or all of a paid bill; a repeated `refundOrderId` answers the refund
+/// already made.
+#[utoipa::path(post, path = "/v1/netpay/bills/refund", tag = "netpay",
+    responses(
+        (status = 200, description = "Read `errCode`, then `refundStatus`"),
+        NetpayErrors,
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
+pub async fn refund(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> NetpayResult {
+    let mut request = Request::read(&sandbox, &headers, &body).await?;
+    let order = bill(&request, &sandbox).await?;
+    let amount = request.amount("refundAmount")?;
+    let refund_order_id = request.order_no("refundOrderId", 32)?.to_owned();
+    let (order, refund) = request
+        .refund(&sandbox, &order, refund_order_id, amount)
+        .await?;
+    let mut fields = bill_fields(&order);
+    put(&mut fields, "billStatus", order.status());
+    put(&mut fields, "totalAmount", order.total_amount);
+    put_refund(&mut fields, &refund);
+    request.echo(&mut fields);
+    answer(&sandbox, "refund succeeded", fields)
+}
+
+/// Close an unpaid bill's QR code, by `qrCodeId`.
+#[utoipa::path(post, path = "/v1/netpay/bills/close-qrcode", tag = "netpay",
+    responses(
+        (status = 200, description = "Read `errCode`"),
+        NetpayErrors,
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
+pub async fn close_qrcode(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> NetpayResult {
+    let mut request = Request::read(&sandbox, &headers, &body).await?;
+    let qr_code = request.required("qrCodeId")?.to_owned();
+    let no_such = || NetpayError::new(NetpayCode::NoOrder, format!("no QR code {qr_code}"));
+    let order_id = order_id_of_qr_code(&qr_code).ok_or_else(no_such)?;
+    let order = sandbox
+        .orders
+        .store
+        .order(order_id)
+        .await?
+        .filter(|o| {
+            o.product == Product::Bill
+                && o.mid == request.caller.merchant.mid
+                && qr_code_id(o) == qr_code
+        })
+        .ok_or_else(no_such)?;
+    let order = request.close(&sandbox, &order).await?;
+    let mut fields = bill_fields(&order);
+    put(&mut fields, "billStatus", order.status());
+    request.echo(&mut fields);
+    answer(&sandbox, "QR code closed", fields)
+}

@@ -1,0 +1,116 @@
+//! A merchant of the platform: who it is, where its notices go by default, the
+//! credentials it signs with, and how its simulated users and buyers behave.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::platform::auth::AppKey;
+
+/// A merchant and its credentials.
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub mid: String,
+    pub name: String,
+    /// The default notify URL, used by contracts that name none.
+    pub notify_url: Option<String>,
+    pub app_id: String,
+    /// `Debug` prints `AppKey(***)`: a merchant can be logged without its key.
+    pub app_key: AppKey,
+    /// The communication key (通讯密钥, "md5Key") that signs payment-result notices;
+    /// redacted in `Debug` like the app key.
+    pub md5_key: AppKey,
+    /// How payment-result notices are signed.
+    pub sign_type: SignType,
+    /// The source number (来源编号, msgSrcId): four characters every order number and
+    /// refund order number of the merchant starts with.
+    pub msg_src_id: String,
+    /// Simulated consent: new contracts sign themselves after this delay.
+    pub auto_consent_after: Option<Duration>,
+    /// Simulated buyers: new orders are paid after this delay.
+    pub auto_pay_after: Option<Duration>,
+    /// Every notification of this merchant is sent this many extra times.
+    pub extra_copies: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMerchant {
+    pub mid: String,
+    pub name: String,
+    pub notify_url: Option<String>,
+    pub app_id: String,
+    pub app_key: AppKey,
+    pub md5_key: AppKey,
+    pub sign_type: SignType,
+    pub msg_src_id: String,
+    pub auto_consent_after: Option<Duration>,
+    pub auto_pay_after: Option<Duration>,
+    pub extra_copies: u32,
+}
+
+/// A partial update; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct MerchantPatch {
+    pub name: Option<String>,
+    pub notify_url: Option<Option<String>>,
+    pub auto_consent_after: Option<Option<Duration>>,
+    pub auto_pay_after: Option<Option<Duration>>,
+    pub md5_key: Option<AppKey>,
+    pub sign_type: Option<SignType>,
+    pub msg_src_id: Option<String>,
+    pub extra_copies: Option<u32>,
+}
+
+impl MerchantPatch {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.notify_url.is_none()
+            && self.auto_consent_after.is_none()
+            && self.auto_pay_after.is_none()
+            && self.md5_key.is_none()
+            && self.sign_type.is_none()
+            && self.msg_src_id.is_none()
+            && self.extra_copies.is_none()
+    }
+}
+
+/// The hash of the merchant's `sign`s with its communication key (md5Key).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+pub enum SignType {
+    #[serde(rename = "MD5")]
+    Md5,
+    #[default]
+    #[serde(rename = "SHA256")]
+    Sha256,
+}
+
+impl SignType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Md5 => "MD5",
+            Self::Sha256 => "SHA256",
+        }
+    }
+
+    /// `MD5` or `SHA256`, in any case.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_uppercase().as_str() {
+            "MD5" => Some(Self::Md5),
+            "SHA256" => Some(Self::Sha256),
+            _ => None,
+        }
+    }
+}

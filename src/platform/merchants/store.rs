@@ -1,0 +1,186 @@
+//! Merchants in storage: their rows and the store's merchant methods.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use crate::db::{Db, Sql, Ts, Tx};
+use crate::platform::auth::AppKey;
+use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant};
+use crate::platform::payments::sign::SignType;
+
+const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
+     extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id";
+
+#[derive(sqlx::FromRow)]
+struct MerchantRow {
+    mid: String,
+    name: String,
+    notify_url: Option<String>,
+    app_id: String,
+    app_key: String,
+    auto_consent_ms: Option<i64>,
+    extra_copies: i32,
+    created_at: Ts,
+    updated_at: Ts,
+    md5_key: String,
+    sign_type: String,
+    auto_pay_ms: Option<i64>,
+    msg_src_id: String,
+}
+
+impl TryFrom<MerchantRow> for Merchant {
+    type Error = anyhow::Error;
+
+    fn try_from(row: MerchantRow) -> anyhow::Result<Self> {
+        let sign_type = SignType::parse(&row.sign_type).with_context(|| {
+            format!(
+                "merchant {}: unknown sign_type {:?}",
+                row.mid, row.sign_type
+            )
+        })?;
+        Ok(Merchant {
+            mid: row.mid,
+            name: row.name,
+            notify_url: row.notify_url,
+            app_id: row.app_id,
+            app_key: AppKey::new(row.app_key),
+            md5_key: AppKey::new(row.md5_key),
+            sign_type,
+            msg_src_id: row.msg_src_id,
+            auto_consent_after: row.auto_consent_ms.map(stored_duration),
+            auto_pay_after: row.auto_pay_ms.map(stored_duration),
+            extra_copies: row.extra_copies.max(0) as u32,
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+        })
+    }
+}
+
+fn stored_duration(ms: i64) -> Duration {
+    Duration::from_millis(ms.max(0) as u64)
+}
+
+fn duration_ms(duration: Option<Duration>) -> Option<i64> {
+    duration.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The merchant `mid` as seen inside `tx`.
+pub(crate) async fn merchant_in(tx: &mut Tx, mid: &str) -> anyhow::Result<Option<Merchant>> {
+    let sql = Sql::new(format!(
+        "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE mid = $1"
+    ))
+    .bind(mid);
+    let row: Option<MerchantRow> = tx.fetch_optional(&sql).await?;
+    row.map(TryInto::try_into).transpose()
+}
+
+/// Merchants. Cheap to clone.
+#[derive(Clone)]
+pub struct MerchantStore {
+    db: Db,
+}
+
+impl MerchantStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Creates a merchant; `None` if the `mid` is taken.
+    pub async fn create_merchant(
+        &self,
+        new: NewMerchant,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Merchant>> {
+        let sql = Sql::new(format!(
+            "INSERT INTO merchants ({MERCHANT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
+             ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
+        ))
+        .bind(new.mid)
+        .bind(new.name)
+        .bind(new.notify_url)
+        .bind(new.app_id)
+        .bind(new.app_key.expose())
+        .bind(duration_ms(new.auto_consent_after))
+        .bind(new.extra_copies)
+        .bind(now)
+        .bind(new.md5_key.expose())
+        .bind(new.sign_type.as_str())
+        .bind(duration_ms(new.auto_pay_after))
+        .bind(new.msg_src_id);
+        let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Every merchant, by `mid`.
+    pub async fn merchants(&self) -> anyhow::Result<Vec<Merchant>> {
+        let sql = Sql::new(format!(
+            "SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY mid"
+        ));
+        let rows: Vec<MerchantRow> = self.db.read_all(&sql).await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn merchant(&self, mid: &str) -> anyhow::Result<Option<Merchant>> {
+        self.merchant_where("mid = $1", mid).await
+    }
+
+    pub async fn merchant_by_app_id(&self, app_id: &str) -> anyhow::Result<Option<Merchant>> {
+        self.merchant_where("app_id = $1", app_id).await
+    }
+
+    async fn merchant_where(
+        &self,
+        condition: &str,
+        value: &str,
+    ) -> anyhow::Result<Option<Merchant>> {
+        let sql = Sql::new(format!(
+            "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE {condition}"
+        ))
+        .bind(value);
+        let row: Option<MerchantRow> = self.db.read_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Applies a patch; `None` if there is no such merchant.
+    pub async fn update_merchant(
+        &self,
+        mid: &str,
+        patch: MerchantPatch,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<Merchant>> {
+        let mut sql = Sql::new("UPDATE merchants SET updated_at = ");
+        sql.push_bind(now);
+        if let Some(name) = patch.name {
+            sql.push(", name = ").push_bind(name);
+        }
+        if let Some(url) = patch.notify_url {
+            sql.push(", notify_url = ").push_bind(url);
+        }
+        if let Some(after) = patch.auto_consent_after {
+            sql.push(", auto_consent_ms = ")
+                .push_bind(duration_ms(after));
+        }
+        if let Some(after) = patch.auto_pay_after {
+            sql.push(", auto_pay_ms = ").push_bind(duration_ms(after));
+        }
+        if let Some(key) = &patch.md5_key {
+            sql.push(", md5_key = ").push_bind(key.expose());
+        }
+        if let Some(msg_src_id) = &patch.msg_src_id {
+            sql.push(", msg_src_id = ").push_bind(msg_src_id);
+        }
+        if let Some(sign_type) = patch.sign_type {
+            sql.push(", sign_type = ").push_bind(sign_type.as_str());
+        }
+        if let Some(copies) = patch.extra_copies {
+            sql.push(", extra_copies = ").push_bind(copies);
+        }
+        sql.push(" WHERE mid = ").push_bind(mid);
+        sql.push(" RETURNING ").push(MERCHANT_COLUMNS);
+        let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+}

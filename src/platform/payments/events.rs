@@ -1,0 +1,178 @@
+//! What happens to an order: a buyer pays, the order is closed or expires, a refund is
+//! made. Each event is checked against the state machine ([`super::order`]) and planned
+//! with its payment-result notices; pure, the store runs it inside the transaction that
+//! writes its result.
+
+use chrono::{DateTime, Utc};
+
+use crate::outbox::NewNotification;
+use crate::platform::merchants::merchant::Merchant;
+use crate::platform::payments::notice::{self, Event};
+use crate::platform::payments::order::{Order, OrderRefusal, OrderState, Payment, Refund};
+use crate::policy::RetryPolicy;
+
+/// What happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderEvent {
+    /// The buyer pays through `target_sys`.
+    Pay { target_sys: String },
+    /// The order is closed unpaid.
+    Close,
+    /// `amount` fen (all that is left when `None`, as of the change) are refunded under
+    /// the merchant's `refund_order_id`.
+    Refund {
+        refund_order_id: String,
+        amount: Option<i64>,
+    },
+}
+
+/// Who makes it happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The admin API: any event the state machine allows.
+    Admin,
+    /// The merchant, through the platform API (close, refund).
+    Merchant,
+    /// The simulated buyer's automatic payment, once due.
+    Buyer,
+    /// A buyer paying on an H5 order's cashier page, now.
+    Cashier,
+    /// The order's expiry, once due.
+    Expiry,
+}
+
+/// An event asked for at `now`.
+#[derive(Debug, Clone)]
+pub struct OrderChange {
+    pub event: OrderEvent,
+    pub cause: Cause,
+    pub now: DateTime<Utc>,
+}
+
+impl OrderChange {
+    /// The refund order number the event names, if it is a refund.
+    pub fn refund_order_id(&self) -> Option<&str> {
+        match &self.event {
+            OrderEvent::Refund {
+                refund_order_id, ..
+            } => Some(refund_order_id),
+            _ => None,
+        }
+    }
+}
+
+/// Why an event does not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The state machine or the refund limits do not allow it.
+    Rule(OrderRefusal),
+    /// An automatic payment or expiry that is no longer due (the order moved meanwhile).
+    NotDue,
+    /// The refund was already made under this refund order number, for this amount: it is
+    /// not made twice.
+    Repeated(Refund),
+}
+
+/// An event's result: the order after it, the refund it made, and its notices.
+#[derive(Debug)]
+pub struct Planned {
+    pub order: Order,
+    pub refund: Option<Refund>,
+    pub notifications: Vec<NewNotification>,
+}
+
+/// A random channel refund number.
+fn refund_target_order_id() -> String {
+    let digits: String = (0..24)
+        .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
+        .collect();
+    format!("5030{digits}")
+}
+
+/// What `change` does to `current` of `merchant`, given the refund already made under
+/// the change's refund order number (if any), or why it does not happen.
+pub fn plan(
+    current: &Order,
+    merchant: &Merchant,
+    existing_refund: Option<&Refund>,
+    change: &OrderChange,
+    policy: &RetryPolicy,
+) -> Result<Planned, Refused> {
+    let now = change.now;
+    let due = |at: Option<DateTime<Utc>>| at.is_some_and(|at| at <= now);
+    match change.cause {
+        // A buyer who comes after the order expired finds it closed, however late the
+        // worker gets to either.
+        Cause::Buyer
+            if current.state != OrderState::Unpaid
+                || !due(current.pay_due_at)
+                || current
+                    .pay_due_at
+                    .is_some_and(|at| at >= current.expires_at) =>
+        {
+            return Err(Refused::NotDue)
+        }
+        Cause::Expiry if current.state != OrderState::Unpaid || !due(Some(current.expires_at)) => {
+            return Err(Refused::NotDue)
+        }
+        _ => {}
+    }
+    let mut next = current.clone();
+    next.updated_at = now;
+    next.pay_due_at = None;
+    let mut refund = None;
+    match &change.event {
+        OrderEvent::Pay { target_sys } => {
+            current
+                .check_move(OrderState::Paid)
+                .map_err(Refused::Rule)?;
+            // The simulated buyer came when due, before the expiry (checked above),
+            // however late the worker applies it; anyone else pays now.
+            if change.cause != Cause::Buyer && now >= current.expires_at {
+                return Err(Refused::Rule(OrderRefusal::Expired(current.status())));
+            }
+            next.state = OrderState::Paid;
+            next.payment = Some(Payment::simulate(target_sys, now));
+        }
+        OrderEvent::Close => {
+            current
+                .check_move(OrderState::Closed)
+                .map_err(Refused::Rule)?;
+            next.state = OrderState::Closed;
+            next.closed_at = Some(now);
+        }
+        OrderEvent::Refund {
+            refund_order_id,
+            amount,
+        } => {
+            // Read under the order's lock, so two refunds of "the rest" cannot both take it.
+            let amount = &amount.unwrap_or(current.refundable());
+            if let Some(existing) = existing_refund {
+                return Err(if existing.amount == *amount {
+                    Refused::Repeated(existing.clone())
+                } else {
+                    Refused::Rule(OrderRefusal::RefundIdReused(refund_order_id.clone()))
+                });
+            }
+            current.check_refund(*amount).map_err(Refused::Rule)?;
+            next.state = OrderState::Refunded;
+            next.refunded_amount += amount;
+            refund = Some(Refund {
+                refund_order_id: refund_order_id.clone(),
+                amount: *amount,
+                target_order_id: refund_target_order_id(),
+                created_at: now,
+            });
+        }
+    }
+    let event = Event {
+        order: &next,
+        refund: refund.as_ref(),
+    };
+    let notifications = notice::payment_result(event, merchant, policy);
+    Ok(Planned {
+        order: next,
+        refund,
+        notifications,
+    })
+}

@@ -1,0 +1,311 @@
+//! The payment-result notice family (支付结果通知): the form the notification center
+//! POSTs when an order is paid, closed or refunded, the outbox entries that carry it, and
+//! its success rule (HTTP 200 *and* the body `SUCCESS`). It plugs into the generic
+//! outbox like any producer: its notifications are of kind [`KIND`], their tenant is the
+//! merchant's `mid` and their subject the order number.
+//!
+//! The body is `application/x-www-form-urlencoded` (UTF-8). It is signed when it is
+//! enqueued, with a `sign` field (see [`crate::platform::payments::sign`]) and the
+//! merchant's communication key, so every try and every copy carries the same bytes and
+//! the same `notifyId`; a key changed later applies to later notices only.
+//!
+//! Choices made so that every verifier in use accepts the notice:
+//! - a field without a value is left out, not sent empty (verifiers disagree on whether
+//!   empty values are signed);
+//! - `signType` is always sent, and signed like any other field;
+//! - `sign` is UPPERCASE hex.
+//!
+//! And one that tests the merchant: like the platform's notices, each carries one extra
+//! field with a random two-letter name and a random value, which takes part in the
+//! signature. A verifier that signs a fixed list of fields fails on it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::outbox::NewNotification;
+use crate::platform::merchants::merchant::Merchant;
+use crate::platform::payments::order::{Order, OrderState, Payment, Product, Refund};
+use crate::platform::payments::sign::{sign, SignType};
+use crate::platform::wire::time::format_cst;
+use crate::policy::{RetryPolicy, SuccessRule};
+
+/// The outbox `kind` of payment-result notices.
+pub const KIND: &str = "payment_result";
+/// The body the merchant must answer for a notice to count as delivered.
+pub const SUCCESS_BODY: &str = "SUCCESS";
+/// The content type of the notices.
+pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=UTF-8";
+
+/// The names of the fields the platform sends, which the random field never takes.
+const KNOWN_FIELDS: &[&str] = &[
+    "mid",
+    "tid",
+    "instMid",
+    "billNo",
+    "billQRCode",
+    "qrCodeId",
+    "billDate",
+    "createTime",
+    "billStatus",
+    "billDesc",
+    "totalAmount",
+    "merName",
+    "notifyId",
+    "seqId",
+    "receiptAmount",
+    "billPayment",
+    "merOrderId",
+    "status",
+    "buyerPayAmount",
+    "invoiceAmount",
+    "payTime",
+    "settleDate",
+    "targetSys",
+    "targetOrderId",
+    "buyerId",
+    "orderDesc",
+    "refundOrderId",
+    "refundAmount",
+    "refundPayTime",
+    "refundTargetOrderId",
+    "sign",
+    "signType",
+];
+
+/// What a notice reports: the order's new state, and the refund that moved it there.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub order: &'a Order,
+    pub refund: Option<&'a Refund>,
+}
+
+/// The `billPayment` of a paid QR bill.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillPayment<'a> {
+    pay_time: String,
+    pay_seq_id: &'a str,
+    settle_date: String,
+    buyer_id: &'a str,
+    total_amount: i64,
+    buyer_pay_amount: i64,
+    invoice_amount: i64,
+    receipt_amount: i64,
+    target_order_id: &'a str,
+    target_sys: &'a str,
+    /// The platform's order number of the payment.
+    mer_order_id: String,
+    status: &'static str,
+    bill_biz_type: &'static str,
+}
+
+impl<'a> BillPayment<'a> {
+    /// The payment of a paid bill, as its notice (a JSON string) and the bill query (an
+    /// object) carry it.
+    pub fn of(order: &'a Order, payment: &'a Payment) -> Self {
+        Self {
+            pay_time: format_cst(payment.paid_at),
+            pay_seq_id: &payment.seq_id,
+            settle_date: settle_date(payment.paid_at),
+            buyer_id: &payment.buyer_id,
+            total_amount: order.total_amount,
+            buyer_pay_amount: order.total_amount,
+            invoice_amount: order.total_amount,
+            receipt_amount: order.total_amount,
+            target_order_id: &payment.target_order_id,
+            target_sys: &payment.target_sys,
+            mer_order_id: qr_code_id(order),
+            status: OrderState::Paid.wire(Product::Trade),
+            bill_biz_type: "bills",
+        }
+    }
+}
+
+/// A settlement date (`yyyy-MM-dd`, China Standard Time).
+fn settle_date(at: DateTime<Utc>) -> String {
+    crate::platform::wire::time::format_wall_clock(at, "%Y-%m-%d")
+}
+
+/// The order's QR code id: its number's four-character source prefix and its id.
+pub fn qr_code_id(order: &Order) -> String {
+    let prefix: String = order.order_no.chars().take(4).collect();
+    format!("{prefix}{:022}", order.id)
+}
+
+/// The id a [`qr_code_id`] names, if it is one.
+pub fn order_id_of_qr_code(qr_code_id: &str) -> Option<i64> {
+    let digits = qr_code_id.get(4..)?;
+    (digits.len() == 22 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// The QR code URL of a bill, as the sandbox hands it out.
+pub fn bill_qr_code(order: &Order) -> String {
+    format!(
+        "https://qr.chinaums.com/bills/qrCode.do?id={}",
+        qr_code_id(order)
+    )
+}
+
+/// Who a notice is from and how it is signed: the merchant's name (`merName`), its
+/// communication key and `signType`.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub name: &'a str,
+    pub md5_key: &'a str,
+    pub sign_type: SignType,
+}
+
+impl<'a> From<&'a Merchant> for Sender<'a> {
+    fn from(merchant: &'a Merchant) -> Self {
+        Self {
+            name: &merchant.name,
+            md5_key: merchant.md5_key.expose(),
+            sign_type: merchant.sign_type,
+        }
+    }
+}
+
+/// The notice's fields in the order they are sent, without `sign`.
+pub fn fields(event: Event<'_>, sender: Sender<'_>, notify_id: &str) -> Vec<(String, String)> {
+    let order = event.order;
+    let mut fields: Vec<(&str, String)> = vec![
+        ("mid", order.mid.clone()),
+        ("tid", order.tid.clone()),
+        ("instMid", order.inst_mid.clone()),
+    ];
+    let paid = order
+        .payment
+        .as_ref()
+        .filter(|_| matches!(order.state, OrderState::Paid | OrderState::Refunded));
+    match order.product {
+        Product::Bill => {
+            fields.extend([
+                ("billNo", order.order_no.clone()),
+                ("billQRCode", bill_qr_code(order)),
+                ("billDate", order.bill_date.clone()),
+                ("createTime", format_cst(order.created_at)),
+                ("billStatus", order.status().to_owned()),
+                ("billDesc", order.description.clone()),
+                ("totalAmount", order.total_amount.to_string()),
+            ]);
+            if let Some(payment) = paid {
+                // A struct of strings and integers always serializes.
+                let json =
+                    serde_json::to_string(&BillPayment::of(order, payment)).unwrap_or_default();
+                fields.extend([
+                    ("seqId", payment.seq_id.clone()),
+                    ("receiptAmount", order.total_amount.to_string()),
+                    ("billPayment", json),
+                ]);
+            }
+        }
+        Product::Trade => {
+            fields.extend([
+                ("merOrderId", order.order_no.clone()),
+                ("status", order.status().to_owned()),
+                ("totalAmount", order.total_amount.to_string()),
+                ("createTime", format_cst(order.created_at)),
+                ("orderDesc", order.description.clone()),
+            ]);
+            if let Some(payment) = paid {
+                fields.extend([
+                    ("buyerPayAmount", order.total_amount.to_string()),
+                    ("receiptAmount", order.total_amount.to_string()),
+                    ("invoiceAmount", order.total_amount.to_string()),
+                    ("payTime", format_cst(payment.paid_at)),
+                    ("settleDate", settle_date(payment.paid_at)),
+                    ("seqId", payment.seq_id.clone()),
+                    ("targetSys", payment.target_sys.clone()),
+                    ("targetOrderId", payment.target_order_id.clone()),
+                    ("buyerId", payment.buyer_id.clone()),
+                ]);
+            }
+        }
+    }
+    if let Some(refund) = event.refund {
+        fields.extend([
+            ("refundOrderId", refund.refund_order_id.clone()),
+            ("refundAmount", refund.amount.to_string()),
+            ("refundPayTime", format_cst(refund.created_at)),
+            ("refundTargetOrderId", refund.target_order_id.clone()),
+        ]);
+    }
+    fields.extend([
+        ("merName", sender.name.to_owned()),
+        ("notifyId", notify_id.to_owned()),
+        ("signType", sender.sign_type.as_str().to_owned()),
+    ]);
+    let (name, value) = random_field();
+    let mut fields: Vec<(String, String)> = fields
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    fields.push((name, value));
+    fields
+}
+
+/// A field with a random two-letter name that no platform field has, and a random value.
+fn random_field() -> (String, String) {
+    loop {
+        let letter = |upper: bool| {
+            let c = char::from(b'a' + rand::random_range(0..26u8));
+            if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        };
+        let name: String = [letter(false), letter(true)].into_iter().collect();
+        if !KNOWN_FIELDS.contains(&name.as_str()) {
+            return (name, crate::platform::auth::generate_credential(4));
+        }
+    }
+}
+
+/// The form body of `fields` with their `sign` appended.
+pub fn signed_body(mut fields: Vec<(String, String)>, sender: Sender<'_>) -> Vec<u8> {
+    let sign = sign(&fields, sender.md5_key, sender.sign_type);
+    fields.push(("sign".to_owned(), sign));
+    form_body(&fields)
+}
+
+/// `fields` form-urlencoded (UTF-8), in their order.
+pub fn form_body(fields: &[(String, String)]) -> Vec<u8> {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in fields {
+        form.append_pair(name, value);
+    }
+    form.finish().into_bytes()
+}
+
+/// A fresh `notifyId`: 32 random hexadecimal digits.
+pub fn notify_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// The notice of `event` for `merchant`, plus the merchant's extra copies: one
+/// `notifyId`, one body, signed now.
+pub fn payment_result(
+    event: Event<'_>,
+    merchant: &Merchant,
+    policy: &RetryPolicy,
+) -> Vec<NewNotification> {
+    let sender = Sender::from(merchant);
+    let body = signed_body(fields(event, sender, &notify_id()), sender);
+    let one = NewNotification {
+        destination: event.order.notify.clone(),
+        success: SuccessRule::with_body(SUCCESS_BODY),
+        body,
+        content_type: CONTENT_TYPE.to_owned(),
+        headers: Vec::new(),
+        policy: policy.clone(),
+        idempotency_key: None,
+        tenant: Some(event.order.mid.clone()),
+        subject: Some(event.order.order_no.clone()),
+        kind: KIND.to_owned(),
+    };
+    vec![one; merchant.extra_copies as usize + 1]
+}

@@ -1,0 +1,462 @@
+//! A netpay order: a C-scans-B QR bill (`billNo`) or an H5 / mini-program trade order
+//! (`merOrderId`), its states, the state machine between them, and its refunds.
+//!
+//! # States
+//!
+//! One machine serves both products; each product names its states its own way on the
+//! wire, and the admin API and the notices use those names.
+//!
+//! | state | QR bill (`billStatus`) | trade order (`status`) | meaning |
+//! |---|---|---|---|
+//! | unpaid | `UNPAID` | `WAIT_BUYER_PAY` | created, waiting for the buyer |
+//! | paid | `PAID` | `TRADE_SUCCESS` | the buyer paid |
+//! | refunded | `REFUND` | `TRADE_REFUND` | some or all of it was refunded |
+//! | closed | `CLOSED` | `TRADE_CLOSED` | closed unpaid: by the merchant, or it expired (terminal) |
+//!
+//! # State machine
+//!
+//! | from | to | by |
+//! |---|---|---|
+//! | unpaid | paid | the buyer pays (admin API or the simulated buyer) |
+//! | unpaid | closed | the merchant's close API, the admin API, or expiry |
+//! | paid | refunded | a refund (the merchant's refund API or the admin API) |
+//! | refunded | refunded | a further partial refund, while some amount is left |
+//!
+//! A refund is at least 1 fen and at most what is left (`total - refunded`). Every
+//! change sends a payment-result notice ([`crate::platform::payments::notice`]).
+
+use std::{fmt, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::policy::Destination;
+
+/// Which netpay product an order belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Product {
+    /// A C-scans-B QR bill (C扫B 动态码): `billNo`, `billStatus`.
+    Bill,
+    /// An H5 or mini-program order: `merOrderId`, `status`.
+    Trade,
+}
+
+impl Product {
+    pub const ALL: [Product; 2] = [Self::Bill, Self::Trade];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Bill => "bill",
+            Self::Trade => "trade",
+        }
+    }
+
+    /// The `instMid` (institution merchant id) of the product's default business type.
+    pub const fn default_inst_mid(self) -> &'static str {
+        match self {
+            Self::Bill => "QRPAYDEFAULT",
+            Self::Trade => "MINIDEFAULT",
+        }
+    }
+
+    /// The wire name of the order number field.
+    pub const fn order_no_field(self) -> &'static str {
+        match self {
+            Self::Bill => "billNo",
+            Self::Trade => "merOrderId",
+        }
+    }
+}
+
+impl FromStr for Product {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown product {s:?}; valid products are bill, trade"))
+    }
+}
+
+/// The state of an order, whatever its product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderState {
+    Unpaid,
+    Paid,
+    Refunded,
+    Closed,
+}
+
+impl OrderState {
+    pub const ALL: [OrderState; 4] = [Self::Unpaid, Self::Paid, Self::Refunded, Self::Closed];
+
+    /// The name kept in storage.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unpaid => "UNPAID",
+            Self::Paid => "PAID",
+            Self::Refunded => "REFUNDED",
+            Self::Closed => "CLOSED",
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// The state as `product` names it on the wire (`billStatus` or `status`).
+    pub const fn wire(self, product: Product) -> &'static str {
+        match (product, self) {
+            (Product::Bill, Self::Unpaid) => "UNPAID",
+            (Product::Bill, Self::Paid) => "PAID",
+            (Product::Bill, Self::Refunded) => "REFUND",
+            (Product::Bill, Self::Closed) => "CLOSED",
+            (Product::Trade, Self::Unpaid) => "WAIT_BUYER_PAY",
+            (Product::Trade, Self::Paid) => "TRADE_SUCCESS",
+            (Product::Trade, Self::Refunded) => "TRADE_REFUND",
+            (Product::Trade, Self::Closed) => "TRADE_CLOSED",
+        }
+    }
+
+    /// Reads a wire name of `product`; exact and case-sensitive.
+    pub fn from_wire(product: Product, s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.wire(product) == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|st| st.wire(product)).collect();
+                format!(
+                    "unknown {} state {:?}; valid states are {}",
+                    product.as_str(),
+                    s.chars().take(32).collect::<String>(),
+                    names.join(", ")
+                )
+            })
+    }
+
+    /// The states this one may move to.
+    pub const fn allowed_targets(self) -> &'static [OrderState] {
+        match self {
+            Self::Unpaid => &[Self::Paid, Self::Closed],
+            Self::Paid => &[Self::Refunded],
+            Self::Refunded => &[Self::Refunded],
+            Self::Closed => &[],
+        }
+    }
+}
+
+/// A move the state machine does not allow, or a refund it cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderRefusal {
+    #[error("illegal order state transition {from} -> {to}: {why}")]
+    Illegal {
+        from: &'static str,
+        to: &'static str,
+        why: String,
+    },
+    #[error("refund amount {asked} is more than the {left} fen left to refund (total {total}, refunded {refunded})")]
+    RefundTooLarge {
+        asked: i64,
+        left: i64,
+        total: i64,
+        refunded: i64,
+    },
+    #[error("refund amount must be at least 1 fen")]
+    RefundNotPositive,
+    /// An unpaid order past its expiry: the buyer can no longer pay it.
+    #[error("the order expired unpaid ({0}); it is closed at the next expiry round")]
+    Expired(&'static str),
+    /// The refund order number was used for this order with another amount.
+    #[error("refundOrderId {0} was already used for this order with another amount")]
+    RefundIdReused(String),
+}
+
+/// A netpay order as the simulation keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// The admin API's id; insertion order, the cursor of listings.
+    pub id: i64,
+    pub mid: String,
+    pub tid: String,
+    pub inst_mid: String,
+    pub product: Product,
+    /// `billNo` or `merOrderId`.
+    pub order_no: String,
+    /// A bill's `billDate` (`yyyy-MM-dd`); empty for trade orders.
+    pub bill_date: String,
+    pub state: OrderState,
+    /// In fen.
+    pub total_amount: i64,
+    /// In fen, the sum of the refunds.
+    pub refunded_amount: i64,
+    pub description: String,
+    pub notify: Destination,
+    pub payment: Option<Payment>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// An unpaid order closes itself at this time.
+    pub expires_at: DateTime<Utc>,
+    /// When the simulated buyer pays, while that is still to come.
+    pub pay_due_at: Option<DateTime<Utc>>,
+    /// An H5 order's cashier: where it sends the buyer back, and its page's secret.
+    pub h5: Option<H5Cashier>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The simulated cashier page of an H5 order, which a browser is redirected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct H5Cashier {
+    /// The page's address is `/netpay/cashier/{token}`: unguessable, so only the buyer
+    /// who was redirected there can pay.
+    pub token: String,
+    /// Where the buyer goes after paying or cancelling (`returnUrl`).
+    pub return_url: Option<String>,
+}
+
+impl Order {
+    /// The state as the order's product names it.
+    pub fn status(&self) -> &'static str {
+        self.state.wire(self.product)
+    }
+
+    /// What is left to refund, in fen.
+    pub fn refundable(&self) -> i64 {
+        match self.state {
+            OrderState::Paid | OrderState::Refunded => self.total_amount - self.refunded_amount,
+            OrderState::Unpaid | OrderState::Closed => 0,
+        }
+    }
+
+    /// Whether `to` is a legal next state (a refund also needs an amount left).
+    pub fn check_move(&self, to: OrderState) -> Result<(), OrderRefusal> {
+        let illegal = |why: String| OrderRefusal::Illegal {
+            from: self.status(),
+            to: to.wire(self.product),
+            why,
+        };
+        if !self.state.allowed_targets().contains(&to) {
+            let targets: Vec<&str> = self
+                .state
+                .allowed_targets()
+                .iter()
+                .map(|s| s.wire(self.product))
+                .collect();
+            return Err(illegal(if targets.is_empty() {
+                format!("{} is terminal", self.status())
+            } else {
+                format!(
+                    "from {} the allowed targets are {}",
+                    self.status(),
+                    targets.join(", ")
+                )
+            }));
+        }
+        if to == OrderState::Refunded && self.refundable() == 0 {
+            return Err(illegal("the order is refunded in full".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Checks a refund of `amount` fen.
+    pub fn check_refund(&self, amount: i64) -> Result<(), OrderRefusal> {
+        self.check_move(OrderState::Refunded)?;
+        if amount < 1 {
+            return Err(OrderRefusal::RefundNotPositive);
+        }
+        let left = self.refundable();
+        if amount > left {
+            return Err(OrderRefusal::RefundTooLarge {
+                asked: amount,
+                left,
+                total: self.total_amount,
+                refunded: self.refunded_amount,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How an order was paid: the simulated channel's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// The channel, e.g. `WXPay`, `Alipay`, `UnionPay` (`targetSys`).
+    pub target_sys: String,
+    /// The channel's order number (`targetOrderId`).
+    pub target_order_id: String,
+    /// The buyer at the channel (`buyerId`).
+    pub buyer_id: String,
+    /// The platform's serial number (`seqId`).
+    pub seq_id: String,
+    pub paid_at: DateTime<Utc>,
+}
+
+/// The channels a simulated buyer may pay through.
+pub const CHANNELS: [&str; 3] = ["WXPay", "Alipay", "UnionPay"];
+
+impl Payment {
+    /// A payment through `target_sys` at `now`, with random channel numbers.
+    pub fn simulate(target_sys: &str, now: DateTime<Utc>) -> Self {
+        let digits = |n: usize| -> String {
+            (0..n)
+                .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
+                .collect()
+        };
+        let buyer_id = match target_sys {
+            "WXPay" => format!("o{}", crate::platform::auth::generate_credential(27)),
+            "Alipay" => format!("2088{}", digits(12)),
+            _ => format!("U{}", digits(15)),
+        };
+        Self {
+            target_sys: target_sys.to_owned(),
+            target_order_id: format!("4200{}", digits(24)),
+            buyer_id,
+            seq_id: digits(12),
+            paid_at: now,
+        }
+    }
+}
+
+/// A refund of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub refund_order_id: String,
+    /// In fen.
+    pub amount: i64,
+    /// The channel's refund number (`refundTargetOrderId`).
+    pub target_order_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An order to create, unpaid.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub mid: String,
+    pub tid: String,
+    pub inst_mid: String,
+    pub product: Product,
+    pub order_no: String,
+    pub bill_date: String,
+    pub total_amount: i64,
+    pub description: String,
+    pub notify: Destination,
+    pub expires_at: DateTime<Utc>,
+    pub pay_due_at: Option<DateTime<Utc>>,
+    pub h5: Option<H5Cashier>,
+}
+
+impl fmt::Display for Product {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use OrderState::*;
+
+    fn order(state: OrderState, product: Product) -> Order {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2024, 1, 1, 0, 0, 0).unwrap();
+        Order {
+            id: 1,
+            mid: "898310048161234".into(),
+            tid: "88880001".into(),
+            inst_mid: product.default_inst_mid().into(),
+            product,
+            order_no: "1017202401010001".into(),
+            bill_date: String::new(),
+            state,
+            total_amount: 100,
+            refunded_amount: 0,
+            description: String::new(),
+            notify: Destination::parse("http://127.0.0.1:9/n").unwrap(),
+            payment: None,
+            closed_at: None,
+            expires_at: at,
+            pay_due_at: None,
+            h5: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn every_state_has_one_wire_name_per_product() {
+        for product in Product::ALL {
+            for state in OrderState::ALL {
+                assert_eq!(
+                    OrderState::from_wire(product, state.wire(product)),
+                    Ok(state)
+                );
+                assert_eq!(OrderState::from_stored(state.as_str()), Some(state));
+            }
+        }
+        assert_eq!(Refunded.wire(Product::Bill), "REFUND");
+        assert_eq!(Paid.wire(Product::Trade), "TRADE_SUCCESS");
+        let err = OrderState::from_wire(Product::Bill, "TRADE_SUCCESS").unwrap_err();
+        assert!(err.contains("UNPAID, PAID, REFUND, CLOSED"), "{err}");
+    }
+
+    #[test]
+    fn legal_moves_are_exactly_the_documented_ones() {
+        let legal = [
+            (Unpaid, Paid),
+            (Unpaid, Closed),
+            (Paid, Refunded),
+            (Refunded, Refunded),
+        ];
+        for from in OrderState::ALL {
+            for to in OrderState::ALL {
+                let mut o = order(from, Product::Trade);
+                if from == Refunded {
+                    o.refunded_amount = 40;
+                }
+                assert_eq!(
+                    o.check_move(to).is_ok(),
+                    legal.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+        let err = order(Closed, Product::Bill).check_move(Paid).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "illegal order state transition CLOSED -> PAID: CLOSED is terminal"
+        );
+    }
+
+    #[test]
+    fn refunds_are_limited_to_what_is_left() {
+        let mut o = order(Paid, Product::Trade);
+        assert_eq!(o.check_refund(0), Err(OrderRefusal::RefundNotPositive));
+        assert!(o.check_refund(100).is_ok());
+        assert!(matches!(
+            o.check_refund(101),
+            Err(OrderRefusal::RefundTooLarge { left: 100, .. })
+        ));
+        o.state = Refunded;
+        o.refunded_amount = 60;
+        assert!(o.check_refund(40).is_ok());
+        assert!(o.check_refund(41).is_err());
+        o.refunded_amount = 100;
+        assert!(o
+            .check_refund(1)
+            .unwrap_err()
+            .to_string()
+            .contains("in full"));
+        assert!(order(Unpaid, Product::Trade).check_refund(1).is_err());
+    }
+
+    #[test]
+    fn simulated_payments_look_like_the_channels() {
+        let p = Payment::simulate("WXPay", Utc::now());
+        assert!(p.buyer_id.starts_with('o') && p.buyer_id.len() == 28);
+        assert_eq!(p.target_order_id.len(), 28);
+        assert!(p.seq_id.bytes().all(|b| b.is_ascii_digit()));
+        assert!(Payment::simulate("Alipay", Utc::now())
+            .buyer_id
+            .starts_with("2088"));
+    }
+}

@@ -1,0 +1,119 @@
+//! The order service: drafting new orders and applying order events (payment, close,
+//! refund), with each event and its payment-result notices committed together.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use crate::platform::auth::store::NonceUse;
+use crate::platform::merchants::merchant::Merchant;
+use crate::platform::payments::events::{self, Cause, OrderChange, OrderEvent};
+use crate::platform::payments::order::{H5Cashier, NewOrder, Product};
+use crate::platform::payments::store::OrderChangeOutcome;
+use crate::platform::payments::store::OrderStore;
+use crate::policy::{Destination, RetryPolicy};
+use crate::producer::Producer;
+
+/// How long an order stays payable when its request names no expiry.
+pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(30 * 60);
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct OrderService {
+    pub store: OrderStore,
+    delivery: RetryPolicy,
+    producer: Producer,
+}
+
+/// The fields of an order a merchant asks for.
+#[derive(Debug, Clone)]
+pub struct OrderTerms {
+    pub product: Product,
+    pub order_no: String,
+    pub tid: String,
+    pub inst_mid: String,
+    /// A bill's `billDate`; empty for trade orders.
+    pub bill_date: String,
+    pub total_amount: i64,
+    pub description: String,
+    /// When an unpaid order closes itself; [`DEFAULT_EXPIRY`] from now when `None`.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// An H5 order's cashier page.
+    pub h5: Option<H5Cashier>,
+}
+
+impl OrderService {
+    pub fn new(store: OrderStore, delivery: RetryPolicy, producer: Producer) -> Self {
+        Self {
+            store,
+            delivery,
+            producer,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.producer.clock.now()
+    }
+
+    /// A new unpaid order of `merchant` notified at `notify`, created at `now` (the time
+    /// its row is written with), paid by the simulated buyer after the merchant's delay
+    /// if it has one.
+    pub fn draft(
+        &self,
+        merchant: &Merchant,
+        terms: OrderTerms,
+        notify: Destination,
+        now: DateTime<Utc>,
+    ) -> NewOrder {
+        let after = |delay: Duration| chrono::Duration::from_std(delay).ok().map(|d| now + d);
+        NewOrder {
+            mid: merchant.mid.clone(),
+            tid: terms.tid,
+            inst_mid: terms.inst_mid,
+            product: terms.product,
+            order_no: terms.order_no,
+            bill_date: terms.bill_date,
+            total_amount: terms.total_amount,
+            description: terms.description,
+            notify,
+            expires_at: terms
+                .expires_at
+                .or_else(|| after(DEFAULT_EXPIRY))
+                .unwrap_or(now),
+            pay_due_at: merchant.auto_pay_after.and_then(after),
+            h5: terms.h5,
+        }
+    }
+
+    /// Applies `event` to order `order_id` and enqueues its notices in one transaction
+    /// (spending `nonce` with it), then wakes the dispatcher.
+    pub async fn apply(
+        &self,
+        order_id: i64,
+        event: OrderEvent,
+        cause: Cause,
+        nonce: Option<NonceUse>,
+    ) -> anyhow::Result<OrderChangeOutcome> {
+        // Whole milliseconds, as both backends keep them: the answer built from the
+        // planned order then reads back the same.
+        let change = OrderChange {
+            event,
+            cause,
+            now: self.now().trunc_subsecs(3),
+        };
+        let delivery = &self.delivery;
+        let outcome = self
+            .store
+            .change_order(
+                order_id,
+                change.refund_order_id(),
+                nonce,
+                change.now,
+                |current, merchant, existing| {
+                    events::plan(current, merchant, existing, &change, delivery)
+                },
+            )
+            .await?;
+        Ok(outcome.accepted(&self.producer))
+    }
+}

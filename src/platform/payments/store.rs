@@ -1,0 +1,414 @@
+//! Orders in storage: their rows and refunds, creation, listing, and the order event
+//! that writes its refund and enqueues its notices in the same transaction.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use crate::db::{Db, Sql, Ts, Tx};
+use crate::platform::auth::store::{spend, NonceUse};
+use crate::platform::merchants::merchant::Merchant;
+use crate::platform::merchants::store::merchant_in;
+use crate::platform::payments::events::{Planned, Refused};
+use crate::platform::payments::order::{
+    H5Cashier, NewOrder, Order, OrderState, Payment, Product, Refund,
+};
+use crate::policy::Destination;
+use crate::producer::{enqueue_in, Producer, Receipt};
+
+const ORDER_COLUMNS: &str = "id, mid, tid, inst_mid, product, order_no, bill_date, state, \
+     total_amount, refunded_amount, description, notify_url, notify_host, target_sys, \
+     target_order_id, buyer_id, seq_id, paid_at, closed_at, expires_at, pay_due_at, \
+     created_at, updated_at, return_url, cashier_token";
+
+const REFUND_COLUMNS: &str = "refund_order_id, amount, target_order_id, created_at";
+
+#[derive(Debug)]
+pub enum OrderCreateOutcome {
+    Created(Order),
+    /// The merchant already has an order with this number: this one.
+    DuplicateOrderNo(Order),
+    NonceReplayed,
+}
+
+#[derive(Debug)]
+pub enum OrderChangeOutcome<N = Vec<i64>> {
+    /// Changed, with the notifications enqueued with the change: the store's [`Receipt`],
+    /// which the service hands to the producer, and their ids from then on.
+    Done {
+        order: Box<Order>,
+        refund: Option<Refund>,
+        notifications: N,
+    },
+    NotFound,
+    Refused(Refused),
+    NonceReplayed,
+}
+
+impl OrderChangeOutcome<Receipt> {
+    /// The outcome once the producer has taken the receipt of its notifications.
+    pub fn accepted(self, producer: &Producer) -> OrderChangeOutcome {
+        match self {
+            Self::Done {
+                order,
+                refund,
+                notifications,
+            } => OrderChangeOutcome::Done {
+                order,
+                refund,
+                notifications: producer.accepted(notifications),
+            },
+            Self::NotFound => OrderChangeOutcome::NotFound,
+            Self::Refused(refused) => OrderChangeOutcome::Refused(refused),
+            Self::NonceReplayed => OrderChangeOutcome::NonceReplayed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub mid: Option<String>,
+    pub product: Option<Product>,
+    pub state: Option<OrderState>,
+    /// Only orders before this id (the cursor of the previous page).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    mid: String,
+    tid: String,
+    inst_mid: String,
+    product: String,
+    order_no: String,
+    bill_date: String,
+    state: String,
+    total_amount: i64,
+    refunded_amount: i64,
+    description: String,
+    notify_url: String,
+    notify_host: String,
+    target_sys: Option<String>,
+    target_order_id: Option<String>,
+    buyer_id: Option<String>,
+    seq_id: Option<String>,
+    paid_at: Option<Ts>,
+    closed_at: Option<Ts>,
+    expires_at: Ts,
+    pay_due_at: Option<Ts>,
+    created_at: Ts,
+    updated_at: Ts,
+    return_url: Option<String>,
+    cashier_token: Option<String>,
+}
+
+impl TryFrom<OrderRow> for Order {
+    type Error = anyhow::Error;
+
+    fn try_from(row: OrderRow) -> anyhow::Result<Self> {
+        let what = || format!("order {}", row.id);
+        let payment = match (row.target_sys, row.target_order_id, row.paid_at) {
+            (Some(target_sys), Some(target_order_id), Some(paid_at)) => Some(Payment {
+                target_sys,
+                target_order_id,
+                buyer_id: row.buyer_id.unwrap_or_default(),
+                seq_id: row.seq_id.unwrap_or_default(),
+                paid_at: paid_at.into(),
+            }),
+            _ => None,
+        };
+        Ok(Order {
+            id: row.id,
+            product: row
+                .product
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(what)?,
+            state: OrderState::from_stored(&row.state)
+                .with_context(|| format!("unknown state {:?}", row.state))
+                .with_context(what)?,
+            mid: row.mid,
+            tid: row.tid,
+            inst_mid: row.inst_mid,
+            order_no: row.order_no,
+            bill_date: row.bill_date,
+            total_amount: row.total_amount,
+            refunded_amount: row.refunded_amount,
+            description: row.description,
+            notify: Destination::stored(row.notify_url, row.notify_host),
+            payment,
+            closed_at: row.closed_at.map(Into::into),
+            expires_at: row.expires_at.into(),
+            pay_due_at: row.pay_due_at.map(Into::into),
+            h5: row.cashier_token.map(|token| H5Cashier {
+                token,
+                return_url: row.return_url,
+            }),
+            created_at: row.created_at.into(),
+            updated_at: row.updated_at.into(),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RefundRow {
+    refund_order_id: String,
+    amount: i64,
+    target_order_id: String,
+    created_at: Ts,
+}
+
+impl From<RefundRow> for Refund {
+    fn from(row: RefundRow) -> Self {
+        Refund {
+            refund_order_id: row.refund_order_id,
+            amount: row.amount,
+            target_order_id: row.target_order_id,
+            created_at: row.created_at.into(),
+        }
+    }
+}
+
+fn order_where(condition: &str) -> String {
+    format!("SELECT {ORDER_COLUMNS} FROM orders WHERE {condition}")
+}
+
+async fn fetch_order(tx: &mut Tx, sql: &Sql<'_>) -> anyhow::Result<Option<Order>> {
+    let row: Option<OrderRow> = tx.fetch_optional(sql).await?;
+    row.map(TryInto::try_into).transpose()
+}
+
+/// Orders and their refunds. Cheap to clone.
+#[derive(Clone)]
+pub struct OrderStore {
+    db: Db,
+}
+
+impl OrderStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Creates an unpaid order, spending the request's nonce if it has one.
+    pub async fn create_order(
+        &self,
+        new: NewOrder,
+        nonce: Option<NonceUse>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<OrderCreateOutcome> {
+        let mut tx = self.db.begin().await?;
+        if let Some(nonce) = &nonce {
+            if !spend(&mut tx, nonce, now).await? {
+                return Ok(OrderCreateOutcome::NonceReplayed);
+            }
+        }
+        let insert = Sql::new(format!(
+            "INSERT INTO orders (mid, tid, inst_mid, product, order_no, bill_date, state, \
+             total_amount, description, notify_url, notify_host, expires_at, pay_due_at, \
+             created_at, updated_at, return_url, cashier_token) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, $15) \
+             ON CONFLICT (mid, order_no) DO NOTHING RETURNING {ORDER_COLUMNS}"
+        ))
+        .bind(&new.mid)
+        .bind(&new.tid)
+        .bind(&new.inst_mid)
+        .bind(new.product.as_str())
+        .bind(&new.order_no)
+        .bind(&new.bill_date)
+        .bind(new.total_amount)
+        .bind(&new.description)
+        .bind(&new.notify.url)
+        .bind(&new.notify.host)
+        .bind(new.expires_at)
+        .bind(new.pay_due_at)
+        .bind(now)
+        .bind(new.h5.as_ref().and_then(|h5| h5.return_url.as_deref()))
+        .bind(new.h5.as_ref().map(|h5| h5.token.as_str()));
+        let Some(order) = fetch_order(&mut tx, &insert).await? else {
+            // Read in the same transaction, which the drop rolls back: the refused request
+            // spends no nonce.
+            let existing = Sql::new(order_where("mid = $1 AND order_no = $2"))
+                .bind(&new.mid)
+                .bind(&new.order_no);
+            let existing = fetch_order(&mut tx, &existing)
+                .await?
+                .context("an order number conflict without an order")?;
+            return Ok(OrderCreateOutcome::DuplicateOrderNo(existing));
+        };
+        tx.commit().await?;
+        Ok(OrderCreateOutcome::Created(order))
+    }
+
+    pub async fn order(&self, id: i64) -> anyhow::Result<Option<Order>> {
+        let sql = Sql::new(order_where("id = $1")).bind(id);
+        let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// The H5 order whose cashier page has `token`.
+    pub async fn order_by_cashier(&self, token: &str) -> anyhow::Result<Option<Order>> {
+        let sql = Sql::new(order_where("cashier_token = $1")).bind(token);
+        let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn order_by_no(&self, mid: &str, order_no: &str) -> anyhow::Result<Option<Order>> {
+        let sql = Sql::new(order_where("mid = $1 AND order_no = $2"))
+            .bind(mid)
+            .bind(order_no);
+        let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    /// Newest first.
+    pub async fn orders(&self, filter: &OrderFilter) -> anyhow::Result<Vec<Order>> {
+        let mut sql = Sql::new(order_where("1 = 1"));
+        if let Some(mid) = &filter.mid {
+            sql.push(" AND mid = ").push_bind(mid);
+        }
+        if let Some(product) = filter.product {
+            sql.push(" AND product = ").push_bind(product.as_str());
+        }
+        if let Some(state) = filter.state {
+            sql.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(before) = filter.before_id {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").push_bind(filter.limit);
+        let rows: Vec<OrderRow> = self.db.read_all(&sql).await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// An order's refunds, oldest first.
+    pub async fn refunds(&self, order_id: i64) -> anyhow::Result<Vec<Refund>> {
+        let sql = Sql::new(format!(
+            "SELECT {REFUND_COLUMNS} FROM order_refunds WHERE order_id = $1 ORDER BY id"
+        ))
+        .bind(order_id);
+        let rows: Vec<RefundRow> = self.db.read_all(&sql).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    /// Applies an event to an order: writes the order, its refund and its notices in one
+    /// transaction, spending the request's nonce if it has one. `plan` sees the order as
+    /// locked, its merchant, and the refund already made under `refund_order_id`.
+    pub async fn change_order(
+        &self,
+        order_id: i64,
+        refund_order_id: Option<&str>,
+        nonce: Option<NonceUse>,
+        now: DateTime<Utc>,
+        plan: impl FnOnce(&Order, &Merchant, Option<&Refund>) -> Result<Planned, Refused> + Send,
+    ) -> anyhow::Result<OrderChangeOutcome<Receipt>> {
+        let mut tx = self.db.begin().await?;
+        let lock = tx.row_lock();
+        let locked = Sql::new(order_where("id = $1") + lock).bind(order_id);
+        let Some(current) = fetch_order(&mut tx, &locked).await? else {
+            return Ok(OrderChangeOutcome::NotFound);
+        };
+        let merchant = merchant_in(&mut tx, &current.mid)
+            .await?
+            .with_context(|| format!("order {order_id} without its merchant"))?;
+        let existing = match refund_order_id {
+            Some(refund_order_id) => {
+                let sql = Sql::new(format!(
+                    "SELECT {REFUND_COLUMNS} FROM order_refunds \
+                     WHERE order_id = $1 AND refund_order_id = $2"
+                ))
+                .bind(order_id)
+                .bind(refund_order_id);
+                let row: Option<RefundRow> = tx.fetch_optional(&sql).await?;
+                row.map(Refund::from)
+            }
+            None => None,
+        };
+        let planned = match plan(&current, &merchant, existing.as_ref()) {
+            Ok(planned) => planned,
+            Err(Refused::Repeated(refund)) => {
+                // A repeated refund is answered as done: its request spends its nonce like
+                // any successful one, so it cannot be replayed either.
+                if let Some(nonce) = &nonce {
+                    if !spend(&mut tx, nonce, now).await? {
+                        return Ok(OrderChangeOutcome::NonceReplayed);
+                    }
+                    tx.commit().await?;
+                }
+                return Ok(OrderChangeOutcome::Refused(Refused::Repeated(refund)));
+            }
+            Err(refused) => return Ok(OrderChangeOutcome::Refused(refused)),
+        };
+        if let Some(nonce) = &nonce {
+            if !spend(&mut tx, nonce, now).await? {
+                return Ok(OrderChangeOutcome::NonceReplayed);
+            }
+        }
+        let Planned {
+            order,
+            refund,
+            notifications,
+        } = planned;
+        let payment = order.payment.as_ref();
+        let update = Sql::new(
+            "UPDATE orders SET state = $1, refunded_amount = $2, target_sys = $3, \
+             target_order_id = $4, buyer_id = $5, seq_id = $6, paid_at = $7, closed_at = $8, \
+             pay_due_at = $9, updated_at = $10 WHERE id = $11",
+        )
+        .bind(order.state.as_str())
+        .bind(order.refunded_amount)
+        .bind(payment.map(|p| p.target_sys.as_str()))
+        .bind(payment.map(|p| p.target_order_id.as_str()))
+        .bind(payment.map(|p| p.buyer_id.as_str()))
+        .bind(payment.map(|p| p.seq_id.as_str()))
+        .bind(payment.map(|p| p.paid_at))
+        .bind(order.closed_at)
+        .bind(order.pay_due_at)
+        .bind(order.updated_at)
+        .bind(order.id);
+        tx.execute(&update).await?;
+        if let Some(refund) = &refund {
+            let insert = Sql::new(
+                "INSERT INTO order_refunds (order_id, refund_order_id, amount, target_order_id, \
+                 created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(order.id)
+            .bind(&refund.refund_order_id)
+            .bind(refund.amount)
+            .bind(&refund.target_order_id)
+            .bind(refund.created_at);
+            tx.execute(&insert).await?;
+        }
+        let receipt = enqueue_in(&mut tx, notifications, now).await?;
+        tx.commit().await?;
+        Ok(OrderChangeOutcome::Done {
+            order: Box::new(order),
+            refund,
+            notifications: receipt,
+        })
+    }
+
+    /// Unpaid orders whose simulated payment is due, oldest due first.
+    pub async fn due_payments(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<i64>> {
+        let sql = Sql::new(
+            "SELECT id FROM orders WHERE pay_due_at <= $1 AND state = 'UNPAID' \
+             ORDER BY pay_due_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit);
+        let rows: Vec<(i64,)> = self.db.read_all(&sql).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Unpaid orders past their expiry, oldest first.
+    pub async fn due_expiries(&self, now: DateTime<Utc>, limit: u32) -> anyhow::Result<Vec<i64>> {
+        let sql = Sql::new(
+            "SELECT id FROM orders WHERE state = 'UNPAID' AND expires_at <= $1 \
+             ORDER BY expires_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit);
+        let rows: Vec<(i64,)> = self.db.read_all(&sql).await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+}
