@@ -13,8 +13,8 @@ use super::{Family, KnownOrder, PaymentTarget, Settings, Target, DEFAULT_MID};
 use crate::clock::Clock;
 use crate::duration::parse_duration;
 use crate::platform::auth::AppKey;
+use crate::platform::merchants::SignType;
 use crate::platform::payments::order::Product;
-use crate::platform::payments::sign::SignType;
 use crate::policy::Destination;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::platform::auth::AppKey;
+use crate::platform::merchants::SignType;
 use crate::platform::payments::order::Product;
-use crate::platform::payments::sign::SignType;
 use crate::policy::DEFAULT_MAX_ATTEMPTS;
 
 pub use catalogue::{CheckSpec, Family, Level, CATALOGUE};

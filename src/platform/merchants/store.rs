@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::db::{Db, Sql, Ts, Tx};
 use crate::platform::auth::AppKey;
 use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant};
-use crate::platform::payments::sign::SignType;
+use crate::platform::merchants::SignType;
 
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
      extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id";

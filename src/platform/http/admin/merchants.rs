@@ -20,7 +20,7 @@ use crate::admin::ApiError;
 use crate::duration::{format_duration, parse_duration};
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant};
-use crate::platform::payments::sign::SignType;
+use crate::platform::merchants::SignType;
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::fields;
 
