@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
 use super::hosts::{HostSlot, HostSlots};
 use super::recorder::{Done, Recorder};
@@ -195,7 +196,10 @@ impl Dispatcher {
         // Idle rounds in a row that claimed nothing.
         let mut empty = 0u32;
         while !shutdown.is_cancelled() {
-            let round = self.claim_round(&mut lanes).await;
+            let round = self
+                .claim_round(&mut lanes)
+                .instrument(tracing::debug_span!("claim_round"))
+                .await;
             match round {
                 Round::Busy => {
                     failures = 0;
@@ -318,7 +322,7 @@ impl Dispatcher {
         let trier = self.trier();
         let mut done = Vec::with_capacity(claimed.len());
         for job in &claimed {
-            done.push(trier.try_once(job).await);
+            done.push(trier.try_once(job).instrument(try_span(job)).await);
         }
         self.recorder(CancellationToken::new()).write(done).await;
         Ok(StepOutcome {
@@ -569,11 +573,25 @@ impl Drop for PermitGuard {
 }
 
 async fn deliver(job: Claimed, shared: Arc<Shared>, permit: PermitGuard, slot: HostSlot) {
-    let done = shared.trier.try_once(&job).await;
+    let done = shared.trier.try_once(&job).instrument(try_span(&job)).await;
     drop(slot);
     // The permit is held until the result is queued, so a recorder that falls behind
     // slows claiming instead of piling up results. The recorder outlives every delivery
     // task; if it crashed, the lease expires and the try runs again.
     let _ = shared.results.send(done).await;
     drop(permit);
+}
+
+/// The span of one try: every log line of the try carries the notification's id, kind,
+/// tenant, attempt number and host.
+fn try_span(job: &Claimed) -> tracing::Span {
+    let notification = &job.notification;
+    tracing::info_span!(
+        "try",
+        notification_id = notification.id,
+        kind = %notification.kind,
+        tenant = notification.tenant.as_deref().unwrap_or(""),
+        attempt = notification.attempts + 1,
+        host = %notification.destination.host,
+    )
 }

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
@@ -54,7 +55,8 @@ impl Recorder {
     pub async fn run(self, mut results: mpsc::Receiver<Done>) {
         let mut buffer = Vec::with_capacity(MAX_BATCH);
         while results.recv_many(&mut buffer, MAX_BATCH).await > 0 {
-            self.write(buffer.drain(..)).await;
+            let span = tracing::debug_span!("record_batch", results = buffer.len());
+            self.write(buffer.drain(..)).instrument(span).await;
         }
     }
 

@@ -60,7 +60,6 @@ impl Trier {
                 // Nothing was sent, so no try is spent: a database blip while signing must
                 // not use up a notification's tries.
                 tracing::warn!(
-                    id = notification.id,
                     error = format!("{error:#}"),
                     "could not prepare the request; handing the notification back"
                 );
@@ -76,13 +75,16 @@ impl Trier {
                     self.clock.now(),
                 );
                 self.metrics.record_attempt(result.failure, result.duration);
-                tracing::debug!(
-                    id = notification.id,
-                    attempt = notification.attempts + 1,
-                    status = result.status_code,
-                    failure = result.failure.map(|f| f.as_str()),
-                    "try finished"
-                );
+                match result.failure {
+                    None => tracing::debug!(status = result.status_code, "try delivered"),
+                    Some(failure) => tracing::info!(
+                        status = result.status_code,
+                        failure = failure.as_str(),
+                        message = result.message.as_deref().unwrap_or(""),
+                        next = ?next,
+                        "try failed"
+                    ),
+                }
                 Done::Attempt {
                     record: AttemptRecord {
                         notification_id: notification.id,

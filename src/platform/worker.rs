@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::platform::contracts::contract::ContractState;
 use crate::platform::contracts::events::Cause;
@@ -30,12 +31,21 @@ fn prune_due(pruned_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 pub async fn run(sandbox: Sandbox, shutdown: CancellationToken) {
     let mut pruned_at: Option<DateTime<Utc>> = None;
     while !shutdown.is_cancelled() {
-        consent_round(&sandbox).await;
-        order_round(&sandbox).await;
+        consent_round(&sandbox)
+            .instrument(tracing::debug_span!("platform_step", step = "consents"))
+            .await;
+        order_round(&sandbox)
+            .instrument(tracing::debug_span!("platform_step", step = "orders"))
+            .await;
         let now = sandbox.now();
         if prune_due(pruned_at, now) {
             pruned_at = Some(now);
-            match sandbox.auth.prune(now).await {
+            let pruned = sandbox
+                .auth
+                .prune(now)
+                .instrument(tracing::debug_span!("platform_step", step = "prune"))
+                .await;
+            match pruned {
                 Ok(0) => {}
                 Ok(removed) => tracing::debug!(removed, "expired tokens and nonces pruned"),
                 Err(error) => tracing::warn!(error = format!("{error:#}"), "pruning failed"),
@@ -65,6 +75,7 @@ async fn consent_round(sandbox: &Sandbox) {
         match sandbox
             .contracts
             .change(&contract_id, ContractState::Signed, Cause::Consent)
+            .instrument(tracing::info_span!("consent", %contract_id))
             .await
         {
             Ok(TransitionOutcome::Done { contract, .. }) => {
@@ -113,7 +124,13 @@ async fn order_round(sandbox: &Sandbox) {
                 },
                 _ => OrderEvent::Close,
             };
-            match sandbox.orders.apply(order_id, event, cause, None).await {
+            let step = tracing::info_span!("order_event", order_id, ?cause);
+            match sandbox
+                .orders
+                .apply(order_id, event, cause, None)
+                .instrument(step)
+                .await
+            {
                 Ok(OrderChangeOutcome::Done { order, .. }) => {
                     tracing::info!(mid = %order.mid, order_no = %order.order_no, status = order.status(), ?cause, "order moved by the simulation");
                 }
