@@ -6,25 +6,25 @@
 //! A busy host's next batch is claimed while its slots are still taken: it waits, leased,
 //! and starts the moment a slot frees, so a claim's round trip does not idle the host.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
-use super::hosts::{HostSlot, HostSlots};
-use super::recorder::{Done, Recorder};
+use super::hosts::HostSlots;
+use super::lanes::{try_span, Lanes, Shared, Waiting};
+use super::recorder::Recorder;
 use super::sender::Sender;
 use super::signing::Signers;
 use super::trier::Trier;
 use super::{News, Wakeup};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::outbox::{ClaimRequest, Claimed, Store};
+use crate::outbox::{ClaimRequest, Store};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -66,63 +66,9 @@ enum Round {
     Failed,
 }
 
-/// Everything a delivery task needs, shared.
-struct Shared {
-    trier: Trier,
-    results: mpsc::Sender<Done>,
-    /// Woken whenever a permit or a host slot is returned.
-    freed: Wakeup,
-}
-
 /// What a waiting notification's lease must have left, beyond the request timeout, to
 /// start: time for signing and for the clocks of instances to differ a little.
 const LEASE_MARGIN: Duration = Duration::from_secs(2);
-
-/// The dispatcher loop's running state: the caps, the delivery tasks, and the claimed
-/// notifications waiting for a slot of their host.
-struct Lanes {
-    permits: Arc<Semaphore>,
-    hosts: HostSlots,
-    tracker: TaskTracker,
-    shared: Arc<Shared>,
-    /// Claimed (leased) and not yet started, oldest first: at most a host's cap per host
-    /// (none when the lease is too short to wait under).
-    waiting: VecDeque<Claimed>,
-    /// A waiting notification starts only while its lease (by the service clock) still
-    /// has this much left: a whole try and a margin.
-    lease_needed: chrono::Duration,
-    clock: Clock,
-    /// Once cancelled, nothing more starts.
-    shutdown: CancellationToken,
-}
-
-impl Lanes {
-    /// Starts a try of `job` if a permit and a slot of its host are free; else gives the
-    /// job back. The permit is taken first: a slot taken and given back would wake the
-    /// loop for nothing.
-    fn try_start(&self, job: Claimed) -> Option<Claimed> {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            return Some(job);
-        };
-        let Some(slot) = self.hosts.try_take(&job.notification.destination.host) else {
-            return Some(job);
-        };
-        let permit = PermitGuard {
-            permit: Some(permit),
-            freed: self.shared.freed.clone(),
-        };
-        self.tracker
-            .spawn(deliver(job, self.shared.clone(), permit, slot));
-        None
-    }
-
-    /// Whether a waiting `job`'s lease, by the service clock, still covers a whole try.
-    fn lease_covers_a_try(&self, job: &Claimed) -> bool {
-        job.notification
-            .due_at
-            .is_some_and(|lease_end| self.clock.now() + self.lease_needed < lease_end)
-    }
-}
 
 /// What one [`Dispatcher::step`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,34 +104,32 @@ impl Dispatcher {
         let (results_tx, results_rx) = mpsc::channel(config.concurrency.max(1) * 2);
         let recorder = tokio::spawn(self.recorder(shutdown.clone()).run(results_rx));
         let freed = Wakeup::default();
+        // Each host may have as many claimed notifications waiting as it has slots: they
+        // start the moment a slot frees, while the next claim runs. Only when the lease
+        // leaves room to wait (twice a try and a margin); otherwise what waited would
+        // mostly go back unstarted.
+        let ahead = if config.lease >= config.request_timeout * 2 + LEASE_MARGIN {
+            config.per_host
+        } else {
+            0
+        };
+        let hosts = HostSlots::new(config.per_host, ahead, freed.clone());
         let mut lanes = Lanes {
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
-            // Each host may have as many claimed notifications waiting as it has slots:
-            // they start the moment a slot frees, while the next claim runs. Only when
-            // the lease leaves room to wait (twice a try and a margin); otherwise what
-            // waited would mostly go back unstarted.
-            hosts: HostSlots::new(
-                config.per_host,
-                if config.lease >= config.request_timeout * 2 + LEASE_MARGIN {
-                    config.per_host
-                } else {
-                    0
-                },
-                freed.clone(),
-            ),
+            waiting: Waiting::new(hosts.clone()),
+            hosts,
             tracker: TaskTracker::new(),
             shared: Arc::new(Shared {
                 trier: self.trier(),
                 results: results_tx,
                 freed: freed.clone(),
             }),
-            waiting: VecDeque::new(),
             lease_needed: chrono::Duration::from_std(config.request_timeout + LEASE_MARGIN)
                 .unwrap_or(chrono::Duration::MAX),
             clock: self.clock.clone(),
             shutdown: shutdown.clone(),
         };
-        let remote = tokio::spawn(relay_remote_wakeups(
+        let remote = tokio::spawn(super::relay_remote_wakeups(
             self.store.clone(),
             self.wakeup.clone(),
             shutdown.clone(),
@@ -254,11 +198,7 @@ impl Dispatcher {
             "dispatcher stopping: no new claims; waiting for in-flight tries"
         );
         remote.abort();
-        let waiting: Vec<(i64, i64)> = lanes
-            .waiting
-            .drain(..)
-            .map(|job| (job.notification.id, job.lease_token))
-            .collect();
+        let waiting = lanes.waiting.drain_leases();
         let Lanes {
             tracker, shared, ..
         } = lanes;
@@ -340,27 +280,7 @@ impl Dispatcher {
     /// hands back what waited so long its lease no longer covers a try. Starts nothing
     /// once shutdown has begun.
     async fn start_waiting(&self, lanes: &mut Lanes) {
-        if lanes.shutdown.is_cancelled() {
-            return;
-        }
-        // One turn through the queue in place: it runs on every freed slot, so it neither
-        // allocates nor reorders what stays.
-        let mut expired = Vec::new();
-        for _ in 0..lanes.waiting.len() {
-            let Some(job) = lanes.waiting.pop_front() else {
-                break;
-            };
-            // Counted as waiting again only if it stays (its host had room for it).
-            lanes.hosts.unqueue(&job.notification.destination.host);
-            if !lanes.lease_covers_a_try(&job) {
-                expired.push((job.notification.id, job.lease_token));
-                continue;
-            }
-            if let Some(job) = lanes.try_start(job) {
-                lanes.hosts.queue(&job.notification.destination.host);
-                lanes.waiting.push_back(job);
-            }
-        }
+        let expired = lanes.start_waiting();
         if !expired.is_empty() {
             let now = self.clock.now();
             if let Err(error) = self.store.release(&expired, now, now).await {
@@ -422,10 +342,7 @@ impl Dispatcher {
             }) else {
                 continue;
             };
-            let host = &job.notification.destination.host;
-            if lanes.hosts.queue(host) {
-                lanes.waiting.push_back(job);
-            } else {
+            if let Some(job) = lanes.waiting.push(job) {
                 handed_back.push((job.notification.id, job.lease_token));
             }
         }
@@ -533,65 +450,4 @@ impl Dispatcher {
             Err(_) => Duration::from_millis(200),
         }
     }
-}
-
-/// Turns `LISTEN` notifications from other instances into local wake-ups.
-async fn relay_remote_wakeups(store: Arc<dyn Store>, wakeup: Wakeup, shutdown: CancellationToken) {
-    let mut delay = Duration::from_millis(100);
-    loop {
-        tokio::select! {
-            result = store.wait_for_remote_wakeup() => match result {
-                Ok(()) => {
-                    delay = Duration::from_millis(100);
-                    wakeup.wake();
-                }
-                Err(error) => {
-                    tracing::debug!(error = format!("{error:#}"), "wake-up listener failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                    // Something may have been missed while the listener was down.
-                    wakeup.wake();
-                }
-            },
-            _ = shutdown.cancelled() => return,
-        }
-    }
-}
-
-/// A global permit that wakes the dispatcher once it is back in the semaphore (waking
-/// first would let the dispatcher look, find no permit, and sleep through the release).
-struct PermitGuard {
-    permit: Option<OwnedSemaphorePermit>,
-    freed: Wakeup,
-}
-
-impl Drop for PermitGuard {
-    fn drop(&mut self) {
-        drop(self.permit.take());
-        self.freed.wake();
-    }
-}
-
-async fn deliver(job: Claimed, shared: Arc<Shared>, permit: PermitGuard, slot: HostSlot) {
-    let done = shared.trier.try_once(&job).instrument(try_span(&job)).await;
-    drop(slot);
-    // The permit is held until the result is queued, so a recorder that falls behind
-    // slows claiming instead of piling up results. The recorder outlives every delivery
-    // task; if it crashed, the lease expires and the try runs again.
-    let _ = shared.results.send(done).await;
-    drop(permit);
-}
-
-/// The span of one try: every log line of the try carries the notification's id, kind,
-/// tenant, attempt number and host.
-fn try_span(job: &Claimed) -> tracing::Span {
-    let notification = &job.notification;
-    tracing::info_span!(
-        "try",
-        notification_id = notification.id,
-        kind = %notification.kind,
-        tenant = notification.tenant.as_deref().unwrap_or(""),
-        attempt = notification.attempts + 1,
-        host = %notification.destination.host,
-    )
 }

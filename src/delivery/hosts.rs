@@ -76,7 +76,7 @@ impl HostSlots {
 
     /// Counts a claimed notification of `host` waiting for a slot; `false` (and nothing
     /// counted) if the host has no place left to wait.
-    pub fn queue(&self, host: &str) -> bool {
+    pub(super) fn queue(&self, host: &str) -> bool {
         let mut map = self.map();
         let load = map.entry(host.to_owned()).or_default();
         if load.queued >= self.ahead {
@@ -90,7 +90,7 @@ impl HostSlots {
     }
 
     /// Stops counting a waiting notification of `host`: it started, or went back.
-    pub fn unqueue(&self, host: &str) {
+    pub(super) fn unqueue(&self, host: &str) {
         let mut map = self.map();
         if let Some(load) = map.get_mut(host) {
             load.queued = load.queued.saturating_sub(1);

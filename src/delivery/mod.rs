@@ -2,15 +2,21 @@
 //!
 //! - [`dispatcher`]: claims due work with a lease and runs tries under concurrency caps.
 //! - [`hosts`]: the per-host in-flight cap.
+//! - `lanes`: the loop's caps and tasks, and the claims waiting for their host, queued
+//!   with their per-host counts.
 //! - [`trier`]: one try of a claimed notification, from signing to its next step.
 //! - [`sender`]: one HTTP try and its classification.
 //! - [`signing`]: per-try headers, plugged in by each notice family.
 //! - [`recorder`]: writes finished tries back in batches.
 //!
+//! Wake-ups ([`Wakeup`]) tell the loop of new work, from this process or (relayed from
+//! `LISTEN`) from other instances.
+//!
 //! What a try leads to is decided by [`crate::policy`]; delivery only carries it out.
 
 pub mod dispatcher;
 pub mod hosts;
+mod lanes;
 pub mod recorder;
 pub mod sender;
 pub mod signing;
@@ -21,8 +27,12 @@ pub use signing::{Signer, Signers};
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::outbox::Store;
 
 /// Wakes the dispatcher when work may have become due: an enqueue, a redelivery, a
 /// recorded retry. A wake-up that finds nothing costs one query; a missed one would cost
@@ -89,5 +99,32 @@ impl Wakeup {
             .news
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Turns `LISTEN` notifications from other instances into local wake-ups.
+pub(crate) async fn relay_remote_wakeups(
+    store: Arc<dyn Store>,
+    wakeup: Wakeup,
+    shutdown: CancellationToken,
+) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        tokio::select! {
+            result = store.wait_for_remote_wakeup() => match result {
+                Ok(()) => {
+                    delay = Duration::from_millis(100);
+                    wakeup.wake();
+                }
+                Err(error) => {
+                    tracing::debug!(error = format!("{error:#}"), "wake-up listener failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                    // Something may have been missed while the listener was down.
+                    wakeup.wake();
+                }
+            },
+            _ = shutdown.cancelled() => return,
+        }
     }
 }
