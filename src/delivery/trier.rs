@@ -80,7 +80,7 @@ impl Trier {
                     Some(failure) => tracing::info!(
                         status = result.status_code,
                         failure = failure.as_str(),
-                        message = result.message.as_deref().unwrap_or(""),
+                        detail = result.message.as_deref().unwrap_or(""),
                         next = ?next,
                         "try failed"
                     ),

@@ -1,7 +1,16 @@
 //! The test harness: a fresh database per test (a temp SQLite file or a new PostgreSQL
 //! database), the real application on port 0, and a real HTTP receiver that records what
 //! it gets and answers as scripted. Waiting is always on a condition with a deadline.
+//! Its modules hold the helpers that tests of more than one file share; a test module
+//! imports from here and from the library, never from another test module.
 
+pub mod auth;
+pub mod check;
+pub mod contracts;
+pub mod netpay;
+pub mod outbox;
+pub mod payment_notices;
+pub mod payments;
 pub mod platform;
 pub mod process;
 pub mod receiver;
@@ -18,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use ums_notify::clock::Clock;
 use ums_notify::config::ServeArgs;
 use ums_notify::delivery::Dispatcher;
-use ums_notify::outbox::{self, Store, StoreOptions};
+use ums_notify::outbox::{Store, StoreOptions};
 use ums_notify::startup::Application;
 
 pub use receiver::{Receiver, Reply};
@@ -71,6 +80,14 @@ pub enum Backend {
 pub fn postgres_server_url() -> String {
     std::env::var("UMS_NOTIFY_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A connection pool to the PostgreSQL server itself, for what only a superuser does to a
+/// test database (ending its connections, closing it to new ones).
+pub async fn postgres_server() -> sqlx::PgPool {
+    sqlx::PgPool::connect(&postgres_server_url())
+        .await
+        .expect("the PostgreSQL server")
 }
 
 /// Whether a missing PostgreSQL server fails the tests instead of skipping them.
@@ -159,9 +176,18 @@ impl TestDb {
         }
     }
 
+    /// The name of this database on its server (PostgreSQL).
+    pub fn database_name(&self) -> String {
+        url::Url::parse(&self.url)
+            .expect("a database URL")
+            .path()
+            .trim_start_matches('/')
+            .to_owned()
+    }
+
     /// A store on this database, migrated, for checks the API does not show.
     pub async fn store(&self) -> Arc<dyn Store> {
-        outbox::open(&self.url, &StoreOptions::default())
+        ums_notify::outbox::open(&self.url, &StoreOptions::default())
             .await
             .expect("open store")
     }
@@ -258,24 +284,36 @@ impl TestApp {
 
     /// POSTs JSON to the admin API and returns status and body.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .admin(reqwest::Method::POST, path)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// PATCHes JSON to the admin API and returns status and body.
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.admin(method, path);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .admin(reqwest::Method::GET, path)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+    /// How many notifications are stored in every status, by `GET /admin/v1/stats`.
+    pub async fn stored_total(&self) -> u64 {
+        let (status, stats) = self.get("/admin/v1/stats").await;
+        assert_eq!(status, 200, "{stats}");
+        ["pending", "delivering", "delivered", "failed", "cancelled"]
+            .iter()
+            .map(|s| stats[s].as_u64().unwrap())
+            .sum()
     }
 
     /// Enqueues a notification and returns its id.

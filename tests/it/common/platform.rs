@@ -203,6 +203,22 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// Creates a contract through the admin API, which must accept it; returns its
+    /// contractId.
+    pub async fn create_contract(&self, mid: &str, contract_no: &str, plan_id: &str) -> String {
+        let (status, created) = self
+            .post(
+                "/admin/v1/contracts",
+                json!({"mid": mid, "contract_no": contract_no, "plan_id": plan_id}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["contract_id"]
+            .as_str()
+            .expect("contract_id")
+            .to_owned()
+    }
+
     /// Moves a contract through the admin API; returns status and body.
     pub async fn transition(&self, contract_id: &str, to: &str) -> (u16, Value) {
         let path = format!("/admin/v1/contracts/{}/transitions", url_safe(contract_id));

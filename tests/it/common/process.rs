@@ -3,11 +3,14 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub struct ServiceProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// Every JSON log line the process has written so far.
+    logs: Arc<Mutex<Vec<serde_json::Value>>>,
 }
 
 impl ServiceProcess {
@@ -33,19 +36,23 @@ impl ServiceProcess {
             .expect("start ums-notify");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             let mut sent = false;
+            // Keeps draining so the child never blocks on a full pipe.
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
                 if !sent {
-                    if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
-                        if let Some(listen) = event["fields"]["listen"].as_str() {
-                            let _ = tx.send(listen.to_owned());
-                            sent = true;
-                        }
+                    if let Some(listen) = event["fields"]["listen"].as_str() {
+                        let _ = tx.send(listen.to_owned());
+                        sent = true;
                     }
                 }
-                // Keep draining so the child never blocks on a full pipe.
+                kept.lock().unwrap().push(event);
             }
         });
         let listen = rx
@@ -54,6 +61,25 @@ impl ServiceProcess {
         Self {
             child,
             addr: listen.parse().expect("listen address"),
+            logs,
+        }
+    }
+
+    /// Waits up to `within` for a JSON log line that `matches`, and returns it.
+    pub async fn wait_for_log(
+        &self,
+        within: Duration,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(line) = self.logs.lock().unwrap().iter().find(|l| matches(l)) {
+                return Some(line.clone());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

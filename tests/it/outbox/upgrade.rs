@@ -10,9 +10,12 @@ use serde_json::json;
 use ums_notify::db::{Db, Sql, StoreOptions};
 
 use crate::common::platform::{percent, url_safe, verify_notification, MID};
-use crate::common::{Backend, Receiver, Reply, TestDb};
+use crate::common::{Backend, Receiver, Reply, TestApp, TestDb};
 
-both_backends!(a_database_of_the_previous_schema_keeps_working);
+both_backends!(
+    a_database_of_the_previous_schema_keeps_working,
+    a_database_of_the_previous_schema_keeps_working_for_contracts_and_orders,
+);
 
 const APP_ID: &str = "upgrade-app-id-0001";
 const APP_KEY: &str = "upgrade-app-key-0001";
@@ -51,7 +54,19 @@ async fn migrate_to_previous_schema(db: &Db, backend: Backend) {
     .expect("previous schema applies");
 }
 
-async fn a_database_of_the_previous_schema_keeps_working(db: TestDb) {
+/// A database of the previous schema, upgraded by a new start.
+struct Upgraded {
+    receiver: Receiver,
+    notify_url: String,
+    app: TestApp,
+    contract_id: String,
+    generic_id: i64,
+}
+
+/// Makes a database of the previous schema holding a merchant, a contract stored before
+/// hosts were kept, a pending contract notice and a delivered generic notification, and
+/// starts the application on it; checks the old notice is delivered, signed.
+async fn upgraded(db: &TestDb) -> Upgraded {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let notify_url = receiver.url("/notify");
     let old = Db::connect(&db.url, &StoreOptions::default())
@@ -135,8 +150,25 @@ async fn a_database_of_the_previous_schema_keeps_working(db: TestDb) {
     assert_eq!(notice["tenant"], MID);
     assert_eq!(notice["subject"], contract_id.as_str());
     assert_eq!(notice["kind"], "contract_state");
+    Upgraded {
+        receiver,
+        notify_url,
+        app,
+        contract_id,
+        generic_id,
+    }
+}
 
-    // The delivered generic notification keeps its policy, headers and history.
+/// The delivered generic notification keeps its policy, headers and history, and
+/// listings filter by the renamed columns.
+async fn a_database_of_the_previous_schema_keeps_working(db: TestDb) {
+    let Upgraded {
+        app,
+        contract_id,
+        generic_id,
+        ..
+    } = upgraded(&db).await;
+    let old_notice = generic_id - 1;
     let generic = app.notification(generic_id).await;
     assert_eq!(generic["status"], "delivered");
     assert_eq!(generic["max_attempts"], 3);
@@ -163,7 +195,17 @@ async fn a_database_of_the_previous_schema_keeps_working(db: TestDb) {
         ))
         .await;
     assert_eq!(by_subject["notifications"][0]["id"], old_notice);
+    app.stop().await;
+}
 
+async fn a_database_of_the_previous_schema_keeps_working_for_contracts_and_orders(db: TestDb) {
+    let Upgraded {
+        receiver,
+        notify_url,
+        app,
+        contract_id,
+        ..
+    } = upgraded(&db).await;
     // The old contract still moves, and its host is derived from its URL.
     let path = format!("/admin/v1/contracts/{}/transitions", url_safe(&contract_id));
     let (status, moved) = app.post(&path, json!({"to": "SIGNED"})).await;

@@ -1,19 +1,18 @@
-//! Field validation of the platform API — every documented limit of sign and sign-query,
-//! each violation answered with its errCode and leaving every table as it was — and the
-//! merchant guide's worked signature example and error-code table, checked against the
-//! code. The API tests run against SQLite and PostgreSQL.
+//! Field validation of the contract APIs, sign and sign-query: every documented limit,
+//! each violation answered with its errCode and leaving every table as it was; a repeated
+//! contractNo is a duplicate; valid queries name the contract either way. Each test runs
+//! against SQLite and PostgreSQL.
 
-use std::collections::HashMap;
-
-use crate::common::platform::{body_signature, cst, sign_body, Counter, MID, QUERY, SIGN};
-use crate::common::{Receiver, Reply, TestDb};
+use crate::common::platform::{cst, sign_body, Counter, Merchant, MID, QUERY, SIGN};
+use crate::common::{Receiver, Reply, TestApp, TestDb};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use ums_notify::platform::wire::errcode::ErrCode;
 
-both_backends!(sign_field_violations, query_field_violations);
-
-const GUIDE: &str = include_str!("../../docs/merchant-guide.md");
+both_backends!(
+    sign_field_violations,
+    sign_field_violations_a_repeated_contract_no_is_a_duplicate,
+    query_field_violations,
+    query_field_violations_the_valid_queries_answer,
+);
 
 /// `body` with `field` set to `value`, or removed when `value` is null.
 fn with(body: &Value, field: &str, value: Value) -> Value {
@@ -27,13 +26,20 @@ fn with(body: &Value, field: &str, value: Value) -> Value {
     body
 }
 
-async fn sign_field_violations(db: TestDb) {
+/// A receiver, the app, a row counter, a merchant without a notify URL, and a valid sign
+/// request notified at the receiver.
+async fn sign_request(db: &TestDb) -> (Receiver, TestApp, Counter, Merchant, Value) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
-    let counter = Counter::new(&db).await;
+    let counter = Counter::new(db).await;
     let m = app.create_merchant(MID, json!({})).await;
     let url = receiver.url("/n");
     let base = sign_body(MID, "CN00000001", Some(&url), app.clock.now());
+    (receiver, app, counter, m, base)
+}
+
+async fn sign_field_violations(db: TestDb) {
+    let (receiver, app, counter, m, base) = sign_request(&db).await;
     let s = |v: &str| json!(v);
     let cases = [
         ("requestTimestamp", Value::Null, "1001"),
@@ -85,8 +91,13 @@ async fn sign_field_violations(db: TestDb) {
         assert!(!answer["errInfo"].as_str().unwrap().is_empty());
         assert_eq!(counter.counts().await, before, "{shown}");
     }
+    assert_eq!(receiver.count(), 0);
+}
 
-    // The base request is valid; using its contractNo again is a duplicate.
+/// The base request is valid; using its contractNo again is a duplicate.
+async fn sign_field_violations_a_repeated_contract_no_is_a_duplicate(db: TestDb) {
+    let (receiver, app, counter, m, base) = sign_request(&db).await;
+    let s = |v: &str| json!(v);
     let answer = m.call(&app, SIGN, &base).await;
     assert_eq!(answer["errCode"], "0000", "{answer}");
     let before = counter.counts().await;
@@ -100,9 +111,11 @@ async fn sign_field_violations(db: TestDb) {
     assert_eq!(receiver.count(), 0);
 }
 
-async fn query_field_violations(db: TestDb) {
+/// A merchant's contract and another merchant's; the app, a row counter, the merchant, a
+/// valid query of its contract, and the other's contractId.
+async fn two_contracts(db: &TestDb) -> (TestApp, Counter, Merchant, Value, Value) {
     let app = db.spawn(|_| {}).await;
-    let counter = Counter::new(&db).await;
+    let counter = Counter::new(db).await;
     let m = app
         .create_merchant(MID, json!({"notify_url": "http://127.0.0.1:1/n"}))
         .await;
@@ -122,6 +135,12 @@ async fn query_field_violations(db: TestDb) {
         .await;
     let base = json!({"mid": MID, "requestTimestamp": cst(now), "planId": "PLAN0001",
                       "contractNo": "CN00000001", "contractId": id});
+    (app, counter, m, base, theirs["contractId"].clone())
+}
+
+async fn query_field_violations(db: TestDb) {
+    let (app, counter, m, base, theirs) = two_contracts(&db).await;
+    let id = base["contractId"].as_str().unwrap().to_owned();
     let s = |v: &str| json!(v);
     let cases = [
         ("mid", Value::Null, "1001"),
@@ -135,7 +154,7 @@ async fn query_field_violations(db: TestDb) {
         ("mid", s("898310048160000"), "2001"),
         ("planId", s("OTHERPLAN"), "2002"),
         ("contractNo", s("CN99999999"), "2002"),
-        ("contractId", theirs["contractId"].clone(), "2002"),
+        ("contractId", theirs.clone(), "2002"),
     ];
     let mut bodies: Vec<Value> = cases
         .iter()
@@ -154,6 +173,10 @@ async fn query_field_violations(db: TestDb) {
         assert_eq!(answer["errCode"], code, "{body}: {answer}");
         assert_eq!(counter.counts().await, before, "{body}");
     }
+}
+
+async fn query_field_violations_the_valid_queries_answer(db: TestDb) {
+    let (app, _, m, base, _) = two_contracts(&db).await;
     for body in [
         base.clone(),
         with(&base, "contractId", Value::Null),
@@ -163,75 +186,4 @@ async fn query_field_violations(db: TestDb) {
         assert_eq!(answer["errCode"], "0000", "{body}: {answer}");
         assert_eq!(answer["contractState"], "UNSIGNED");
     }
-}
-
-/// The `name = value` lines of the guide's worked example.
-fn guide_example() -> HashMap<String, String> {
-    let marker = GUIDE
-        .find("<!-- signature-example")
-        .expect("the guide marks its example");
-    let block = &GUIDE[marker..];
-    let start = block.find("```text\n").expect("a text block") + "```text\n".len();
-    let end = block[start..].find("```").expect("the block ends") + start;
-    block[start..end]
-        .lines()
-        .map(|line| {
-            let (name, value) = line.split_once(" = ").expect("name = value");
-            (name.trim().to_owned(), value.to_owned())
-        })
-        .collect()
-}
-
-#[test]
-fn the_guide_signature_example_is_right() {
-    let e = guide_example();
-    let body = e["body"].as_bytes();
-    let hash = hex::encode(Sha256::digest(body));
-    assert_eq!(e["bodyHash"], hash);
-    let message = format!("{}{}{}{hash}", e["appId"], e["Timestamp"], e["Nonce"]);
-    assert_eq!(e["message"], message);
-    let expected = body_signature(
-        &e["appId"],
-        &e["appKey"],
-        &e["Timestamp"],
-        &e["Nonce"],
-        body,
-    );
-    assert_eq!(e["Signature"], expected);
-    // The service signs the same way.
-    let ours = ums_notify::platform::auth::body_signature(
-        &e["appId"],
-        &e["appKey"],
-        &e["Timestamp"],
-        &e["Nonce"],
-        body,
-    );
-    assert_eq!(e["Signature"], ours);
-    // And the example body is a real notification: ten string fields.
-    let value: Value = serde_json::from_slice(body).unwrap();
-    assert_eq!(value.as_object().unwrap().len(), 10);
-}
-
-#[test]
-fn the_guide_documents_every_error_code() {
-    for err in ErrCode::ALL {
-        let (code, meaning) = (err.code(), err.meaning());
-        let row = GUIDE
-            .lines()
-            .find(|line| line.starts_with(&format!("| `{code}` |")))
-            .unwrap_or_else(|| panic!("the guide has no row for errCode {code}"));
-        let words = meaning.replace('`', "");
-        assert!(row.replace('`', "").contains(&words), "{code}: {row}");
-    }
-    let sdk = body_signature(
-        "12345678901234567890123456789012",
-        "67890123456789012345678901234567",
-        "20170101120000",
-        "09876543210987654321098765432109",
-        b"A",
-    );
-    assert!(
-        GUIDE.contains(&format!("`{sdk}`")),
-        "the SDK vector in the guide"
-    );
 }

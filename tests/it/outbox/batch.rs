@@ -27,14 +27,6 @@ fn item(receiver: &Receiver, n: usize) -> Value {
     json!({"url": receiver.url("/batch"), "body": {"n": n}})
 }
 
-async fn total(app: &crate::common::TestApp) -> u64 {
-    let (_, stats) = app.get("/admin/v1/stats").await;
-    ["pending", "delivering", "delivered", "failed", "cancelled"]
-        .iter()
-        .map(|s| stats[s].as_u64().unwrap_or(0))
-        .sum()
-}
-
 async fn a_batch_is_accepted_in_request_order_and_delivered(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
@@ -85,7 +77,7 @@ async fn a_bad_item_is_named_by_index_and_nothing_is_written(db: TestDb) {
         "{message}"
     );
     assert_eq!(
-        total(&app).await,
+        app.stored_total().await,
         0,
         "nothing of a rejected batch is written"
     );
@@ -98,7 +90,7 @@ async fn a_bad_item_is_named_by_index_and_nothing_is_written(db: TestDb) {
         )
         .await;
     assert_eq!(status, 422, "{answer}");
-    assert_eq!(total(&app).await, 0);
+    assert_eq!(app.stored_total().await, 0);
 }
 
 async fn idempotency_keys_repeat_inside_a_batch_as_across_batches(db: TestDb) {
@@ -141,7 +133,7 @@ async fn idempotency_keys_repeat_inside_a_batch_as_across_batches(db: TestDb) {
         crate::common::eventually(Duration::from_secs(10), || async { receiver.count() == 2 })
             .await
     );
-    assert_eq!(total(&app).await, 2);
+    assert_eq!(app.stored_total().await, 2);
 }
 
 async fn a_reused_key_with_another_body_fails_the_whole_batch(db: TestDb) {
@@ -158,7 +150,11 @@ async fn a_reused_key_with_another_body_fails_the_whole_batch(db: TestDb) {
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "idempotency_key_reused");
     assert_eq!(answer["error"]["items"][0]["index"], 3);
-    assert_eq!(total(&app).await, 0, "none of the batch was accepted");
+    assert_eq!(
+        app.stored_total().await,
+        0,
+        "none of the batch was accepted"
+    );
     assert_eq!(receiver.count(), 0);
 }
 
@@ -187,7 +183,7 @@ async fn the_size_limits_hold(db: TestDb) {
         (status, answer["error"]["code"].as_str()),
         (422, Some("batch_too_large"))
     );
-    assert_eq!(total(&app).await, 0);
+    assert_eq!(app.stored_total().await, 0);
 
     // A full batch whose request is larger than a single create may be is accepted.
     let padding = "x".repeat(3_000);
@@ -315,5 +311,5 @@ async fn a_key_sent_concurrently_creates_one(db: TestDb) {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 39);
     assert_eq!(ids.len(), 1);
     receiver.wait_for(1, Duration::from_secs(20)).await;
-    assert_eq!(total(&app).await, 1);
+    assert_eq!(app.stored_total().await, 1);
 }

@@ -1,6 +1,7 @@
-//! Delivery semantics, end to end: only 200 is success, retries follow the schedule and
-//! stop at max_attempts, every try carries the same bytes, failures are classified, and
-//! nothing is lost across restarts. Each test runs against SQLite and PostgreSQL.
+//! The dispatcher's delivery semantics, end to end: only 200 is success, retries follow the
+//! schedule and stop at max_attempts, every try carries the same bytes, failures are
+//! classified, redeliver, deliver-now and cancel, and nothing is lost across restarts or
+//! shutdowns. Each test runs against SQLite and PostgreSQL.
 
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ both_backends!(
     every_try_sends_identical_bytes,
     restart_mid_schedule_keeps_the_schedule,
     hanging_host_does_not_delay_other_hosts,
-    redeliver_deliver_now_and_cancel,
+    redeliver_a_delivered_notification,
+    deliver_now_and_cancel_a_waiting_notification,
     shutdown_hands_back_unfinished_tries,
     a_running_try_cannot_be_cancelled_or_redelivered,
     one_worker_never_stalls,
@@ -230,11 +232,10 @@ async fn hanging_host_does_not_delay_other_hosts(db: TestDb) {
     );
 }
 
-async fn redeliver_deliver_now_and_cancel(db: TestDb) {
+/// Redeliver a delivered notification: a new round with the same bytes.
+async fn redeliver_a_delivered_notification(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
-
-    // Redeliver a delivered notification: a new round with the same bytes.
     let id = app
         .enqueue(json!({"url": receiver.url("/r"), "body": {"again": 1}}))
         .await;
@@ -254,13 +255,22 @@ async fn redeliver_deliver_now_and_cancel(db: TestDb) {
     assert_eq!(again["round_attempts"], 1);
     let got = receiver.wait_for(2, Duration::from_secs(5)).await;
     assert_eq!(got[0].body, got[1].body);
+    let (status, body) = app
+        .post("/admin/v1/notifications/999999/redeliver", json!({}))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}
 
-    // A failing notification waiting an hour is tried at once with deliver-now.
-    receiver.set_default(Reply::Status(500));
+/// A failing notification waiting an hour is tried at once with deliver-now; cancelled,
+/// it stays cancelled, and a second cancel or a deliver-now is a conflict.
+async fn deliver_now_and_cancel_a_waiting_notification(db: TestDb) {
+    let receiver = Receiver::start(Reply::Status(500)).await;
+    let app = db.spawn(|_| {}).await;
     let id = app
         .enqueue(json!({"url": receiver.url("/d"), "body": {}, "retry_schedule": ["1h"]}))
         .await;
-    receiver.wait_for(3, Duration::from_secs(10)).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
     app.wait_for_status(id, "pending", Duration::from_secs(5))
         .await;
     let (status, _) = app
@@ -270,9 +280,8 @@ async fn redeliver_deliver_now_and_cancel(db: TestDb) {
         )
         .await;
     assert_eq!(status, 200);
-    receiver.wait_for(4, Duration::from_secs(5)).await;
+    receiver.wait_for(2, Duration::from_secs(5)).await;
 
-    // Cancel it; it stays cancelled and a second cancel is a conflict.
     app.wait_for_status(id, "pending", Duration::from_secs(5))
         .await;
     let (status, body) = app
@@ -292,11 +301,6 @@ async fn redeliver_deliver_now_and_cancel(db: TestDb) {
         )
         .await;
     assert_eq!(status, 409, "{body}");
-    let (status, body) = app
-        .post("/admin/v1/notifications/999999/redeliver", json!({}))
-        .await;
-    assert_eq!(status, 404);
-    assert_eq!(body["error"]["code"], "not_found");
 }
 
 async fn shutdown_hands_back_unfinished_tries(db: TestDb) {

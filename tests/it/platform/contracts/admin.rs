@@ -1,14 +1,16 @@
-//! The admin side of the platform simulation: merchants and their credentials, contracts
-//! and the whole state machine. Every refused request is checked to change nothing. Each
-//! test runs against SQLite and PostgreSQL.
+//! Contracts through the admin API: created unsigned, refused when malformed (with the
+//! admin API's own field names, changing nothing), looked up and listed, moved only as the
+//! state machine allows. Each test runs against SQLite and PostgreSQL.
 
 use crate::common::platform::{percent, url_safe, Counter, MID};
-use crate::common::{Receiver, Reply, TestDb};
+use crate::common::{Receiver, Reply, TestApp, TestDb};
 use serde_json::{json, Value};
 
 both_backends!(
-    merchants_admin_api,
-    contracts_admin_api,
+    contracts_admin_api_refuses_bad_contracts,
+    contracts_admin_api_looks_contracts_up_and_lists_them,
+    contracts_admin_api_refuses_bad_transitions,
+    contracts_admin_api_an_empty_notify_url_is_the_merchant_s_default,
     every_state_pair_follows_the_state_machine,
 );
 
@@ -37,184 +39,12 @@ const LEGAL: [(&str, &str); 13] = [
     ("UNKNOWN", "RESCISSION"),
 ];
 
-async fn patch(app: &crate::common::TestApp, path: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .admin(reqwest::Method::PATCH, path)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn merchants_admin_api(db: TestDb) {
+/// Merchant `MID` (notified at a URL nothing listens on) with three unsigned contracts,
+/// each checked as created, and merchant 898310048160000 without a notify URL: the app, a
+/// row counter and the contractIds, oldest first.
+async fn three_contracts(db: &TestDb) -> (TestApp, Counter, Vec<String>) {
     let app = db.spawn(|_| {}).await;
-    let counter = Counter::new(&db).await;
-    let (status, created) = app
-        .post(
-            "/admin/v1/merchants",
-            json!({"mid": MID, "name": " Shop ", "notify_url": "https://shop.example/n",
-                   "auto_consent_after": "30s", "extra_copies": 1}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    assert_eq!(created["name"], "Shop");
-    assert_eq!(created["auto_consent_after"], "30s");
-    assert_eq!(created["extra_copies"], 1);
-    let key = created["app_key"].as_str().unwrap().to_owned();
-    assert_eq!(key.len(), 32);
-    assert_ne!(created["app_id"], created["app_key"]);
-    let (_, list) = app.get("/admin/v1/merchants").await;
-    assert_eq!(list["merchants"][0]["app_key"], key.as_str());
-    let (status, shown) = app.get(&format!("/admin/v1/merchants/{MID}")).await;
-    assert_eq!((status, &shown["app_key"]), (200, &json!(key)));
-    assert_eq!(app.get("/admin/v1/merchants/898310048160000").await.0, 404);
-    let anonymous = app
-        .http
-        .get(app.url("/admin/v1/merchants"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status(), 401);
-
-    let before = counter.counts().await;
-    let bad = [
-        (json!({"name": "x"}), "invalid_mid"),
-        (json!({"mid": "89831004816123", "name": "x"}), "invalid_mid"),
-        (
-            json!({"mid": "89831004816-234", "name": "x"}),
-            "invalid_mid",
-        ),
-        (json!({"mid": "898310048160001"}), "invalid_name"),
-        (
-            json!({"mid": "898310048160001", "name": "  "}),
-            "invalid_name",
-        ),
-        (
-            json!({"mid": "898310048160001", "name": "n".repeat(101)}),
-            "invalid_name",
-        ),
-        (
-            json!({"mid": "898310048160001", "name": "x", "notify_url": "ftp://x/y"}),
-            "invalid_notify_url",
-        ),
-        (
-            json!({"mid": "898310048160001", "name": "x", "auto_consent_after": "soon"}),
-            "invalid_auto_consent_after",
-        ),
-        (
-            json!({"mid": "898310048160001", "name": "x", "auto_consent_after": "31d"}),
-            "invalid_auto_consent_after",
-        ),
-        (
-            json!({"mid": "898310048160001", "name": "x", "extra_copies": 11}),
-            "invalid_extra_copies",
-        ),
-        (
-            json!({"mid": "898310048160001", "name": "x", "app_key": "mine"}),
-            "unknown_field",
-        ),
-    ];
-    for (body, code) in bad {
-        let (status, refused) = app.post("/admin/v1/merchants", body.clone()).await;
-        assert_eq!(
-            (status, refused["error"]["code"].as_str()),
-            (422, Some(code)),
-            "{body}"
-        );
-    }
-    let (status, refused) = app
-        .post("/admin/v1/merchants", json!({"mid": MID, "name": "again"}))
-        .await;
-    assert_eq!(
-        (status, refused["error"]["code"].as_str()),
-        (409, Some("merchant_exists"))
-    );
-    assert_eq!(counter.counts().await, before);
-    assert_eq!(
-        app.get(&format!("/admin/v1/merchants/{MID}")).await.1,
-        shown
-    );
-
-    let path = format!("/admin/v1/merchants/{MID}");
-    let (status, patched) = patch(
-        &app,
-        &path,
-        json!({"name": "Renamed", "notify_url": null, "auto_consent_after": null, "extra_copies": 0}),
-    )
-    .await;
-    assert_eq!(status, 200, "{patched}");
-    assert_eq!(patched["name"], "Renamed");
-    assert_eq!(patched["notify_url"], Value::Null);
-    assert_eq!(patched["auto_consent_after"], Value::Null);
-    assert_eq!(patched["extra_copies"], 0);
-    assert_eq!(
-        patched["app_key"],
-        key.as_str(),
-        "a patch keeps the credentials"
-    );
-    let (status, kept) = patch(&app, &path, json!({"notify_url": "http://127.0.0.1:1/n"})).await;
-    assert_eq!(status, 200);
-    assert_eq!(kept["name"], "Renamed", "absent fields are kept");
-    for (body, status, code) in [
-        (json!({}), 422, "empty_patch"),
-        (json!({"extra_copies": 99}), 422, "invalid_extra_copies"),
-        (json!({"mid": "898310048160001"}), 422, "unknown_field"),
-        // A merchant always has a name: null does not clear it, it is refused.
-        (json!({"name": null}), 422, "invalid_name"),
-        (
-            json!({"name": null, "extra_copies": 1}),
-            422,
-            "invalid_name",
-        ),
-    ] {
-        let (got, refused) = patch(&app, &path, body.clone()).await;
-        assert_eq!(
-            (got, refused["error"]["code"].as_str()),
-            (status, Some(code)),
-            "{body}: {refused}"
-        );
-        if body["name"].is_null() && body.get("name").is_some() {
-            let message = refused["error"]["message"].as_str().unwrap();
-            assert!(message.contains("`name` cannot be cleared"), "{message}");
-        }
-    }
-    assert_eq!(
-        patch(
-            &app,
-            "/admin/v1/merchants/898310048160000",
-            json!({"name": "x"})
-        )
-        .await
-        .0,
-        404
-    );
-    assert_eq!(app.get(&path).await.1, kept);
-
-    // `"extra_copies": null` is its default, none.
-    let (status, three) = patch(&app, &path, json!({"extra_copies": 3})).await;
-    assert_eq!((status, &three["extra_copies"]), (200, &json!(3)));
-    let (status, reset) = patch(&app, &path, json!({"extra_copies": null})).await;
-    assert_eq!(
-        (status, &reset["extra_copies"]),
-        (200, &json!(0)),
-        "{reset}"
-    );
-    assert_eq!(reset["name"], "Renamed");
-
-    // The key is for the admin API only.
-    let metrics = app.metrics().await;
-    assert!(!metrics.contains(&key));
-    assert!(
-        metrics.contains("/admin/v1/merchants/{mid}"),
-        "routes are labelled by template"
-    );
-}
-
-async fn contracts_admin_api(db: TestDb) {
-    let app = db.spawn(|_| {}).await;
-    let counter = Counter::new(&db).await;
+    let counter = Counter::new(db).await;
     app.create_merchant(MID, json!({"notify_url": "http://127.0.0.1:1/n"}))
         .await;
     app.create_merchant("898310048160000", json!({})).await;
@@ -237,7 +67,11 @@ async fn contracts_admin_api(db: TestDb) {
         ids.push(created["contract_id"].as_str().unwrap().to_owned());
     }
     assert!(ids.iter().all(|id| id.len() == 44));
+    (app, counter, ids)
+}
 
+async fn contracts_admin_api_refuses_bad_contracts(db: TestDb) {
+    let (app, counter, _) = three_contracts(&db).await;
     let before = counter.counts().await;
     // Each refusal, with the admin (snake_case) name of the field its message must use.
     let bad = [
@@ -348,7 +182,10 @@ async fn contracts_admin_api(db: TestDb) {
         );
     }
     assert_eq!(counter.counts().await, before);
+}
 
+async fn contracts_admin_api_looks_contracts_up_and_lists_them(db: TestDb) {
+    let (app, _, ids) = three_contracts(&db).await;
     // Looked up by the id in either Base64 alphabet, percent-encoded or not.
     let (status, shown) = app
         .get(&format!("/admin/v1/contracts/{}", url_safe(&ids[0])))
@@ -385,7 +222,10 @@ async fn contracts_admin_api(db: TestDb) {
     let (_, other) = app.get("/admin/v1/contracts?mid=898310048160000").await;
     assert_eq!(other["contracts"], json!([]));
     assert_eq!(app.get("/admin/v1/contracts?state=signed").await.0, 400);
+}
 
+async fn contracts_admin_api_refuses_bad_transitions(db: TestDb) {
+    let (app, counter, ids) = three_contracts(&db).await;
     let before = counter.counts().await;
     let (status, refused) = app.transition(&ids[0], "signed").await;
     assert_eq!(
@@ -395,7 +235,11 @@ async fn contracts_admin_api(db: TestDb) {
     let missing = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     assert_eq!(app.transition(missing, "SIGNED").await.0, 404);
     assert_eq!(counter.counts().await, before);
-    // An empty notify_url is no notify_url: the merchant's default applies.
+}
+
+/// An empty notify_url is no notify_url: the merchant's default applies.
+async fn contracts_admin_api_an_empty_notify_url_is_the_merchant_s_default(db: TestDb) {
+    let (app, _, _) = three_contracts(&db).await;
     let (status, defaulted) = app
         .post(
             "/admin/v1/contracts",
@@ -425,13 +269,7 @@ async fn every_state_pair_follows_the_state_machine(db: TestDb) {
     for from in STATES {
         for to in STATES {
             n += 1;
-            let (_, created) = app
-                .post(
-                    "/admin/v1/contracts",
-                    json!({"mid": MID, "contract_no": format!("CN{n:08}"), "plan_id": "P"}),
-                )
-                .await;
-            let id = created["contract_id"].as_str().unwrap().to_owned();
+            let id = app.create_contract(MID, &format!("CN{n:08}"), "P").await;
             for step in path_to(from) {
                 assert_eq!(app.transition(&id, step).await.0, 200, "{from}: {step}");
             }

@@ -1,38 +1,16 @@
-//! Several instances sharing one PostgreSQL outbox, and storage behaviour over time:
-//! work is split without running a try twice, a killed instance's work is finished by
-//! the others, a dropped database connection loses nothing, retention is exact.
+//! Several instances sharing one PostgreSQL outbox: work is split without running a try
+//! twice, a killed instance's work is finished by the others, a dropped database
+//! connection loses nothing, readiness follows the database, and an idle instance hears
+//! another's enqueue.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::common::outbox::new_notification;
 use crate::common::process::ServiceProcess;
-use crate::common::{eventually, metric_value, Backend, Receiver, Reply, TestDb};
+use crate::common::{eventually, metric_value, postgres_server, Backend, Receiver, Reply, TestDb};
 use chrono::Utc;
-use ums_notify::outbox::{AttemptRecord, ClaimRequest, NewNotification, NextStep, Store};
-use ums_notify::policy::{Destination, RetryPolicy, RetrySchedule};
-
-both_backends!(
-    retention_removes_only_old_finished_rows,
-    expired_lease_is_claimed_again
-);
-
-fn new_notification(url: &str, i: usize) -> NewNotification {
-    NewNotification {
-        success: Default::default(),
-        destination: Destination::parse(url).unwrap(),
-        body: format!(r#"{{"i":{i}}}"#).into_bytes(),
-        content_type: "application/json".to_owned(),
-        headers: vec![],
-        policy: RetryPolicy {
-            max_attempts: 10,
-            schedule: RetrySchedule::parse("100ms").unwrap(),
-        },
-        idempotency_key: None,
-        tenant: None,
-        subject: None,
-        kind: "generic".to_owned(),
-    }
-}
+use ums_notify::outbox::Store;
 
 async fn load(store: &dyn Store, url: &str, count: usize) {
     for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
@@ -125,14 +103,8 @@ async fn dropped_database_connections_lose_nothing() {
     let receiver = Receiver::start(Reply::Slow(200, Duration::from_millis(5))).await;
     let app = db.spawn(|s| s.concurrency = 8).await;
     load(app.store.as_ref(), &receiver.url("/n"), 1000).await;
-    let database = url::Url::parse(&db.url)
-        .unwrap()
-        .path()
-        .trim_start_matches('/')
-        .to_owned();
-    let admin = sqlx::PgPool::connect(&crate::common::postgres_server_url())
-        .await
-        .unwrap();
+    let database = db.database_name();
+    let admin = postgres_server().await;
     for round in 1..=3 {
         receiver
             .wait_for(round * 200, Duration::from_secs(30))
@@ -162,177 +134,6 @@ async fn dropped_database_connections_lose_nothing() {
     assert_eq!(ready.status(), 200);
 }
 
-async fn retention_removes_only_old_finished_rows(db: TestDb) {
-    let store = db.store().await;
-    let url = "http://127.0.0.1:9/n";
-    let t0 = Utc::now() - chrono::Duration::days(10);
-    store
-        .enqueue_batch((0..4).map(|i| new_notification(url, i)).collect(), t0)
-        .await
-        .unwrap();
-    let claimed = store
-        .claim(&ClaimRequest {
-            now: t0,
-            limit: 3,
-            lease: Duration::from_secs(60),
-            exclude_hosts: vec![],
-            per_host: 100,
-        })
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 3);
-    // Two finish ten days ago, one yesterday; the fourth stays pending (old, unfinished).
-    let finish = |i: usize, at| AttemptRecord {
-        notification_id: claimed[i].notification.id,
-        lease_token: claimed[i].lease_token,
-        number: 1,
-        started_at: at,
-        duration_ms: 1,
-        status_code: Some(200),
-        failure: None,
-        message: None,
-        response_body: None,
-        next: NextStep::Delivered,
-    };
-    store
-        .record(&[finish(0, t0), finish(1, t0)], t0)
-        .await
-        .unwrap();
-    let yesterday = Utc::now() - chrono::Duration::days(1);
-    store
-        .record(&[finish(2, yesterday)], yesterday)
-        .await
-        .unwrap();
-
-    let cutoff = Utc::now() - chrono::Duration::days(7);
-    assert_eq!(
-        store.purge_finished(cutoff, 1).await.unwrap(),
-        1,
-        "batches are bounded"
-    );
-    assert_eq!(store.purge_finished(cutoff, 100).await.unwrap(), 1);
-    assert_eq!(store.purge_finished(cutoff, 100).await.unwrap(), 0);
-    let stats = store.stats(Utc::now()).await.unwrap();
-    assert_eq!((stats.delivered, stats.pending), (1, 1));
-    assert!(store
-        .get(claimed[0].notification.id)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .attempts(claimed[0].notification.id)
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(
-        store
-            .attempts(claimed[2].notification.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-}
-
-async fn expired_lease_is_claimed_again(db: TestDb) {
-    let store = db.store().await;
-    let now = Utc::now();
-    store
-        .enqueue_batch(vec![new_notification("http://127.0.0.1:9/n", 0)], now)
-        .await
-        .unwrap();
-    let request = |at| ClaimRequest {
-        now: at,
-        limit: 10,
-        lease: Duration::from_secs(30),
-        exclude_hosts: vec![],
-        per_host: 100,
-    };
-    let first = store.claim(&request(now)).await.unwrap();
-    assert_eq!(first.len(), 1);
-    assert!(
-        store.claim(&request(now)).await.unwrap().is_empty(),
-        "leased"
-    );
-    let later = now + chrono::Duration::seconds(31);
-    let second = store.claim(&request(later)).await.unwrap();
-    assert_eq!(second.len(), 1, "the lease expired");
-    assert!(second[0].lease_token > first[0].lease_token);
-    // The stale holder's result is kept as an attempt but does not move the row.
-    let stale = AttemptRecord {
-        notification_id: first[0].notification.id,
-        lease_token: first[0].lease_token,
-        number: 1,
-        started_at: now,
-        duration_ms: 1,
-        status_code: Some(500),
-        failure: Some(ums_notify::outbox::FailureKind::HttpStatus),
-        message: None,
-        response_body: None,
-        next: NextStep::Exhausted,
-    };
-    assert!(
-        store.record(&[stale], later).await.unwrap().is_empty(),
-        "not applied"
-    );
-    let row = store.get(first[0].notification.id).await.unwrap().unwrap();
-    assert_eq!(row.status.as_str(), "delivering");
-    // A claim takes at most `per_host` rows of one host, and none of an excluded host.
-    store
-        .enqueue_batch(
-            (2..6)
-                .map(|i| new_notification("http://127.0.0.3:9/n", i))
-                .collect(),
-            later,
-        )
-        .await
-        .unwrap();
-    let mut capped = request(later);
-    capped.per_host = 3;
-    let taken = store.claim(&capped).await.unwrap();
-    assert_eq!(taken.len(), 3, "3 of the 4 due rows of 127.0.0.3:9");
-    assert!(taken
-        .iter()
-        .all(|c| c.notification.destination.host == "127.0.0.3:9"));
-    store
-        .enqueue_batch(vec![new_notification("http://127.0.0.2:9/n", 1)], later)
-        .await
-        .unwrap();
-    let mut excluded = request(later);
-    excluded.exclude_hosts = vec!["127.0.0.2:9".to_owned(), "127.0.0.3:9".to_owned()];
-    assert!(store.claim(&excluded).await.unwrap().is_empty());
-    // Hand-backs apply together, each only under its own lease token.
-    let due = later + chrono::Duration::seconds(5);
-    let leases: Vec<(i64, i64)> = taken
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.notification.id, c.lease_token + i64::from(i == 2)))
-        .collect();
-    store.release(&leases, due, later).await.unwrap();
-    for (i, c) in taken.iter().enumerate() {
-        let row = store.get(c.notification.id).await.unwrap().unwrap();
-        if i < 2 {
-            let due_ms = row.due_at.map(|at| at.timestamp_millis());
-            assert_eq!(
-                (row.status.as_str(), due_ms),
-                ("pending", Some(due.timestamp_millis()))
-            );
-        } else {
-            assert_eq!(
-                row.status.as_str(),
-                "delivering",
-                "a stale token changes nothing"
-            );
-        }
-    }
-    excluded.exclude_hosts.pop();
-    assert_eq!(
-        store.claim(&excluded).await.unwrap().len(),
-        1,
-        "the fourth row of .3"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_follows_the_database_and_work_resumes() {
     let Some(db) = TestDb::new(Backend::Postgres).await else {
@@ -340,14 +141,8 @@ async fn readiness_follows_the_database_and_work_resumes() {
     };
     let receiver = Receiver::start(Reply::Status(200)).await;
     let app = db.spawn(|_| {}).await;
-    let name = url::Url::parse(&db.url)
-        .unwrap()
-        .path()
-        .trim_start_matches('/')
-        .to_owned();
-    let admin = sqlx::PgPool::connect(&crate::common::postgres_server_url())
-        .await
-        .unwrap();
+    let name = db.database_name();
+    let admin = postgres_server().await;
     let ready = || async {
         app.http
             .get(app.url("/readyz"))

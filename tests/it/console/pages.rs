@@ -1,5 +1,5 @@
 //! The web console over plain HTTP: who gets in, which forms count, and what the pages
-//! show. The browser tests (`console_browser`) drive the same pages in Chromium.
+//! show. The browser tests (`console::browser`) drive the same pages in Chromium.
 
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;

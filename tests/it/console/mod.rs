@@ -1,0 +1,5 @@
+//! The web console: its pages and forms over plain HTTP, and the same pages in a real
+//! browser.
+
+mod browser;
+mod pages;

@@ -1,0 +1,7 @@
+//! Authentication of the platform API: access tokens, `OPEN-BODY-SIG` signatures, nonces
+//! and token expiry, and the merchant guide's signature example and errCode table.
+
+mod body_sig;
+mod expiry;
+mod guide;
+mod tokens;

@@ -1,0 +1,14 @@
+//! Payments: orders through the admin API (creation, transitions, refunds, listing), the
+//! netpay APIs, the payment-result notices, the simulated buyer and expiry, and the
+//! payment `sign`.
+
+mod auto_pay;
+mod listing;
+mod netpay_bills;
+mod netpay_h5;
+mod netpay_orders;
+mod notices;
+mod orders;
+mod payment_sign;
+mod refunds;
+mod transitions;
