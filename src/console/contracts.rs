@@ -7,16 +7,15 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{internal, through_api, Console};
-use crate::admin::extract::ApiPath;
+use super::{answered, internal, Console};
 use crate::outbox::ListFilter;
 use crate::platform::contracts::contract::ContractState;
+use crate::platform::contracts::service::TransitionRequest;
 use crate::platform::contracts::store::ContractFilter;
-use crate::platform::http::admin::contracts::{contract_id_of, path_segment};
+use crate::platform::http::admin::contracts::{contract_id_of, path_segment, refused};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -187,19 +186,12 @@ pub async fn transition(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    let sandbox = console.sandbox.clone();
     let done = format!("Moved to {}; its notice is on its way.", form.to);
-    through_api(
-        &format!("/console/contracts/{id}"),
-        json!({"to": form.to}),
-        |request| {
-            crate::platform::http::admin::contracts::transition(
-                State(sandbox),
-                ApiPath(id),
-                request,
-            )
-        },
-        done,
-    )
-    .await
+    let request = TransitionRequest { to: form.to };
+    let outcome = console
+        .sandbox
+        .contracts
+        .transition(&contract_id_of(&id), request)
+        .await;
+    answered(&format!("/console/contracts/{id}"), outcome, refused, done)
 }

@@ -7,16 +7,16 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::layout::{badge, form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{back, internal, through_api, Console};
-use crate::admin::extract::{ApiJson, ApiPath};
+use super::{answered, back, internal, Console};
+use crate::admin::ApiError;
 use crate::check::admin as checks;
 use crate::check::runs::Run;
 use crate::duration::format_duration;
-use crate::platform::http::admin::merchants;
+use crate::platform::http::admin::merchants::refused;
+use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
 
 fn create_form(ctx: &Ctx) -> Markup {
     html! {
@@ -73,7 +73,8 @@ pub struct CreateForm {
     notify_url: String,
 }
 
-/// Creates through the admin API's handler and shows the credentials once.
+/// Creates through the merchant service, as the admin API does, and shows the
+/// credentials once.
 pub async fn create(
     State(console): State<Console>,
     Extension(ctx): Extension<Ctx>,
@@ -82,33 +83,32 @@ pub async fn create(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    let mut request = json!({"mid": form.mid.trim(), "name": form.name});
-    if !form.notify_url.trim().is_empty() {
-        request["notify_url"] = json!(form.notify_url.trim());
-    }
-    let created = match serde_json::from_value(request) {
-        Ok(request) => merchants::create(State(console.sandbox.clone()), ApiJson(request)).await,
-        Err(error) => return back("/console/merchants", Err(error.to_string())),
+    let notify_url = form.notify_url.trim();
+    let request = CreateMerchant {
+        mid: Some(form.mid.trim().to_owned()),
+        name: Some(form.name),
+        notify_url: (!notify_url.is_empty()).then(|| notify_url.to_owned()),
+        ..CreateMerchant::default()
     };
-    let view = match created {
-        Ok((_, view)) => serde_json::to_value(&view.0).unwrap_or_default(),
-        Err(error) => return back("/console/merchants", Err(error.message)),
+    let merchant = match console.sandbox.merchant_service.create(request).await {
+        Ok(Ok(merchant)) => merchant,
+        Ok(Err(refusal)) => return back("/console/merchants", Err(refused(refusal).message)),
+        Err(error) => return back("/console/merchants", Err(ApiError::internal(error).message)),
     };
-    let text = |key: &str| view[key].as_str().unwrap_or_default().to_owned();
-    let mid = text("mid");
+    let mid = &merchant.mid;
     let content = html! {
         div.card.stack {
             p { "Merchant " strong { (mid) } " is ready. Give these to its client code; "
                 strong { "the keys are shown only now" } " (they stay readable in the admin API)." }
-            div.secret { span { "appId" } code #app-id { (text("app_id")) }
+            div.secret { span { "appId" } code #app-id { (merchant.app_id) }
                 button.secondary type="button" data-copy="app-id" { "Copy" } }
-            div.secret { span { "appKey" } code #app-key { (text("app_key")) }
+            div.secret { span { "appKey" } code #app-key { (merchant.app_key.expose()) }
                 button.secondary type="button" data-copy="app-key" { "Copy" } }
-            div.secret { span { "md5Key" } code #md5-key { (text("md5_key")) }
+            div.secret { span { "md5Key" } code #md5-key { (merchant.md5_key.expose()) }
                 button.secondary type="button" data-copy="md5-key" { "Copy" } }
             p { "The md5Key (通讯密钥) signs payment-result notices ("
-                (text("sign_type")) "); order numbers start with the source number "
-                strong { (text("msg_src_id")) } "." }
+                (merchant.sign_type.as_str()) "); order numbers start with the source number "
+                strong { (merchant.msg_src_id) } "." }
             p { a href={ "/console/merchants/" (mid) } { "Go to the merchant" } }
         }
     };
@@ -236,14 +236,11 @@ pub async fn update(
         return refused;
     }
     let to = format!("/console/merchants/{mid}");
-    let blank_is_null = |text: &str| match text.trim() {
-        "" => Value::Null,
-        text => json!(text),
-    };
+    let blank_is_none = |text: &str| Some(Some(text.trim().to_owned()).filter(|t| !t.is_empty()));
     let copies = match form.extra_copies.trim() {
-        "" => Value::Null,
+        "" => None,
         text => match text.parse::<u32>() {
-            Ok(n) => json!(n),
+            Ok(n) => Some(n),
             Err(_) => {
                 return back(
                     &to,
@@ -252,19 +249,14 @@ pub async fn update(
             }
         },
     };
-    let patch = json!({
-        "notify_url": blank_is_null(&form.notify_url),
-        "auto_consent_after": blank_is_null(&form.auto_consent_after),
-        "extra_copies": copies,
-    });
-    let sandbox = console.sandbox.clone();
-    through_api(
-        &to,
-        patch,
-        |patch| merchants::update(State(sandbox), ApiPath(mid), patch),
-        "Saved.".to_owned(),
-    )
-    .await
+    let patch = PatchMerchant {
+        notify_url: blank_is_none(&form.notify_url),
+        auto_consent_after: blank_is_none(&form.auto_consent_after),
+        extra_copies: Some(copies),
+        ..PatchMerchant::default()
+    };
+    let outcome = console.sandbox.merchant_service.update(&mid, patch).await;
+    answered(&to, outcome, refused, "Saved.".to_owned())
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,6 @@
-//! The web console at `/console`: server-rendered pages over the same handlers as the
-//! admin API, with its assets compiled into the binary (no CDN, no build step).
+//! The web console at `/console`: server-rendered pages over the same services as the
+//! admin API (and with its messages), with its assets compiled into the binary (no CDN,
+//! no build step).
 //!
 //! - [`session`] — sign-in with the admin token (an HttpOnly, SameSite=Strict cookie) and
 //!   the per-form token that guards every state change against cross-site requests;
@@ -21,7 +22,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::admin::extract::ApiJson;
 use crate::admin::{ApiError, AppState};
 use crate::check::admin::Checks;
 use crate::platform::Sandbox;
@@ -121,30 +121,24 @@ pub fn internal(error: anyhow::Error) -> Response {
         .into_response()
 }
 
-/// Where to go after a form: back to `to`, with a message for the next page.
-/// Calls an admin API handler for a console form: `request` is the handler's JSON body,
-/// read as the API reads it; the page at `to` then says what happened (`done` on
-/// success, the API's own message otherwise).
-pub async fn through_api<T, R, Fut>(
+/// Back to `to` after a form's service call, saying what happened: `done` on success,
+/// otherwise the admin API's own message for the same refusal (`as_api` gives the API's
+/// error) or failure.
+pub fn answered<T, R>(
     to: &str,
-    request: serde_json::Value,
-    handler: impl FnOnce(ApiJson<T>) -> Fut,
+    outcome: anyhow::Result<Result<T, R>>,
+    as_api: impl FnOnce(R) -> ApiError,
     done: String,
-) -> Response
-where
-    T: serde::de::DeserializeOwned,
-    Fut: std::future::Future<Output = Result<R, ApiError>>,
-{
-    let outcome = match serde_json::from_value(request) {
-        Ok(request) => handler(ApiJson(request))
-            .await
-            .map(|_| done)
-            .map_err(|error| error.message),
-        Err(error) => Err(error.to_string()),
+) -> Response {
+    let outcome = match outcome {
+        Ok(Ok(_)) => Ok(done),
+        Ok(Err(refused)) => Err(as_api(refused).message),
+        Err(error) => Err(ApiError::internal(error).message),
     };
     back(to, outcome)
 }
 
+/// Where to go after a form: back to `to`, with a message for the next page.
 pub fn back(to: &str, outcome: Result<String, String>) -> Response {
     let (key, text) = match outcome {
         Ok(text) => ("notice", text),

@@ -1,6 +1,7 @@
 //! The order pages: the list with filters, and one order with its payment, refunds and
 //! notices, a button for every legal move (pay, close, refund the rest) and a form for a
-//! partial refund. The buttons call the admin API's own handlers.
+//! partial refund. The buttons call the order service, as the admin API does, and show
+//! the API's own message when it refuses.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -12,10 +13,11 @@ use serde_json::json;
 
 use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{internal, through_api, Console};
-use crate::admin::extract::ApiPath;
+use super::{answered, internal, Console};
 use crate::outbox::ListFilter;
+use crate::platform::http::admin::orders::refused;
 use crate::platform::payments::order::{OrderState, Product};
+use crate::platform::payments::requests::{OrderTransition, RefundRequest};
 use crate::platform::payments::store::OrderFilter;
 
 #[derive(Debug, Default, Deserialize)]
@@ -218,17 +220,13 @@ pub async fn transition(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    let sandbox = console.sandbox.clone();
     let done = format!("Moved to {}; its notice is on its way.", form.to);
-    through_api(
-        &format!("/console/orders/{id}"),
-        json!({"to": form.to}),
-        |request| {
-            crate::platform::http::admin::orders::transition(State(sandbox), ApiPath(id), request)
-        },
-        done,
-    )
-    .await
+    let request = OrderTransition {
+        to: form.to,
+        target_sys: None,
+    };
+    let outcome = console.sandbox.orders.transition(&id, request).await;
+    answered(&format!("/console/orders/{id}"), outcome, refused, done)
 }
 
 #[derive(Deserialize)]
@@ -246,24 +244,20 @@ pub async fn refund(
     if let Some(refused) = check_form_token(&console, &form.form_token) {
         return refused;
     }
-    // A whole number goes as one; anything else as the text, for the API to refuse.
-    let amount: serde_json::Value = form
+    // A whole number goes as one; anything else as the text, for the service to refuse.
+    let amount = form
         .amount
         .trim()
         .parse::<i64>()
         .map_or_else(|_| json!(form.amount), |fen| json!(fen));
-    let sandbox = console.sandbox.clone();
     let done = format!(
         "Refunded {} fen; its notice is on its way.",
         form.amount.trim()
     );
-    through_api(
-        &format!("/console/orders/{id}"),
-        json!({"amount": amount}),
-        |request| async move {
-            crate::platform::http::admin::orders::refund(State(sandbox), ApiPath(id), request).await
-        },
-        done,
-    )
-    .await
+    let request = RefundRequest {
+        amount: Some(amount),
+        refund_order_id: None,
+    };
+    let outcome = console.sandbox.orders.refund(&id, request).await;
+    answered(&format!("/console/orders/{id}"), outcome, refused, done)
 }

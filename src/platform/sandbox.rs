@@ -15,7 +15,7 @@ use crate::platform::config::PlatformArgs;
 use crate::platform::contracts::events::Lifecycle;
 use crate::platform::contracts::signer::MerchantSigner;
 use crate::platform::contracts::{notice, ContractService, ContractStore};
-use crate::platform::merchants::MerchantStore;
+use crate::platform::merchants::{MerchantService, MerchantStore};
 use crate::platform::payments::{OrderService, OrderStore};
 use crate::policy::RetryPolicy;
 use crate::producer::Producer;
@@ -23,8 +23,10 @@ use crate::producer::Producer;
 /// Cheap to clone: every handler and task holds one.
 #[derive(Clone)]
 pub struct Sandbox {
-    /// Merchants and their credentials.
+    /// Merchants and their credentials: their rows.
     pub merchants: MerchantStore,
+    /// Merchants: an admin creating and changing them (over the same rows).
+    pub merchant_service: MerchantService,
     /// Access tokens and spent nonces.
     pub auth: AuthStore,
     /// Contracts: drafting and changing them; their rows in `contracts.store`.
@@ -48,8 +50,10 @@ impl Sandbox {
         settings.validate()?;
         let contract_term = chrono::Duration::from_std(settings.contract_term)
             .context("UMS_NOTIFY_PLATFORM_CONTRACT_TERM is too long")?;
+        let merchants = MerchantStore::new(db.clone());
         let orders = OrderService::new(
             OrderStore::new(db.clone()),
+            merchants.clone(),
             delivery.clone(),
             producer.clone(),
         );
@@ -58,7 +62,8 @@ impl Sandbox {
             delivery,
         };
         Ok(Self {
-            merchants: MerchantStore::new(db.clone()),
+            merchant_service: MerchantService::new(merchants.clone(), producer.clock.clone()),
+            merchants,
             auth: AuthStore::new(db.clone()),
             contracts: ContractService::new(
                 ContractStore::new(db.clone()),

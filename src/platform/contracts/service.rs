@@ -1,10 +1,16 @@
 //! The contract service: drafting new contracts and moving them through their states,
-//! with the state change and its notifications committed together.
+//! with the state change and its notifications committed together; and an admin's move
+//! ([`TransitionRequest`]), for the admin API and the console alike, answered with the
+//! contract moved or why not ([`ContractRefused`]).
 
 use std::sync::Arc;
 
-use crate::platform::contracts::contract::{self, ContractState, NewContract};
-use crate::platform::contracts::events::{Cause, Change, Lifecycle};
+use serde::Deserialize;
+
+use crate::platform::contracts::contract::{
+    self, Contract, ContractState, IllegalTransition, NewContract, ParseContractStateError,
+};
+use crate::platform::contracts::events::{Cause, Change, Lifecycle, Refused};
 use crate::platform::contracts::store::ContractStore;
 use crate::platform::contracts::store::TransitionOutcome;
 use crate::platform::merchants::merchant::Merchant;
@@ -26,6 +32,48 @@ pub struct ContractTerms<'a> {
     pub plan_id: &'a str,
     pub single_limit_amt: &'a str,
     pub avl_num: &'a str,
+}
+
+/// An admin's move of a contract.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The state to move to.
+    #[schema(value_type = ContractState)]
+    pub to: String,
+}
+
+/// A contract moved, with its notifications enqueued.
+#[derive(Debug)]
+pub struct ContractMoved {
+    pub contract: Box<Contract>,
+    /// The notifications the move enqueued (one, plus the merchant's extra copies).
+    pub notifications: Vec<i64>,
+}
+
+/// Why an admin's move was refused; nothing changed. Its `Display` is the message for
+/// people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractRefused {
+    /// `to` names no contract state.
+    #[error(transparent)]
+    InvalidState(ParseContractStateError),
+    /// No contract has this contractId.
+    #[error("contract {0:?} does not exist")]
+    NotFound(String),
+    /// The state machine does not allow the move.
+    #[error(transparent)]
+    Illegal(IllegalTransition),
+}
+
+impl ContractRefused {
+    /// The field of the request the refusal is about, if it is about one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidState(_) | Self::Illegal(_) => Some("to"),
+            Self::NotFound(_) => None,
+        }
+    }
 }
 
 impl ContractService {
@@ -82,5 +130,37 @@ impl ContractService {
             })
             .await?;
         Ok(outcome.accepted(&self.producer))
+    }
+
+    /// Moves contract `contract_id` as an admin asks; the move and its notifications are
+    /// one transaction. An illegal move changes nothing.
+    pub async fn transition(
+        &self,
+        contract_id: &str,
+        request: TransitionRequest,
+    ) -> anyhow::Result<Result<ContractMoved, ContractRefused>> {
+        let to = match request.to.parse::<ContractState>() {
+            Ok(to) => to,
+            Err(error) => return Ok(Err(ContractRefused::InvalidState(error))),
+        };
+        Ok(match self.change(contract_id, to, Cause::Admin).await? {
+            TransitionOutcome::Done {
+                contract,
+                notifications,
+            } => {
+                tracing::info!(mid = %contract.mid, contract_no = %contract.contract_no, state = %contract.state, "contract moved by an admin");
+                Ok(ContractMoved {
+                    contract,
+                    notifications,
+                })
+            }
+            TransitionOutcome::NotFound => Err(ContractRefused::NotFound(contract_id.to_owned())),
+            TransitionOutcome::Refused(Refused::Illegal(illegal)) => {
+                Err(ContractRefused::Illegal(illegal))
+            }
+            TransitionOutcome::Refused(Refused::NotDue) => {
+                anyhow::bail!("an admin change was refused as a consent")
+            }
+        })
     }
 }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::platform::auth::AppKey;
+use crate::platform::wire::fields;
+use crate::policy::Destination;
 
 /// A merchant and its credentials.
 #[derive(Debug, Clone)]
@@ -33,6 +35,28 @@ pub struct Merchant {
     pub extra_copies: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Merchant {
+    /// The merchant's default notify URL, for an admin request that names none. It was
+    /// accepted by the same check when the merchant was saved; should it fail now, the
+    /// request is refused rather than every notification of it later.
+    pub fn default_notify_target(&self) -> Result<Destination, NoDefaultNotify> {
+        let url = self.notify_url.as_deref().ok_or(NoDefaultNotify::Missing)?;
+        fields::notify_target(url).map_err(|error| NoDefaultNotify::Refused(error.message))
+    }
+}
+
+/// Why an admin request that names no notify URL cannot use the merchant's default; its
+/// `Display` is the message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoDefaultNotify {
+    /// The merchant has no default notify URL.
+    #[error("`notify_url` is required: the merchant has no default notify URL")]
+    Missing,
+    /// The default is refused now, for this reason.
+    #[error("the merchant's default notify URL is refused ({0}); give a `notify_url`")]
+    Refused(String),
 }
 
 #[derive(Debug, Clone)]

@@ -4,6 +4,10 @@
 //!
 //! A contractId is standard Base64 and may hold `/` and `+`: in a path, percent-encode it,
 //! or write it in the URL-safe alphabet (`-` for `+`, `_` for `/`), which is accepted too.
+//!
+//! A move's rules are the contract service's
+//! ([`crate::platform::contracts::ContractService::transition`]); [`refused`] answers its
+//! refusals.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,13 +21,11 @@ use crate::admin::page::PageRequest;
 use crate::admin::ApiError;
 use crate::platform::contracts::contract::Contract;
 use crate::platform::contracts::contract::ContractState;
-use crate::platform::contracts::events::{Cause, Refused};
-use crate::platform::contracts::service::ContractTerms;
-use crate::platform::contracts::store::{ContractFilter, CreateOutcome, TransitionOutcome};
-use crate::platform::merchants::merchant::Merchant;
+use crate::platform::contracts::service::{ContractRefused, ContractTerms, TransitionRequest};
+use crate::platform::contracts::store::{ContractFilter, CreateOutcome};
+use crate::platform::merchants::merchant::NoDefaultNotify;
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::fields::{self, FieldError};
-use crate::policy::Destination;
 
 /// A contract to create as if the merchant had signed it through the platform API.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -47,13 +49,6 @@ pub struct ListQuery {
     /// Page size, 1 to 500 (50 by default).
     limit: Option<u32>,
     cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TransitionRequest {
-    #[schema(value_type = ContractState)]
-    to: String,
 }
 
 /// A contract as the admin API shows it.
@@ -152,25 +147,25 @@ fn not_found(contract_id: &str) -> ApiError {
     ApiError::not_found(&format!("contract {contract_id:?}"))
 }
 
-/// The merchant's default notify URL, for a contract that names none. It was accepted by
-/// the same check when the merchant was saved; should it fail now, the contract is refused
-/// here rather than every notification of it later.
-pub(super) fn default_notify_target(merchant: &Merchant) -> Result<Destination, ApiError> {
-    let url = merchant.notify_url.as_deref().ok_or_else(|| {
-        ApiError::invalid(
-            "missing_notify_url",
-            "`notify_url` is required: the merchant has no default notify URL",
-        )
-    })?;
-    fields::notify_target(url).map_err(|error| {
-        ApiError::invalid(
-            "invalid_notify_url",
-            format!(
-                "the merchant's default notify URL is refused ({}); give a `notify_url`",
-                error.message
-            ),
-        )
-    })
+/// A merchant's default notify URL refused for a request that names none, as the admin
+/// API answers it.
+pub(super) fn no_default_notify(refused: NoDefaultNotify) -> ApiError {
+    let code = match refused {
+        NoDefaultNotify::Missing => "missing_notify_url",
+        NoDefaultNotify::Refused(_) => "invalid_notify_url",
+    };
+    ApiError::invalid(code, refused.to_string())
+}
+
+/// A refusal of the contract service as the admin API answers it (the console shows its
+/// message too).
+pub fn refused(refusal: ContractRefused) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        ContractRefused::InvalidState(_) => ApiError::invalid("invalid_state", message),
+        ContractRefused::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+        ContractRefused::Illegal(_) => ApiError::conflict("illegal_transition", message),
+    }
 }
 
 /// Create a contract as if the merchant had signed it through the platform API.
@@ -215,7 +210,9 @@ pub async fn create(
     })?;
     let notify = match notify {
         Some(notify) => notify,
-        None => default_notify_target(&merchant)?,
+        None => merchant
+            .default_notify_target()
+            .map_err(no_default_notify)?,
     };
     let terms = ContractTerms {
         contract_no: &contract_no,
@@ -315,29 +312,13 @@ pub async fn transition(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<TransitionRequest>,
 ) -> Result<Json<TransitionView>, ApiError> {
-    let id = contract_id_of(&id);
-    let to = request
-        .to
-        .parse::<ContractState>()
-        .map_err(|e| ApiError::invalid("invalid_state", e.to_string()))?;
-    match sandbox.contracts.change(&id, to, Cause::Admin).await? {
-        TransitionOutcome::Done {
-            contract,
-            notifications,
-        } => {
-            tracing::info!(mid = %contract.mid, contract_no = %contract.contract_no, state = %contract.state, "contract moved by the admin API");
-            Ok(Json(TransitionView {
-                contract: (*contract).into(),
-                notification_ids: notifications,
-            }))
-        }
-        TransitionOutcome::NotFound => Err(not_found(&id)),
-        TransitionOutcome::Refused(Refused::Illegal(illegal)) => Err(ApiError::conflict(
-            "illegal_transition",
-            illegal.to_string(),
-        )),
-        TransitionOutcome::Refused(Refused::NotDue) => {
-            Err(anyhow::anyhow!("an admin change was refused as a consent").into())
-        }
-    }
+    let moved = sandbox
+        .contracts
+        .transition(&contract_id_of(&id), request)
+        .await?
+        .map_err(refused)?;
+    Ok(Json(TransitionView {
+        contract: (*moved.contract).into(),
+        notification_ids: moved.notifications,
+    }))
 }

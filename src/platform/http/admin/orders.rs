@@ -5,6 +5,9 @@
 //!
 //! States are named as the order's product names them (`PAID` for a QR bill,
 //! `TRADE_SUCCESS` for a trade order); see [`crate::platform::payments::order`].
+//!
+//! The rules are the order service's ([`crate::platform::payments::OrderService`]): these
+//! handlers read the request, call it, and answer its outcome or refusal ([`refused`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,41 +18,15 @@ use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::admin::page::PageRequest;
 use crate::admin::ApiError;
-use crate::duration::parse_duration;
-use crate::platform::payments::events::{Cause, OrderEvent, Refused};
-use crate::platform::payments::fields::{self as order_fields, generate_order_no, order_no_max};
-use crate::platform::payments::order::{Order, OrderRefusal, OrderState, Product, CHANNELS};
-use crate::platform::payments::service::OrderTerms;
-use crate::platform::payments::store::{OrderChangeOutcome, OrderCreateOutcome, OrderFilter};
+use crate::platform::payments::order::{OrderRefusal, OrderState, Product};
+use crate::platform::payments::requests::{CreateOrder, OrderTransition, RefundRequest};
+use crate::platform::payments::requests::{OrderMoved, OrderRefused};
+use crate::platform::payments::store::OrderFilter;
 use crate::platform::sandbox::Sandbox;
-use crate::platform::wire::fields;
 
 pub use crate::platform::http::admin::order_views::{
     OrderChangeView, OrderList, OrderView, PaymentView, RefundView,
 };
-
-/// An order to create as if the merchant had created it through the platform API.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateOrder {
-    mid: Option<String>,
-    /// In fen.
-    #[schema(value_type = i64)]
-    total_amount: Option<serde_json::Value>,
-    /// The merchant's default when left out.
-    notify_url: Option<String>,
-    /// `trade` (an H5 / mini-program order, the default) or `bill` (a QR bill).
-    #[schema(value_type = Option<Product>)]
-    product: Option<String>,
-    /// The `merOrderId` or `billNo`; generated from the merchant's source number when
-    /// left out.
-    order_no: Option<String>,
-    description: Option<String>,
-    tid: Option<String>,
-    inst_mid: Option<String>,
-    /// How long it stays payable, such as `30m` (the default) or `2h`.
-    expire_after: Option<String>,
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -66,36 +43,32 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrderTransition {
-    /// The state to move to, as the order's product names it.
-    to: String,
-    /// For a payment: the channel (`WXPay`, the default, `Alipay` or `UnionPay`).
-    target_sys: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    /// In fen.
-    #[schema(value_type = i64)]
-    amount: Option<serde_json::Value>,
-    /// Generated from the merchant's source number when left out.
-    refund_order_id: Option<String>,
-}
-
-/// The merchant's source number, which the order's number starts with.
-fn source_number(order: &Order) -> String {
-    order.order_no.chars().take(4).collect()
-}
-
-fn invalid(message: String) -> ApiError {
-    ApiError::invalid("invalid_field", message)
-}
-
-fn not_found(id: &str) -> ApiError {
-    ApiError::not_found(&format!("order {id:?}"))
+/// A refusal of the order service as the admin API answers it (the console shows its
+/// message too).
+pub fn refused(refusal: OrderRefused) -> ApiError {
+    let message = refusal.to_string();
+    match refusal {
+        OrderRefused::Invalid { .. } => ApiError::invalid("invalid_field", message),
+        OrderRefused::InvalidState(_) => ApiError::invalid("invalid_state", message),
+        OrderRefused::InvalidTargetSys => ApiError::invalid("invalid_target_sys", message),
+        OrderRefused::InvalidNotifyUrl(_) => ApiError::invalid("invalid_notify_url", message),
+        OrderRefused::NoDefaultNotify(refused) => super::contracts::no_default_notify(refused),
+        OrderRefused::UnknownMerchant(_) => ApiError::invalid("unknown_merchant", message),
+        OrderRefused::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+        OrderRefused::DuplicateOrderNo { .. } => ApiError::conflict("duplicate_order_no", message),
+        OrderRefused::Rule(rule) => match rule {
+            OrderRefusal::Illegal { .. } | OrderRefusal::Expired(_) => {
+                ApiError::conflict("illegal_transition", message)
+            }
+            OrderRefusal::RefundIdReused(_) => {
+                ApiError::conflict("duplicate_refund_order_id", message)
+            }
+            OrderRefusal::RefundTooLarge { .. } | OrderRefusal::RefundNotPositive => {
+                ApiError::conflict("refund_exceeds_amount", message)
+            }
+        },
+        OrderRefused::RefundRepeated(_) => ApiError::conflict("duplicate_refund_order_id", message),
+    }
 }
 
 /// Create an order (QR bill or trade order) as if the merchant had created it through
@@ -113,114 +86,11 @@ pub async fn create(
     State(sandbox): State<Sandbox>,
     ApiJson(request): ApiJson<CreateOrder>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
-    let mid = fields::require("mid", request.mid.as_deref())
-        .map_err(|_| invalid("`mid` is required".to_owned()))?
-        .to_owned();
-    fields::validate_mid(&mid).map_err(|e| invalid(e.message))?;
-    let total_amount = order_fields::amount(
-        "`total_amount`",
-        request
-            .total_amount
-            .as_ref()
-            .ok_or_else(|| invalid("`total_amount` is required".to_owned()))?,
-    )
-    .map_err(invalid)?;
-    let product = match request.product.as_deref() {
-        None => Product::Trade,
-        Some(p) => p.parse().map_err(invalid)?,
-    };
-    let description = request.description.unwrap_or_default();
-    order_fields::description("`description`", &description).map_err(invalid)?;
-    let tid = request.tid.unwrap_or_else(|| "88880001".to_owned());
-    order_fields::tid("`tid`", &tid).map_err(invalid)?;
-    let inst_mid = request
-        .inst_mid
-        .unwrap_or_else(|| product.default_inst_mid().to_owned());
-    order_fields::inst_mid("`inst_mid`", &inst_mid).map_err(invalid)?;
-    let now = sandbox.now();
-    let expires_at = match request.expire_after.as_deref() {
-        None => None,
-        Some(text) => {
-            let after = parse_duration(text)
-                .ok()
-                .and_then(|d| chrono::Duration::from_std(d).ok())
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "`expire_after` is not a duration such as 30m: {text:?}"
-                    ))
-                })?;
-            // Checked before it is added: a huge duration must not overflow the time.
-            let at = now
-                .checked_add_signed(after)
-                .ok_or_else(|| invalid("`expire_after` must be at most 30d".to_owned()))?;
-            order_fields::expiry("`expire_after`", at, now).map_err(invalid)?;
-            Some(at)
-        }
-    };
-    let notify = request
-        .notify_url
-        .as_deref()
-        .filter(|url| !url.is_empty())
-        .map(fields::notify_target)
-        .transpose()
-        .map_err(|e| {
-            ApiError::invalid(
-                "invalid_notify_url",
-                e.message.replace("notifyUrl", "`notify_url`"),
-            )
-        })?;
-    let merchant = sandbox.merchants.merchant(&mid).await?.ok_or_else(|| {
-        ApiError::invalid("unknown_merchant", format!("merchant {mid} does not exist"))
-    })?;
-    let order_no = match request.order_no {
-        Some(no) => {
-            order_fields::order_no(
-                "`order_no`",
-                &no,
-                order_no_max(product),
-                &merchant.msg_src_id,
-            )
-            .map_err(invalid)?;
-            no
-        }
-        None => generate_order_no(&merchant.msg_src_id, now),
-    };
-    let notify = match notify {
-        Some(notify) => notify,
-        None => crate::platform::http::admin::contracts::default_notify_target(&merchant)?,
-    };
-    let terms = OrderTerms {
-        product,
-        order_no,
-        tid,
-        inst_mid,
-        bill_date: match product {
-            Product::Bill => crate::platform::wire::time::format_wall_clock(now, "%Y-%m-%d"),
-            Product::Trade => String::new(),
-        },
-        total_amount,
-        description,
-        expires_at,
-        h5: None,
-    };
-    let new = sandbox.orders.draft(&merchant, terms, notify, now);
-    match sandbox.orders.store.create_order(new, None, now).await? {
-        OrderCreateOutcome::Created(order) => {
-            tracing::info!(mid = %order.mid, order_no = %order.order_no, "order created by the admin API");
-            Ok((
-                StatusCode::CREATED,
-                Json(OrderView::new(order, Some(Vec::new()))),
-            ))
-        }
-        OrderCreateOutcome::DuplicateOrderNo(existing) => Err(ApiError::conflict(
-            "duplicate_order_no",
-            format!(
-                "merchant {mid} already has order {} with order_no {}",
-                existing.id, existing.order_no
-            ),
-        )),
-        OrderCreateOutcome::NonceReplayed => Err(anyhow::anyhow!("no nonce was given").into()),
-    }
+    let order = sandbox.orders.create(request).await?.map_err(refused)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderView::new(order, Some(Vec::new()))),
+    ))
 }
 
 /// Orders, newest first, in pages.
@@ -271,16 +141,6 @@ pub async fn list(
     }))
 }
 
-async fn order_of(sandbox: &Sandbox, id: &str) -> Result<Order, ApiError> {
-    let number: i64 = id.parse().map_err(|_| not_found(id))?;
-    sandbox
-        .orders
-        .store
-        .order(number)
-        .await?
-        .ok_or_else(|| not_found(id))
-}
-
 /// One order with its payment and refunds.
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders",
     params(("id" = i64, Path, description = "The order's id", example = 1)),
@@ -294,58 +154,19 @@ pub async fn show(
     State(sandbox): State<Sandbox>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let order = order_of(&sandbox, &id).await?;
+    let order = sandbox.orders.order_of(&id).await?.map_err(refused)?;
     let refunds = sandbox.orders.store.refunds(order.id).await?;
     Ok(Json(OrderView::new(order, Some(refunds))))
 }
 
-/// The admin API's answer to an order event.
-async fn changed(
-    sandbox: &Sandbox,
-    id: &str,
-    outcome: OrderChangeOutcome,
-) -> Result<Json<OrderChangeView>, ApiError> {
-    match outcome {
-        OrderChangeOutcome::Done {
-            order,
-            refund,
-            notifications,
-        } => {
-            tracing::info!(mid = %order.mid, order_no = %order.order_no, status = order.status(), "order moved by the admin API");
-            let refunds = sandbox.orders.store.refunds(order.id).await?;
-            Ok(Json(OrderChangeView {
-                order: OrderView::new(*order, Some(refunds)),
-                refund: refund.map(Into::into),
-                notification_ids: notifications,
-            }))
-        }
-        OrderChangeOutcome::NotFound => Err(not_found(id)),
-        OrderChangeOutcome::Refused(Refused::Rule(refusal)) => Err(refused(refusal)),
-        OrderChangeOutcome::Refused(Refused::Repeated(refund)) => Err(ApiError::conflict(
-            "duplicate_refund_order_id",
-            format!(
-                "refund {} of {} fen was already made; nothing was refunded again",
-                refund.refund_order_id, refund.amount
-            ),
-        )),
-        OrderChangeOutcome::Refused(Refused::NotDue) | OrderChangeOutcome::NonceReplayed => {
-            Err(anyhow::anyhow!("an admin change was refused as a simulated one").into())
-        }
-    }
-}
-
-fn refused(refusal: OrderRefusal) -> ApiError {
-    match refusal {
-        OrderRefusal::Illegal { .. } | OrderRefusal::Expired(_) => {
-            ApiError::conflict("illegal_transition", refusal.to_string())
-        }
-        OrderRefusal::RefundIdReused(_) => {
-            ApiError::conflict("duplicate_refund_order_id", refusal.to_string())
-        }
-        OrderRefusal::RefundTooLarge { .. } | OrderRefusal::RefundNotPositive => {
-            ApiError::conflict("refund_exceeds_amount", refusal.to_string())
-        }
-    }
+/// The admin API's view of an order moved.
+async fn changed(sandbox: &Sandbox, moved: OrderMoved) -> Result<Json<OrderChangeView>, ApiError> {
+    let refunds = sandbox.orders.store.refunds(moved.order.id).await?;
+    Ok(Json(OrderChangeView {
+        order: OrderView::new(*moved.order, Some(refunds)),
+        refund: moved.refund.map(Into::into),
+        notification_ids: moved.notifications,
+    }))
 }
 
 /// Move an order: pay it (`PAID` / `TRADE_SUCCESS`), close it (`CLOSED` /
@@ -367,41 +188,8 @@ pub async fn transition(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<OrderTransition>,
 ) -> Result<Json<OrderChangeView>, ApiError> {
-    let order = order_of(&sandbox, &id).await?;
-    let to = OrderState::from_wire(order.product, &request.to)
-        .map_err(|e| ApiError::invalid("invalid_state", e))?;
-    let target_sys = match request.target_sys {
-        None => CHANNELS[0].to_owned(),
-        Some(channel) if CHANNELS.contains(&channel.as_str()) => channel,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "invalid_target_sys",
-                format!("`target_sys` must be one of {}", CHANNELS.join(", ")),
-            ))
-        }
-    };
-    let event = match to {
-        OrderState::Paid => OrderEvent::Pay { target_sys },
-        OrderState::Closed => OrderEvent::Close,
-        OrderState::Refunded => OrderEvent::Refund {
-            refund_order_id: generate_order_no(&source_number(&order), sandbox.now()),
-            amount: None,
-        },
-        OrderState::Unpaid => {
-            return Err(refused(order.check_move(to).err().unwrap_or_else(|| {
-                OrderRefusal::Illegal {
-                    from: order.status(),
-                    to: to.wire(order.product),
-                    why: "an order never becomes unpaid again".to_owned(),
-                }
-            })))
-        }
-    };
-    let outcome = sandbox
-        .orders
-        .apply(order.id, event, Cause::Admin, None)
-        .await?;
-    changed(&sandbox, &id, outcome).await
+    let moved = sandbox.orders.transition(&id, request).await?;
+    changed(&sandbox, moved.map_err(refused)?).await
 }
 
 /// Refund part (or all) of a paid order, as the merchant's refund API would; its
@@ -422,31 +210,7 @@ pub async fn refund(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<(StatusCode, Json<OrderChangeView>), ApiError> {
-    let order = order_of(&sandbox, &id).await?;
-    let amount = order_fields::amount(
-        "`amount`",
-        request
-            .amount
-            .as_ref()
-            .ok_or_else(|| invalid("`amount` is required".to_owned()))?,
-    )
-    .map_err(invalid)?;
-    let prefix = source_number(&order);
-    let refund_order_id = match request.refund_order_id {
-        Some(no) => {
-            order_fields::order_no("`refund_order_id`", &no, 32, &prefix).map_err(invalid)?;
-            no
-        }
-        None => generate_order_no(&prefix, sandbox.now()),
-    };
-    let event = OrderEvent::Refund {
-        refund_order_id,
-        amount: Some(amount),
-    };
-    let outcome = sandbox
-        .orders
-        .apply(order.id, event, Cause::Admin, None)
-        .await?;
-    let view = changed(&sandbox, &id, outcome).await?;
+    let moved = sandbox.orders.refund(&id, request).await?;
+    let view = changed(&sandbox, moved.map_err(refused)?).await?;
     Ok((StatusCode::CREATED, view))
 }
