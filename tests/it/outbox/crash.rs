@@ -67,7 +67,11 @@ async fn killed_during_a_try_is_delivered_after_restart(db: TestDb) {
 /// that was answered 201 must be delivered after a restart.
 async fn killed_during_group_commits_loses_no_accepted_notification(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
-    let service = ServiceProcess::start(&db.url, &[]);
+    // What the killed instance had leased comes back when its lease expires: a short
+    // lease keeps that well inside the wait below (the default is 60 s, the wait's own
+    // length).
+    let args = ["--lease", "15s", "--request-timeout", "5s"];
+    let service = ServiceProcess::start(&db.url, &args);
     let single = service.url("/admin/v1/notifications");
     let batch = service.url("/admin/v1/notifications/batch");
     let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -130,7 +134,7 @@ async fn killed_during_group_commits_loses_no_accepted_notification(db: TestDb) 
     while senders.join_next().await.is_some() {}
     let accepted: Vec<String> = accepted.lock().unwrap().clone();
 
-    let service = ServiceProcess::start(&db.url, &[]);
+    let service = ServiceProcess::start(&db.url, &args);
     let arrived = || {
         receiver
             .received()
