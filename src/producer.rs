@@ -46,7 +46,7 @@ pub async fn enqueue_in(
     batch: Vec<NewNotification>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Receipt> {
-    let enqueued = crate::outbox::store::enqueue_in(tx, &batch, now).await?;
+    let enqueued = crate::outbox::insert::enqueue_in(tx, &batch, now).await?;
     Ok(Receipt {
         created: enqueued.iter().filter(|e| e.created).count(),
         ids: enqueued.into_iter().map(|e| e.notification.id).collect(),

@@ -1,10 +1,12 @@
 //! The HTTP surface: admin API, health and metrics, plus the routes other modules (the
 //! platform simulation) mount beside them.
 
+pub mod actions;
 pub mod duplicates;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod listing;
 pub mod middleware;
 pub mod notifications;
 pub mod openapi;
@@ -76,12 +78,12 @@ pub fn router(
         request_limit.max(BATCH_REQUEST_LIMIT),
     ));
     let admin = OpenApiRouter::new()
-        .routes(routes!(notifications::create, notifications::list))
+        .routes(routes!(notifications::create, listing::list))
         .routes((schemas, paths, batch))
         .routes(routes!(notifications::show))
-        .routes(routes!(notifications::redeliver))
-        .routes(routes!(notifications::deliver_now))
-        .routes(routes!(notifications::cancel))
+        .routes(routes!(actions::redeliver))
+        .routes(routes!(actions::deliver_now))
+        .routes(routes!(actions::cancel))
         .routes(routes!(notifications::stats))
         .routes(routes!(duplicates::duplicate))
         .merge(admin_extra)

@@ -10,12 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::{AdminErrors, ErrorBody, ItemError};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::page::PageRequest;
+use super::extract::{ApiJson, ApiPath};
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
 use crate::duration::parse_duration;
-use crate::outbox::{ActionOutcome, AdminAction, KeyConflict, ListFilter, NewNotification, Status};
+use crate::outbox::{KeyConflict, NewNotification};
 use crate::policy::success::MAX_SUCCESS_BODY;
 use crate::policy::{Destination, RetryPolicy, RetrySchedule, SuccessRule, MAX_ATTEMPTS_LIMIT};
 
@@ -364,74 +363,8 @@ pub async fn create_batch(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Only notifications in this status.
-    #[param(value_type = Option<Status>)]
-    status: Option<String>,
-    /// Page size, 1 to 500 (50 by default).
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// Only this tenant's (a merchant's `mid`).
-    tenant: Option<String>,
-    /// Only about this subject (a contractId).
-    subject: Option<String>,
-    /// Only of this kind (`generic`, `contract_state`).
-    kind: Option<String>,
-    /// Only to this destination host, as `host:port` (`shop.example:443`).
-    host: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ListView {
-    notifications: Vec<NotificationView>,
-    /// Pass as `cursor` to get the next (older) page; absent on the last page.
-    next_cursor: Option<String>,
-}
-
-/// Notifications, newest first, in pages.
-#[utoipa::path(get, path = "/notifications", tag = "notifications",
-    params(ListQuery),
-    responses(
-        (status = 200, description = "A page", body = ListView),
-        AdminErrors,
-    ),
-    security(("admin_token" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<ListView>, ApiError> {
-    let status = query
-        .status
-        .map(|s| s.parse::<Status>())
-        .transpose()
-        .map_err(ApiError::invalid_query)?;
-    let page_request = PageRequest::read(query.limit, query.cursor.as_deref())?;
-    let filter = ListFilter {
-        status,
-        tenant: query.tenant,
-        subject: query.subject,
-        kind: query.kind,
-        host: query.host,
-        before_id: page_request.before,
-        limit: page_request.limit,
-    };
-    let page = state.store.list(&filter).await?;
-    let next_cursor = page_request.next_cursor(&page, |n| n.id);
-    Ok(Json(ListView {
-        notifications: page
-            .into_iter()
-            .map(|n| NotificationView::new(n, None))
-            .collect(),
-        next_cursor,
-    }))
-}
-
 /// Ids are numbers; anything else names no notification.
-fn parse_id(id: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_id(id: &str) -> Result<i64, ApiError> {
     id.parse()
         .map_err(|_| ApiError::not_found(&format!("notification {id:?}")))
 }
@@ -457,93 +390,6 @@ pub async fn show(
         .ok_or_else(|| ApiError::not_found(&format!("notification {id}")))?;
     let attempts = state.store.attempts(id).await?;
     Ok(Json(NotificationView::new(notification, Some(attempts))))
-}
-
-async fn act(
-    state: AppState,
-    id: String,
-    action: AdminAction,
-) -> Result<Json<NotificationView>, ApiError> {
-    let id = parse_id(&id)?;
-    match state.producer().act(id, action).await? {
-        ActionOutcome::Done(notification) => Ok(Json(NotificationView::new(*notification, None))),
-        ActionOutcome::NotFound => Err(ApiError::not_found(&format!("notification {id}"))),
-        ActionOutcome::Conflict(status) => Err(refusal(id, action, status)),
-    }
-}
-
-/// Why notification `id`, being `status`, cannot take `action`.
-pub fn refusal(id: i64, action: AdminAction, status: Status) -> ApiError {
-    ApiError::conflict(
-        "invalid_state",
-        match action {
-            AdminAction::Redeliver => format!(
-                "notification {id} is {}: a try is running; redeliver it once it finishes",
-                status.as_str()
-            ),
-            AdminAction::DeliverNow => format!(
-                "notification {id} is {}; only a pending notification can be delivered now",
-                status.as_str()
-            ),
-            AdminAction::Cancel => match status {
-                Status::Delivering => {
-                    format!("notification {id} has a try running; cancel it once the try finishes")
-                }
-                _ => format!("notification {id} is already {}", status.as_str()),
-            },
-        },
-    )
-}
-
-/// Send again from the start: a fresh round of tries (not while a try runs).
-#[utoipa::path(post, path = "/notifications/{id}/redeliver", tag = "notifications",
-    params(("id" = i64, Path, description = "The notification's id")),
-    responses(
-        (status = 200, description = "Pending again, due now", body = NotificationView),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: a try is running", body = ErrorBody),
-        AdminErrors,
-    ),
-    security(("admin_token" = [])))]
-pub async fn redeliver(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<NotificationView>, ApiError> {
-    act(state, id, AdminAction::Redeliver).await
-}
-
-/// Try a pending notification now instead of at its next due time.
-#[utoipa::path(post, path = "/notifications/{id}/deliver-now", tag = "notifications",
-    params(("id" = i64, Path, description = "The notification's id")),
-    responses(
-        (status = 200, description = "Due now", body = NotificationView),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: not pending", body = ErrorBody),
-        AdminErrors,
-    ),
-    security(("admin_token" = [])))]
-pub async fn deliver_now(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<NotificationView>, ApiError> {
-    act(state, id, AdminAction::DeliverNow).await
-}
-
-/// Stop trying a notification.
-#[utoipa::path(post, path = "/notifications/{id}/cancel", tag = "notifications",
-    params(("id" = i64, Path, description = "The notification's id")),
-    responses(
-        (status = 200, description = "Cancelled", body = NotificationView),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`invalid_state`: finished already, or a try is running", body = ErrorBody),
-        AdminErrors,
-    ),
-    security(("admin_token" = [])))]
-pub async fn cancel(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<NotificationView>, ApiError> {
-    act(state, id, AdminAction::Cancel).await
 }
 
 /// Counts by status and the oldest overdue notification's wait.

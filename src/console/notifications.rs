@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::layout::{badge, form_token, message, page_with, pre, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx, TokenForm};
 use super::{back, internal, Console};
-use crate::admin::notifications::refusal;
+use crate::admin::actions::refusal;
 use crate::admin::ApiError;
 use crate::outbox::{
     ActionOutcome, AdminAction, Attempt, FailureKind, ListFilter, Notification, Status,

@@ -13,6 +13,7 @@
 //! the batch writes and the wake-ups differ per backend ([`sqlite`], [`postgres`]).
 
 pub mod committer;
+pub mod insert;
 pub mod model;
 pub mod postgres;
 pub mod rows;

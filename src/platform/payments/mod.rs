@@ -8,6 +8,7 @@ pub mod events;
 pub mod fields;
 pub mod notice;
 pub mod order;
+pub mod payment;
 pub mod requests;
 pub mod service;
 pub mod sign;
