@@ -32,13 +32,6 @@ pub struct Receipt {
     created: usize,
 }
 
-impl Receipt {
-    /// The ids of the notifications, in the order they were given.
-    pub fn ids(&self) -> &[i64] {
-        &self.ids
-    }
-}
-
 /// Enqueues notifications inside the caller's transaction `tx`, all or nothing with the
 /// caller's own writes. The receipt goes to [`Producer::accepted`] after the commit.
 pub async fn enqueue_in(
