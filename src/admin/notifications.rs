@@ -16,7 +16,9 @@ use super::{ApiError, AppState};
 use crate::duration::parse_duration;
 use crate::outbox::{KeyConflict, NewNotification};
 use crate::policy::success::MAX_SUCCESS_BODY;
-use crate::policy::{Destination, RetryPolicy, RetrySchedule, SuccessRule, MAX_ATTEMPTS_LIMIT};
+use crate::policy::{
+    BodyMatch, Destination, RetryPolicy, RetrySchedule, SuccessRule, MAX_ATTEMPTS_LIMIT,
+};
 
 /// A notification to send. Give the body as JSON (`body`) or as text (`body_text` with
 /// its `content_type`); every try sends exactly these bytes.
@@ -43,8 +45,9 @@ pub struct CreateRequest {
     /// A repeated key answers the notification it already names (200) instead of
     /// creating another.
     idempotency_key: Option<String>,
-    /// What counts as delivered: HTTP 200 always, and `body` when given (compared with
-    /// surrounding whitespace trimmed). Without it, HTTP 200 alone.
+    /// What counts as delivered: HTTP 200 always, and `body` when given (the answer,
+    /// trimmed, equal to it, or containing it with `match: contains`). Without it, HTTP
+    /// 200 alone.
     success: Option<SuccessRequest>,
 }
 
@@ -58,6 +61,10 @@ pub struct SuccessRequest {
     /// The answer body that must come with the 200, such as `SUCCESS`.
     #[schema(example = "SUCCESS")]
     body: Option<String>,
+    /// How `body` is compared: `exact` (the default; the answer, trimmed, is the body) or
+    /// `contains` (the answer contains it, as the payment-result notices are judged).
+    #[serde(rename = "match")]
+    matching: Option<BodyMatch>,
 }
 
 /// Checks a success rule: status 200 only, a body of printable text.
@@ -72,6 +79,10 @@ fn success_rule(request: Option<SuccessRequest>) -> Result<SuccessRule, ApiError
         )));
     }
     match request.body {
+        None if request.matching.is_some() => Err(bad(
+            "`success.match` says how `success.body` is compared, but no `success.body` was given"
+                .to_owned(),
+        )),
         None => Ok(SuccessRule::default()),
         Some(body) => {
             let trimmed = body.trim();
@@ -83,7 +94,10 @@ fn success_rule(request: Option<SuccessRequest>) -> Result<SuccessRule, ApiError
                     "`success.body` must be 1 to {MAX_SUCCESS_BODY} bytes of text without control characters"
                 )));
             }
-            Ok(SuccessRule::with_body(trimmed))
+            Ok(SuccessRule {
+                matching: request.matching.unwrap_or_default(),
+                ..SuccessRule::with_body(trimmed)
+            })
         }
     }
 }

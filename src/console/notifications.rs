@@ -213,10 +213,7 @@ fn next_step(n: &Notification, last: Option<&Attempt>, now: DateTime<Utc>) -> Ma
                 Some(due) if due > now => format!("in {} ({})", wait(due - now), due.format("%H:%M:%S UTC")),
                 _ => "now".to_owned(),
             };
-            let rule = match &n.success.body {
-                Some(body) => format!("HTTP 200 with the answer {body:?}"),
-                None => "HTTP 200".to_owned(),
-            };
+            let rule = n.success.describe();
             format!(
                 "The last try failed ({why}). Only {rule} counts as delivered, so the platform sends it again {when}; {left} tries are left before it gives up."
             )

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 
 use crate::outbox::{FailureKind, SuccessRule};
-use crate::policy::success::Verdict;
+use crate::policy::success::{BodyMatch, Verdict};
 
 /// How much of a merchant's answer is kept with the attempt.
 pub const RESPONSE_BODY_LIMIT: usize = 4096;
@@ -62,11 +62,15 @@ impl Sender {
                         Some(FailureKind::HttpStatus),
                         Some(format!("HTTP {status}; only 200 counts as success")),
                     ),
-                    Verdict::WrongBody { expected } => (
+                    Verdict::WrongBody { expected, matching } => (
                         Some(FailureKind::UnexpectedBody),
                         Some(format!(
-                            "HTTP 200 but the answer was {:?}, not {expected:?}",
-                            String::from_utf8_lossy(&body[..body.len().min(64)])
+                            "HTTP 200 but the answer was {:?}, {} {expected:?}",
+                            String::from_utf8_lossy(&body[..body.len().min(64)]),
+                            match matching {
+                                BodyMatch::Exact => "not",
+                                BodyMatch::Contains => "which does not contain",
+                            }
                         )),
                     ),
                 };

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::db::{Sql, Ts};
-use crate::policy::{RetrySchedule, SuccessRule};
+use crate::policy::{BodyMatch, RetrySchedule, SuccessRule};
 
 /// The columns of a notification row, in the order [`NotificationRow`] reads them.
 pub(crate) const COLUMNS: &str = "id, status, url, host, body, content_type, headers, attempts, \
      round_attempts, max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, \
-     due_at, lease_token, created_at, updated_at, finished_at, last_error, success_body";
+     due_at, lease_token, created_at, updated_at, finished_at, last_error, success_body, success_match";
 
 /// A notification row as both backends store it.
 #[derive(sqlx::FromRow)]
@@ -38,6 +38,7 @@ pub(crate) struct NotificationRow {
     finished_at: Option<Ts>,
     last_error: Option<String>,
     success_body: Option<String>,
+    success_match: String,
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -52,6 +53,7 @@ impl TryFrom<NotificationRow> for Notification {
             destination: Destination::stored(row.url, row.host),
             success: SuccessRule {
                 body: row.success_body,
+                matching: BodyMatch::parse(&row.success_match),
                 ..SuccessRule::default()
             },
             body: row.body,
@@ -152,7 +154,7 @@ pub(crate) fn last_error_of(record: &AttemptRecord) -> Option<String> {
 /// by [`push_values`].
 pub(crate) const INSERT_COLUMNS: &str = "INSERT INTO notifications (status, url, host, body, \
      content_type, headers, max_attempts, retry_schedule, idempotency_key, tenant, subject, \
-     kind, due_at, created_at, updated_at, success_body) VALUES ";
+     kind, due_at, created_at, updated_at, success_body, success_match) VALUES ";
 
 /// The values of one new notification, due at once, for [`INSERT_COLUMNS`].
 pub(crate) fn push_values<'a>(sql: &mut Sql<'a>, new: &'a NewNotification, now: DateTime<Utc>) {
@@ -185,5 +187,7 @@ pub(crate) fn push_values<'a>(sql: &mut Sql<'a>, new: &'a NewNotification, now: 
         .push(", ")
         .push_bind(now)
         .push(", ")
-        .push_bind(&new.success.body);
+        .push_bind(&new.success.body)
+        .push(", ")
+        .push_bind(new.success.matching.as_str());
 }

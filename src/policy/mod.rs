@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use destination::{Destination, DestinationError};
 pub use schedule::{RetrySchedule, ScheduleError};
-pub use success::SuccessRule;
+pub use success::{BodyMatch, SuccessRule};
 
 /// The platform's promise: at most ten sends of one notification.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;

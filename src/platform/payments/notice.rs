@@ -9,11 +9,14 @@
 //! merchant's communication key, so every try and every copy carries the same bytes and
 //! the same `notifyId`; a key changed later applies to later notices only.
 //!
-//! Choices made so that every verifier in use accepts the notice:
-//! - a field without a value is left out, not sent empty (verifiers disagree on whether
-//!   empty values are signed);
-//! - `signType` is always sent, and signed like any other field;
-//! - `sign` is UPPERCASE hex.
+//! As the platform writes them (netpay spec V3.5 §13, §14 and a genuine platform-sent
+//! notice):
+//! - a field without a value is left out, not sent empty (the spec neither sends nor
+//!   signs empty values);
+//! - an MD5 notice carries no `signType` (absent means MD5, as in the genuine notice); a
+//!   SHA-256 one carries `signType=SHA256`, signed like any other field;
+//! - `sign` is UPPERCASE hex;
+//! - `notifyId` is a lower-case UUID, the same on every re-send.
 //!
 //! And one that tests the merchant: like the platform's notices, each carries one extra
 //! field with a random two-letter name and a random value, which takes part in the
@@ -70,6 +73,11 @@ const KNOWN_FIELDS: &[&str] = &[
     "refundTargetOrderId",
     "sign",
     "signType",
+    "couponAmount",
+    "payDetail",
+    "paySeqId",
+    "billBizType",
+    "subInst",
 ];
 
 /// What a notice reports: the order's new state, and the refund that moved it there.
@@ -79,24 +87,28 @@ pub struct Event<'a> {
     pub refund: Option<&'a Refund>,
 }
 
-/// The `billPayment` of a paid QR bill.
+/// The `billPayment` of a paid QR bill, its members in the order the genuine notice
+/// has them.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BillPayment<'a> {
     pay_time: String,
     pay_seq_id: &'a str,
+    invoice_amount: i64,
     settle_date: String,
     buyer_id: &'a str,
     total_amount: i64,
+    /// The wallet's discount: the sandbox has none.
+    coupon_amount: i64,
+    bill_biz_type: &'static str,
     buyer_pay_amount: i64,
-    invoice_amount: i64,
-    receipt_amount: i64,
     target_order_id: &'a str,
-    target_sys: &'a str,
-    /// The platform's order number of the payment.
+    pay_detail: String,
+    /// The payment attempt's order number: the bill number and an attempt digit, as the
+    /// genuine notice has it.
     mer_order_id: String,
     status: &'static str,
-    bill_biz_type: &'static str,
+    target_sys: &'a str,
 }
 
 impl<'a> BillPayment<'a> {
@@ -106,19 +118,26 @@ impl<'a> BillPayment<'a> {
         Self {
             pay_time: format_cst(payment.paid_at),
             pay_seq_id: &payment.seq_id,
+            invoice_amount: order.total_amount,
             settle_date: settle_date(payment.paid_at),
             buyer_id: &payment.buyer_id,
             total_amount: order.total_amount,
-            buyer_pay_amount: order.total_amount,
-            invoice_amount: order.total_amount,
-            receipt_amount: order.total_amount,
-            target_order_id: &payment.target_order_id,
-            target_sys: &payment.target_sys,
-            mer_order_id: qr_code_id(order),
-            status: OrderState::Paid.wire(Product::Trade),
+            coupon_amount: 0,
             bill_biz_type: "bills",
+            buyer_pay_amount: order.total_amount,
+            target_order_id: &payment.target_order_id,
+            pay_detail: pay_detail(order.total_amount),
+            mer_order_id: format!("{}0", order.order_no),
+            status: OrderState::Paid.wire(Product::Trade),
+            target_sys: &payment.target_sys,
         }
     }
+}
+
+/// The payment detail text, as the genuine notice words it: "现金支付0.01元。" (paid in
+/// cash, 0.01 yuan).
+fn pay_detail(fen: i64) -> String {
+    format!("现金支付{}.{:02}元。", fen / 100, fen % 100)
 }
 
 /// A settlement date (`yyyy-MM-dd`, China Standard Time).
@@ -235,8 +254,11 @@ pub fn fields(event: Event<'_>, sender: Sender<'_>, notify_id: &str) -> Vec<(Str
     fields.extend([
         ("merName", sender.name.to_owned()),
         ("notifyId", notify_id.to_owned()),
-        ("signType", sender.sign_type.as_str().to_owned()),
     ]);
+    // Absent means MD5: the platform names only the other hash.
+    if sender.sign_type != SignType::Md5 {
+        fields.push(("signType", sender.sign_type.as_str().to_owned()));
+    }
     let (name, value) = random_field();
     let mut fields: Vec<(String, String)> = fields
         .into_iter()
@@ -281,9 +303,20 @@ pub fn form_body(fields: &[(String, String)]) -> Vec<u8> {
     form.finish().into_bytes()
 }
 
-/// A fresh `notifyId`: 32 random hexadecimal digits.
+/// A fresh `notifyId`: a random (version 4) UUID in lower case, as the platform's are.
 pub fn notify_id() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
+    let mut bytes = rand::random::<[u8; 16]>();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// The notice of `event` for `merchant`, plus the merchant's extra copies: one
@@ -297,7 +330,7 @@ pub fn payment_result(
     let body = signed_body(fields(event, sender, &notify_id()), sender);
     let one = NewNotification {
         destination: event.order.notify.clone(),
-        success: SuccessRule::with_body(SUCCESS_BODY),
+        success: SuccessRule::containing(SUCCESS_BODY),
         body,
         content_type: CONTENT_TYPE.to_owned(),
         headers: Vec::new(),

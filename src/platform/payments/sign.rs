@@ -7,10 +7,12 @@
 //! 4. the key appended directly (no `&key=`);
 //! 5. hashed with MD5 or SHA-256 as `signType` says, written as hex.
 //!
-//! Merchants' verifiers differ in the case of the hex, in whether `signType` is signed,
-//! and in whether they expect it at all. The sandbox emits the form every one of them
-//! accepts: UPPERCASE hex, `signType` always sent and therefore signed like any other
-//! parameter. Verification here accepts either case.
+//! This is the netpay spec's rule (V3.5 §14), and its two vectors and a genuine
+//! platform-sent notice hold under it (see the known-answer tests). `signType`, when
+//! present, is a parameter like any other and so signed; when absent the hash is MD5.
+//! The hex is written UPPERCASE, as the spec prints MD5 and the platform sends it;
+//! verification here accepts either case (the spec prints its SHA-256 example in lower
+//! case).
 
 use md5::Md5;
 use sha2::{Digest, Sha256};

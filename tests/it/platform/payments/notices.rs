@@ -102,6 +102,17 @@ async fn a_200_without_success_is_retried_and_success_ends_it(db: TestDb) {
             vec![Reply::Body(200, "OK")],
             vec![("unexpected_body", "OK")],
         ),
+        // An answer that contains SUCCESS ends it at once, as on the platform (spec
+        // §13: it re-sends only when the answer does not contain SUCCESS).
+        (TRADE, vec![Reply::Body(200, "\"SUCCESS\"")], vec![]),
+        (
+            BILL,
+            vec![
+                Reply::Body(200, "FAIL"),
+                Reply::Body(200, "{\"result\":\"SUCCESS\"}"),
+            ],
+            vec![("unexpected_body", "FAIL")],
+        ),
         (
             BILL,
             vec![Reply::Body(500, "SUCCESS"), Reply::Body(200, "success")],
@@ -118,6 +129,10 @@ async fn a_200_without_success_is_retried_and_success_ends_it(db: TestDb) {
         let moved = pay(&app, &order, product, "WXPay").await;
         let id = moved["notification_ids"][0].as_i64().unwrap();
         let done = app.wait_for_status(id, "delivered", WAIT).await;
+        assert_eq!(
+            done["success"],
+            json!({"status": 200, "body": "SUCCESS", "match": "contains"})
+        );
         let tries = failures.len() + 1;
         assert_eq!(done["attempts"], tries, "{done}");
         let log = done["attempt_log"].as_array().unwrap();

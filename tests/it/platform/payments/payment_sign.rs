@@ -95,3 +95,78 @@ fn the_guide_s_worked_example_holds() {
         "E36F5EABAC887F5AA1631DCE062C1522"
     );
 }
+
+/// The netpay spec's public test key (通讯密钥), printed in its §14 and in the
+/// platform's demo.
+const SPEC_KEY: &str = "fcAmtnx7MwismjWNhNKdHC44mNXtnEQeJkRrhKJwyrW2ysRR";
+
+/// The spec's two signature vectors (§14): one string, hashed with MD5 and with SHA-256;
+/// the spec prints the first in upper case and the second in lower case.
+#[test]
+fn the_spec_s_two_signature_vectors_hold() {
+    let params: Vec<(String, String)> = [
+        ("msgSrc", "WWW.TEST.COM"),
+        ("msgType", "bills.getQRCode"),
+        ("requestTimestamp", "2017-06-26 17:28:02"),
+        ("mid", "898340149000005"),
+        ("tid", "88880001"),
+        ("instMid", "QRPAYDEFAULT"),
+        ("billNo", "31940000201700002"),
+        ("billDate", "2017-06-26"),
+        ("totalAmount", "1"),
+        (
+            "goods",
+            r#"[{"body":"微信二维码测试","price":"1","goodsName":"微信二维码测试","goodsId":"1","quantity":"1","goodsCategory":"TEST"}]"#,
+        ),
+        ("walletOption", "SINGLE"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    assert_eq!(
+        signed_string(&params),
+        r#"billDate=2017-06-26&billNo=31940000201700002&goods=[{"body":"微信二维码测试","price":"1","goodsName":"微信二维码测试","goodsId":"1","quantity":"1","goodsCategory":"TEST"}]&instMid=QRPAYDEFAULT&mid=898340149000005&msgSrc=WWW.TEST.COM&msgType=bills.getQRCode&requestTimestamp=2017-06-26 17:28:02&tid=88880001&totalAmount=1&walletOption=SINGLE"#
+    );
+    assert_eq!(
+        sign(&params, SPEC_KEY, SignType::Md5),
+        "57F81BAF8E3BAE1190B26D6C733038AF"
+    );
+    assert_eq!(
+        sign(&params, SPEC_KEY, SignType::Sha256).to_ascii_lowercase(),
+        "a9eced8dd8425d1fc4047cf94e672c69ed1073557ee831c51287341cfab0b21f"
+    );
+    // The verifier takes the spec's MD5 sign, and the lower-case hex it prints.
+    let mut signed = params.clone();
+    signed.push((
+        "sign".to_owned(),
+        "57f81baf8e3bae1190b26d6c733038af".to_owned(),
+    ));
+    assert!(verify(&signed, SPEC_KEY));
+}
+
+/// The genuine platform-sent notice (the platform's demo, 2018): its `sign` is the MD5
+/// of every field but `sign`, the random `gY` and the undocumented `subInst` included,
+/// with no `signType`; and our form encoding writes its decoded fields back byte for
+/// byte (UTF-8, space as `+`).
+#[test]
+fn the_genuine_platform_notice_verifies_and_our_encoding_reproduces_it() {
+    let body = include_bytes!("../../../fixtures/genuine-payment-notice.form");
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    assert_eq!(params.len(), 17);
+    assert!(params.iter().all(|(name, _)| name != "signType"));
+    assert!(verify(&params, SPEC_KEY), "the genuine notice must verify");
+    assert_eq!(
+        sign(&params, SPEC_KEY, SignType::Md5),
+        "C51E0BA3C8A3881DA8DB097786BE814F"
+    );
+    assert!(!verify(&params, "another key"));
+    // Leaving out the random field breaks it: it is signed.
+    let without_random: Vec<(String, String)> =
+        params.iter().filter(|(n, _)| n != "gY").cloned().collect();
+    assert!(!verify(&without_random, SPEC_KEY));
+    assert_eq!(
+        ums_notify::platform::payments::notice::form_body(&params),
+        body.trim_ascii_end(),
+        "re-encoding the decoded fields gives the platform's bytes"
+    );
+}
