@@ -67,6 +67,7 @@ impl Notice<'_> {
             refunded_amount: 0,
             description: format!("{msg_src} conformance check"),
             notify: Destination::stored(self.probe.target().notify_url.clone(), String::new()),
+            own_notify: true,
             payment: Some(Payment::simulate(CHANNELS[0], now)),
             closed_at: None,
             expires_at: now,

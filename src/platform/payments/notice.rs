@@ -30,7 +30,7 @@ use crate::platform::merchants::merchant::Merchant;
 use crate::platform::payments::order::{Order, OrderState, Payment, Product, Refund};
 use crate::platform::payments::sign::{sign, SignType};
 use crate::platform::wire::time::format_cst;
-use crate::policy::{RetryPolicy, SuccessRule};
+use crate::policy::{Destination, RetryPolicy, SuccessRule};
 
 /// The outbox `kind` of payment-result notices.
 pub const KIND: &str = "payment_result";
@@ -319,8 +319,27 @@ pub fn notify_id() -> String {
     )
 }
 
-/// The notice of `event` for `merchant`, plus the merchant's extra copies: one
-/// `notifyId`, one body, signed now.
+/// Every address a notice of `order` goes to: the order's own `notifyUrl` and the
+/// merchant's current notify URL, each once (netpay spec §13: "if several places are
+/// configured, the result goes to all of them"). An order without its own follows the
+/// merchant's current URL, or keeps the one it was made with if the merchant has none
+/// now.
+pub fn destinations(order: &Order, merchant: &Merchant) -> Vec<Destination> {
+    let merchant_url = merchant.default_notify_target().ok();
+    let mut all = Vec::with_capacity(2);
+    if order.own_notify || merchant_url.is_none() {
+        all.push(order.notify.clone());
+    }
+    if let Some(url) = merchant_url {
+        if all.iter().all(|d| d.url != url.url) {
+            all.push(url);
+        }
+    }
+    all
+}
+
+/// The notice of `event` for `merchant` to every [`destinations`] address, plus the
+/// merchant's extra copies of each: one `notifyId`, one body, signed now.
 pub fn payment_result(
     event: Event<'_>,
     merchant: &Merchant,
@@ -328,17 +347,33 @@ pub fn payment_result(
 ) -> Vec<NewNotification> {
     let sender = Sender::from(merchant);
     let body = signed_body(fields(event, sender, &notify_id()), sender);
-    let one = NewNotification {
-        destination: event.order.notify.clone(),
+    let copies = merchant.extra_copies as usize + 1;
+    destinations(event.order, merchant)
+        .into_iter()
+        .flat_map(|destination| {
+            let one = notification(event.order, destination, body.clone(), policy);
+            std::iter::repeat_n(one, copies)
+        })
+        .collect()
+}
+
+/// One outbox entry of a notice of `order`, to `destination`.
+fn notification(
+    order: &Order,
+    destination: Destination,
+    body: Vec<u8>,
+    policy: &RetryPolicy,
+) -> NewNotification {
+    NewNotification {
+        destination,
         success: SuccessRule::containing(SUCCESS_BODY),
         body,
         content_type: CONTENT_TYPE.to_owned(),
         headers: Vec::new(),
         policy: policy.clone(),
         idempotency_key: None,
-        tenant: Some(event.order.mid.clone()),
-        subject: Some(event.order.order_no.clone()),
+        tenant: Some(order.mid.clone()),
+        subject: Some(order.order_no.clone()),
         kind: KIND.to_owned(),
-    };
-    vec![one; merchant.extra_copies as usize + 1]
+    }
 }

@@ -195,6 +195,9 @@ pub struct Order {
     pub refunded_amount: i64,
     pub description: String,
     pub notify: Destination,
+    /// Whether `notify` is the order's own `notifyUrl`; otherwise it is the merchant's
+    /// as it was when the order was made, and notices follow the merchant's current one.
+    pub own_notify: bool,
     pub payment: Option<Payment>,
     pub closed_at: Option<DateTime<Utc>>,
     /// An unpaid order closes itself at this time.
@@ -292,6 +295,8 @@ pub struct NewOrder {
     pub total_amount: i64,
     pub description: String,
     pub notify: Destination,
+    /// Whether `notify` is the order's own `notifyUrl`, not the merchant's.
+    pub own_notify: bool,
     pub expires_at: DateTime<Utc>,
     pub pay_due_at: Option<DateTime<Utc>>,
     pub h5: Option<H5Cashier>,
@@ -323,6 +328,7 @@ mod tests {
             refunded_amount: 0,
             description: String::new(),
             notify: Destination::parse("http://127.0.0.1:9/n").unwrap(),
+            own_notify: true,
             payment: None,
             closed_at: None,
             expires_at: at,

@@ -72,14 +72,16 @@ impl OrderService {
         self.producer.clock.now()
     }
 
-    /// A new unpaid order of `merchant` notified at `notify`, created at `now` (the time
-    /// its row is written with), paid by the simulated buyer after the merchant's delay
-    /// if it has one.
+    /// A new unpaid order of `merchant` notified at `notify` (the order's own `notifyUrl`
+    /// when `own_notify`, the merchant's otherwise), created at `now` (the time its row is
+    /// written with), paid by the simulated buyer after the merchant's delay if it has
+    /// one.
     pub fn draft(
         &self,
         merchant: &Merchant,
         terms: OrderTerms,
         notify: Destination,
+        own_notify: bool,
         now: DateTime<Utc>,
     ) -> NewOrder {
         let after = |delay: Duration| chrono::Duration::from_std(delay).ok().map(|d| now + d);
@@ -93,6 +95,7 @@ impl OrderService {
             total_amount: terms.total_amount,
             description: terms.description,
             notify,
+            own_notify,
             expires_at: terms
                 .expires_at
                 .or_else(|| after(DEFAULT_EXPIRY))
@@ -161,6 +164,7 @@ impl OrderService {
             }
             None => generate_order_no(&merchant.msg_src_id, now),
         };
+        let own_notify = notify.is_some();
         let notify = match notify.map_or_else(|| merchant.default_notify_target(), Ok) {
             Ok(notify) => notify,
             Err(refused) => return Ok(Err(OrderRefused::NoDefaultNotify(refused))),
@@ -179,7 +183,7 @@ impl OrderService {
             expires_at: checked.expires_at,
             h5: None,
         };
-        let new = self.draft(&merchant, terms, notify, now);
+        let new = self.draft(&merchant, terms, notify, own_notify, now);
         Ok(match self.store.create_order(new, None, now).await? {
             OrderCreateOutcome::Created(order) => {
                 tracing::info!(mid = %order.mid, order_no = %order.order_no, "order created by an admin");

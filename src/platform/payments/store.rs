@@ -18,7 +18,7 @@ use crate::producer::{enqueue_in, Producer, Receipt};
 const ORDER_COLUMNS: &str = "id, mid, tid, inst_mid, product, order_no, bill_date, state, \
      total_amount, refunded_amount, description, notify_url, notify_host, target_sys, \
      target_order_id, buyer_id, seq_id, paid_at, closed_at, expires_at, pay_due_at, \
-     created_at, updated_at, return_url, cashier_token";
+     created_at, updated_at, return_url, cashier_token, own_notify";
 
 const REFUND_COLUMNS: &str = "refund_order_id, amount, target_order_id, created_at";
 
@@ -89,6 +89,7 @@ struct OrderRow {
     description: String,
     notify_url: String,
     notify_host: String,
+    own_notify: i32,
     target_sys: Option<String>,
     target_order_id: Option<String>,
     buyer_id: Option<String>,
@@ -137,6 +138,7 @@ impl TryFrom<OrderRow> for Order {
             refunded_amount: row.refunded_amount,
             description: row.description,
             notify: Destination::stored(row.notify_url, row.notify_host),
+            own_notify: row.own_notify != 0,
             payment,
             closed_at: row.closed_at.map(Into::into),
             expires_at: row.expires_at.into(),
@@ -206,8 +208,8 @@ impl OrderStore {
         let insert = Sql::new(format!(
             "INSERT INTO orders (mid, tid, inst_mid, product, order_no, bill_date, state, \
              total_amount, description, notify_url, notify_host, expires_at, pay_due_at, \
-             created_at, updated_at, return_url, cashier_token) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, $15) \
+             created_at, updated_at, return_url, cashier_token, own_notify) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16) \
              ON CONFLICT (mid, order_no) DO NOTHING RETURNING {ORDER_COLUMNS}"
         ))
         .bind(&new.mid)
@@ -224,7 +226,8 @@ impl OrderStore {
         .bind(new.pay_due_at)
         .bind(now)
         .bind(new.h5.as_ref().and_then(|h5| h5.return_url.as_deref()))
-        .bind(new.h5.as_ref().map(|h5| h5.token.as_str()));
+        .bind(new.h5.as_ref().map(|h5| h5.token.as_str()))
+        .bind(i32::from(new.own_notify));
         let Some(order) = fetch_order(&mut tx, &insert).await? else {
             // Read in the same transaction, which the drop rolls back: the refused request
             // spends no nonce.

@@ -61,7 +61,11 @@ pub struct OrderView {
     refunded_amount: i64,
     refundable_amount: i64,
     description: String,
+    /// Where the order's notices go: its own `notifyUrl`, or the merchant's when
+    /// `own_notify` is false. The merchant's current notify URL is notified as well.
     notify_url: String,
+    /// Whether `notify_url` is the order's own, not the merchant's.
+    own_notify: bool,
     payment: Option<PaymentView>,
     /// Oldest first; only in the answers about one order.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,6 +106,7 @@ impl OrderView {
             refunded_amount: order.refunded_amount,
             description: order.description,
             notify_url: order.notify.url,
+            own_notify: order.own_notify,
             payment: order.payment.map(|p| PaymentView {
                 target_sys: p.target_sys,
                 target_order_id: p.target_order_id,

@@ -3,6 +3,7 @@
 //! payment `sign`.
 
 mod auto_pay;
+mod destinations;
 mod listing;
 mod netpay_bills;
 mod netpay_h5;

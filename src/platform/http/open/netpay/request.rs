@@ -202,10 +202,11 @@ impl Request {
         duplicate: impl FnOnce(&str) -> String,
     ) -> Result<Order, NetpayError> {
         let notify = self.notify()?;
+        let own_notify = self.optional("notifyUrl")?.is_some();
         let order_no = terms.order_no.clone();
         let new = sandbox
             .orders
-            .draft(&self.caller.merchant, terms, notify, now);
+            .draft(&self.caller.merchant, terms, notify, own_notify, now);
         let (nonce, nonce_text) = self.take_nonce();
         match sandbox.orders.store.create_order(new, nonce, now).await? {
             OrderCreateOutcome::Created(order) => {

@@ -1,0 +1,5 @@
+-- Whether an order named its own notify URL (notifyUrl), as opposed to taking the
+-- merchant's: the platform sends a notice to every address configured, the order's own
+-- and the merchant's, and an order without its own follows the merchant's current one.
+-- Orders written before this column count as naming their own.
+ALTER TABLE orders ADD COLUMN own_notify INTEGER NOT NULL DEFAULT 1;

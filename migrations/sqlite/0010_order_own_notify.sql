@@ -1,0 +1,1 @@
+../shared/0010_order_own_notify.sql
