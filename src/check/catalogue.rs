@@ -25,7 +25,8 @@ pub enum Family {
     /// JSON, `OPEN-BODY-SIG`, accepted with HTTP 200.
     #[default]
     Contract,
-    /// A form with a `sign` field, accepted with HTTP 200 and the body `SUCCESS`.
+    /// A form with a `sign` field, accepted with HTTP 200 and an answer containing
+    /// `SUCCESS`.
     Payment,
 }
 
@@ -69,8 +70,10 @@ pub const CONCURRENT_NOTICES: usize = 16;
 
 /// The payment checks that expect a refusal come first: they report the order paid
 /// with a bad `sign` or amount while it is still unpaid at the handler, so a handler
-/// that acknowledges notices of an order already paid is judged fairly.
-pub const CATALOGUE: [CheckSpec; 17] = [
+/// that acknowledges notices of an order already paid is judged fairly. The refund and
+/// close notices come last, in the order an order lives them (a fully refunded trade
+/// is closed).
+pub const CATALOGUE: [CheckSpec; 24] = [
     CheckSpec {
         id: "accepts-signed-notice",
         family: Family::Contract,
@@ -211,18 +214,81 @@ pub const CATALOGUE: [CheckSpec; 17] = [
         family: Family::Payment,
         level: Level::Must,
         expect: Expect::Accept,
-        sends: "a correctly signed TRADE_SUCCESS (or PAID) notice of your order, with its amount and a random extra field",
-        expects: "HTTP 200 with the body SUCCESS",
-        hint: "verify `sign` over every received parameter except `sign` (empty ones left out, sorted, name=value joined by &, md5Key appended), then answer exactly SUCCESS",
+        sends: "a correctly signed TRADE_SUCCESS (or PAID) notice of your order with its amount: the platform's acceptance form asks whether you answer SUCCESS",
+        expects: "HTTP 200 with an answer containing SUCCESS",
+        hint: "verify `sign` over every received parameter except `sign` (empty ones left out, sorted, name=value joined by &, md5Key appended; MD5 when signType is absent), then answer SUCCESS",
     },
     CheckSpec {
         id: "payment-accepts-repeat",
         family: Family::Payment,
         level: Level::Must,
         expect: Expect::Accept,
-        sends: "the same notice twice, byte for byte (same notifyId), as every re-send is",
+        sends: "the same notice twice, byte for byte (same notifyId), as every re-send is: the platform's acceptance form asks whether you handle repeats",
         expects: "SUCCESS both times",
         hint: "recognise a repeat by notifyId (or by an order already paid) and answer SUCCESS again without applying it twice",
+    },
+    CheckSpec {
+        id: "payment-answers-plain-success",
+        family: Family::Payment,
+        level: Level::Should,
+        expect: Expect::Accept,
+        sends: "a correctly signed notice of your order",
+        expects: "HTTP 200 with exactly SUCCESS (the platform takes any answer containing it)",
+        hint: "answer the seven bytes SUCCESS as text/plain, not JSON, HTML or a sentence: do not rely on the platform's leniency",
+    },
+    CheckSpec {
+        id: "payment-signed-extra-fields",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Accept,
+        sends: "a correctly signed notice with a random-named field and the undocumented subInst, both signed, as every platform notice has",
+        expects: "HTTP 200 with an answer containing SUCCESS",
+        hint: "sign every parameter you received, not a list of the ones you know: the platform adds a random field to every notice",
+    },
+    CheckSpec {
+        id: "payment-decodes-once",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Accept,
+        sends: "a correctly signed notice whose description and merName hold + % & = spaces and Chinese, form-encoded as the platform does (UTF-8, space as +)",
+        expects: "HTTP 200 with an answer containing SUCCESS",
+        hint: "split the body on & and = first, then percent-decode each name and value once (your framework's form parser does this); never decode the whole body, or decode twice",
+    },
+    CheckSpec {
+        id: "payment-lowercase-sign",
+        family: Family::Payment,
+        level: Level::Should,
+        expect: Expect::Accept,
+        sends: "a correctly signed notice whose sign is written in lower-case hex (the spec prints its SHA-256 example so)",
+        expects: "HTTP 200 with an answer containing SUCCESS",
+        hint: "compare the sign without regard to case, as the platform's demo does",
+    },
+    CheckSpec {
+        id: "payment-platform-sample",
+        family: Family::Payment,
+        level: Level::Should,
+        expect: Expect::Accept,
+        sends: "the genuine notice the platform sent the spec's test merchant (bill 3194201802132009060877031610, 1 fen, MD5), byte for byte; runs only with the spec's public test key and that bill",
+        expects: "HTTP 200 with an answer containing SUCCESS",
+        hint: "a real platform notice carries no signType (MD5), a random field and subInst: sign all of them with the received values",
+    },
+    CheckSpec {
+        id: "payment-acknowledges-refund",
+        family: Family::Payment,
+        level: Level::Must,
+        expect: Expect::Accept,
+        sends: "a correctly signed TRADE_REFUND (or REFUND) notice of your order, a full refund",
+        expects: "HTTP 200 with an answer containing SUCCESS",
+        hint: "answer SUCCESS to every genuine notice, whatever its status: a FAILED makes the platform re-send for 24 hours and the refund goes unrecorded",
+    },
+    CheckSpec {
+        id: "payment-acknowledges-close",
+        family: Family::Payment,
+        level: Level::Should,
+        expect: Expect::Accept,
+        sends: "a correctly signed TRADE_CLOSED (or CLOSED) notice of your order",
+        expects: "HTTP 200 with an answer containing SUCCESS",
+        hint: "answer SUCCESS to a genuine close notice too, and record it; only a notice you cannot verify deserves FAILED",
     },
 ];
 

@@ -17,8 +17,10 @@
 pub mod admin;
 pub mod catalogue;
 pub mod cli;
+pub mod effect;
 pub mod judge;
 pub mod payment;
+pub mod payment_cases;
 pub mod probe;
 pub mod reference;
 pub mod reference_payment;
@@ -151,7 +153,8 @@ pub fn needs(checks: &[&CheckSpec], family: Family) -> bool {
     checks.iter().any(|spec| spec.family == family)
 }
 
-/// Runs `checks` one after another against `target`.
+/// Runs `checks` one after another against `target`, leaving out those that cannot run
+/// against it (see [`payment::applies`]).
 pub async fn run(
     target: Target,
     checks: &[&'static CheckSpec],
@@ -161,7 +164,11 @@ pub async fn run(
     let started_at = clock.now();
     let probe = probe::Probe::new(target.clone(), settings.request_timeout, clock.clone())?;
     let mut results = Vec::with_capacity(checks.len());
-    for spec in checks {
+    let payment = target.payment.as_ref();
+    for spec in checks
+        .iter()
+        .filter(|spec| payment::applies(spec.id, payment))
+    {
         let judged = judge::run(spec, &probe).await;
         results.push(CheckResult::new(spec, judged, settings));
     }

@@ -1,16 +1,39 @@
-//! The payment-result notice checks: each sends notices of the order the handler knows,
-//! reported paid and signed like the sandbox's own (a form with `sign`), and judges the
-//! answers. Accepted means HTTP 200 with the body `SUCCESS`; refused means anything else.
+//! The payment-result notice checks: how their notices are built (of the order the
+//! handler knows, signed like the sandbox's own: a form with `sign`) and how answers are
+//! judged. What the platform does with an answer is the family's success rule: HTTP 200
+//! with an answer that *contains* `SUCCESS` is delivered (netpay spec §13); anything
+//! else is re-sent. The checks themselves are in [`super::payment_cases`].
 
 use chrono::{DateTime, Utc};
 
 use super::judge::Judged;
 use super::probe::{Exchange, Probe};
-use super::{KnownOrder, PaymentTarget};
-use crate::platform::auth::generate_credential;
-use crate::platform::payments::notice::{self, form_body, notify_id, Event, Sender};
-use crate::platform::payments::order::{Order, OrderState, Payment, CHANNELS};
+use super::{payment_cases as cases, KnownOrder, PaymentTarget};
+use crate::platform::payments::notice::{self, notify_id, Event, Sender};
+use crate::platform::payments::order::{Order, OrderState, Payment, Refund, CHANNELS};
 use crate::policy::Destination;
+
+/// The netpay spec's public test key (通讯密钥, §14): with it, and the genuine notice's
+/// bill, `payment-platform-sample` runs.
+pub const SPEC_TEST_KEY: &str = "fcAmtnx7MwismjWNhNKdHC44mNXtnEQeJkRrhKJwyrW2ysRR";
+/// The genuine platform-sent notice (the platform's demo, 2018), byte for byte.
+pub const PLATFORM_SAMPLE: &[u8] = include_bytes!("platform_sample.form");
+/// The bill the genuine notice reports paid, and its amount in fen.
+pub const PLATFORM_SAMPLE_BILL: (&str, i64) = ("3194201802132009060877031610", 1);
+
+/// Whether the check `id` can run against `target`: the platform's sample needs the
+/// spec's test key and the sample's bill; every other payment check needs a target.
+pub fn applies(id: &str, target: Option<&PaymentTarget>) -> bool {
+    match (id, target) {
+        ("payment-platform-sample", Some(target)) => {
+            target.md5_key.expose() == SPEC_TEST_KEY
+                && target.order.order_no == PLATFORM_SAMPLE_BILL.0
+                && target.order.total_amount == PLATFORM_SAMPLE_BILL.1
+        }
+        ("payment-platform-sample", None) => false,
+        _ => true,
+    }
+}
 
 /// Runs the payment check `id`.
 pub async fn run(id: &str, probe: &Probe) -> Judged {
@@ -22,11 +45,18 @@ pub async fn run(id: &str, probe: &Probe) -> Judged {
         probe,
     };
     match id {
-        "payment-accepts-signed" => accepts_signed(notice).await,
-        "payment-accepts-repeat" => accepts_repeat(notice).await,
-        "payment-rejects-forged-sign" => rejects_forged_sign(notice).await,
-        "payment-rejects-tampered" => rejects_tampered(notice).await,
-        "payment-rejects-wrong-amount" => rejects_wrong_amount(notice).await,
+        "payment-accepts-signed" => cases::accepts_signed(notice).await,
+        "payment-accepts-repeat" => cases::accepts_repeat(notice).await,
+        "payment-answers-plain-success" => cases::answers_plain_success(notice).await,
+        "payment-rejects-forged-sign" => cases::rejects_forged_sign(notice).await,
+        "payment-rejects-tampered" => cases::rejects_tampered(notice).await,
+        "payment-rejects-wrong-amount" => cases::rejects_wrong_amount(notice).await,
+        "payment-signed-extra-fields" => cases::signed_extra_fields(notice).await,
+        "payment-decodes-once" => cases::decodes_once(notice).await,
+        "payment-lowercase-sign" => cases::lowercase_sign(notice).await,
+        "payment-platform-sample" => cases::platform_sample(notice).await,
+        "payment-acknowledges-refund" => cases::acknowledges_refund(notice).await,
+        "payment-acknowledges-close" => cases::acknowledges_close(notice).await,
         other => unjudged(&format!("no judge is written for the check {other:?}")),
     }
 }
@@ -40,16 +70,43 @@ fn unjudged(reason: &str) -> Judged {
     }
 }
 
+/// What a notice reports about the known order.
+#[derive(Debug, Clone)]
+pub(super) struct Shape {
+    /// `totalAmount` in fen.
+    pub amount: i64,
+    pub state: OrderState,
+    /// A full refund of the order rides along.
+    pub refund: bool,
+    /// The order description (`billDesc` or `orderDesc`); a plain one when `None`.
+    pub description: Option<String>,
+    /// The merchant name (`merName`); the check's own when `None`.
+    pub merchant_name: Option<String>,
+}
+
+impl Shape {
+    /// The order paid, for `amount` fen.
+    pub fn paid(amount: i64) -> Self {
+        Self {
+            amount,
+            state: OrderState::Paid,
+            refund: false,
+            description: None,
+            merchant_name: None,
+        }
+    }
+}
+
 /// Builds the notices of one check.
 #[derive(Clone, Copy)]
-struct Notice<'a> {
-    target: &'a PaymentTarget,
-    probe: &'a Probe,
+pub(super) struct Notice<'a> {
+    pub target: &'a PaymentTarget,
+    pub probe: &'a Probe,
 }
 
 impl Notice<'_> {
-    /// The known order as paid now, for `amount` fen.
-    fn paid_order(&self, order: &KnownOrder, amount: i64, now: DateTime<Utc>) -> Order {
+    /// The known order as `shape` says, at `now`.
+    fn order(&self, order: &KnownOrder, shape: &Shape, now: DateTime<Utc>) -> Order {
         let msg_src: String = order.order_no.chars().take(4).collect();
         Order {
             id: i64::from(rand::random::<u32>()),
@@ -62,14 +119,17 @@ impl Notice<'_> {
                 .bill_date
                 .clone()
                 .unwrap_or_else(|| crate::platform::wire::time::format_wall_clock(now, "%Y-%m-%d")),
-            state: OrderState::Paid,
-            total_amount: amount,
-            refunded_amount: 0,
-            description: format!("{msg_src} conformance check"),
+            state: shape.state,
+            total_amount: shape.amount,
+            refunded_amount: if shape.refund { shape.amount } else { 0 },
+            description: shape
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("{msg_src} conformance check")),
             notify: Destination::stored(self.probe.target().notify_url.clone(), String::new()),
             own_notify: true,
             payment: Some(Payment::simulate(CHANNELS[0], now)),
-            closed_at: None,
+            closed_at: (shape.state == OrderState::Closed).then_some(now),
             expires_at: now,
             pay_due_at: None,
             h5: None,
@@ -78,52 +138,74 @@ impl Notice<'_> {
         }
     }
 
-    /// The fields of a notice reporting the order paid with `amount` fen, unsigned.
-    fn fields(&self, amount: i64) -> Vec<(String, String)> {
-        let order = self.paid_order(&self.target.order, amount, self.probe.now());
+    /// The documented fields of a notice of `shape`, unsigned and without a random field.
+    pub fn fields_of(&self, shape: &Shape) -> Vec<(String, String)> {
+        let now = self.probe.now();
+        let order = self.order(&self.target.order, shape, now);
+        let msg_src: String = order.order_no.chars().take(4).collect();
+        let refund = shape.refund.then(|| Refund {
+            refund_order_id: format!("{msg_src}{}", now.format("%Y%m%d%H%M%S%3f")),
+            amount: shape.amount,
+            target_order_id: format!("5030{}", now.format("%Y%m%d%H%M%S%3f")),
+            created_at: now,
+        });
         let event = Event {
             order: &order,
-            refund: None,
+            refund: refund.as_ref(),
         };
-        notice::fields(
-            event,
-            self.sender(self.target.md5_key.expose()),
-            &notify_id(),
-        )
+        let name = shape.merchant_name.as_deref().unwrap_or("ums-notify check");
+        notice::documented_fields(event, self.sender_named(name, self.key()), &notify_id())
     }
 
-    fn sender<'k>(&self, key: &'k str) -> Sender<'k> {
+    /// The fields of a notice reporting the order paid with `amount` fen, unsigned.
+    pub fn fields(&self, amount: i64) -> Vec<(String, String)> {
+        self.fields_of(&Shape::paid(amount))
+    }
+
+    pub fn key(&self) -> &str {
+        self.target.md5_key.expose()
+    }
+
+    fn sender_named<'k>(&self, name: &'k str, key: &'k str) -> Sender<'k> {
         Sender {
-            name: "ums-notify check",
+            name,
             md5_key: key,
             sign_type: self.target.sign_type,
         }
     }
 
-    /// The body of a notice of the order's own amount, signed with `key`.
-    fn signed_with(&self, fields: Vec<(String, String)>, key: &str) -> Vec<u8> {
-        notice::signed_body(fields, self.sender(key))
+    /// `fields` with their `sign` for `key` appended, as a form body.
+    pub fn signed_with(&self, fields: Vec<(String, String)>, key: &str) -> Vec<u8> {
+        notice::signed_body(fields, self.sender_named("", key))
     }
 
-    fn genuine(&self) -> Vec<u8> {
-        let fields = self.fields(self.target.order.total_amount);
-        self.signed_with(fields, self.target.md5_key.expose())
+    /// `fields` signed with the merchant's key.
+    pub fn signed(&self, fields: Vec<(String, String)>) -> Vec<u8> {
+        self.signed_with(fields, self.key())
     }
 
-    async fn send(&self, body: &[u8]) -> Exchange {
+    /// A genuine notice of the order paid for its own amount.
+    pub fn genuine(&self) -> Vec<u8> {
+        self.signed(self.fields(self.target.order.total_amount))
+    }
+
+    pub async fn send(&self, body: &[u8]) -> Exchange {
         self.probe.send_form(body).await
     }
 }
 
-fn accepted(exchanges: Vec<Exchange>, what: &str) -> Judged {
+/// The verdict on notices that should all be delivered.
+pub(super) fn accepted(exchanges: Vec<Exchange>, what: &str) -> Judged {
     let refused: Vec<String> = exchanges
         .iter()
         .filter(|e| !e.answer.says_success())
         .map(|e| e.answer.describe_with_body())
         .collect();
     let reason = match refused.first() {
-        None => format!("{what}: answered HTTP 200 SUCCESS"),
-        Some(answer) => format!("{what}: got {answer}, not HTTP 200 with the body SUCCESS"),
+        None => format!("{what}: answered HTTP 200 with SUCCESS"),
+        Some(answer) => {
+            format!("{what}: got {answer}, not HTTP 200 with an answer containing SUCCESS")
+        }
     };
     Judged {
         passed: refused.is_empty(),
@@ -133,7 +215,9 @@ fn accepted(exchanges: Vec<Exchange>, what: &str) -> Judged {
     }
 }
 
-fn refused(exchange: Exchange, what: &str, danger: &str) -> Judged {
+/// The verdict on a notice that should not be acknowledged; `danger` says what an
+/// acknowledgement means.
+pub(super) fn refused(exchange: Exchange, what: &str, danger: &str) -> Judged {
     let passed = !exchange.answer.says_success();
     let reason = if passed {
         format!(
@@ -141,7 +225,7 @@ fn refused(exchange: Exchange, what: &str, danger: &str) -> Judged {
             exchange.answer.describe_with_body()
         )
     } else {
-        format!("{what} was answered SUCCESS: {danger}")
+        format!("{what} was acknowledged with SUCCESS: {danger}")
     };
     Judged {
         passed,
@@ -149,81 +233,4 @@ fn refused(exchange: Exchange, what: &str, danger: &str) -> Judged {
         exchanges: vec![exchange],
         timings: None,
     }
-}
-
-async fn accepts_signed(notice: Notice<'_>) -> Judged {
-    let exchange = notice.send(&notice.genuine()).await;
-    accepted(vec![exchange], "a signed notice of your order")
-}
-
-async fn accepts_repeat(notice: Notice<'_>) -> Judged {
-    let body = notice.genuine();
-    let first = notice.send(&body).await;
-    let repeat = notice.send(&body).await;
-    let (first_ok, repeat_ok) = (first.answer.says_success(), repeat.answer.says_success());
-    let reason = match (first_ok, repeat_ok) {
-        (true, true) => {
-            "the notice and its repeat (same notifyId) were both answered SUCCESS".to_owned()
-        }
-        (true, false) => format!(
-            "the repeat was answered {}; without SUCCESS the platform sends it again and again",
-            repeat.answer.describe_with_body()
-        ),
-        (false, _) => format!(
-            "the first send was answered {}, so the repeat could not be judged",
-            first.answer.describe_with_body()
-        ),
-    };
-    Judged {
-        passed: first_ok && repeat_ok,
-        reason,
-        exchanges: vec![first, repeat],
-        timings: None,
-    }
-}
-
-async fn rejects_forged_sign(notice: Notice<'_>) -> Judged {
-    let fields = notice.fields(notice.target.order.total_amount);
-    let body = notice.signed_with(fields, &generate_credential(32));
-    let exchange = notice.send(&body).await;
-    refused(
-        exchange,
-        "a notice signed with another key",
-        "anyone who can reach this URL can mark your orders paid",
-    )
-}
-
-async fn rejects_tampered(notice: Notice<'_>) -> Judged {
-    let amount = notice.target.order.total_amount;
-    let mut fields = notice.fields(amount);
-    let sign = crate::platform::payments::sign::sign(
-        &fields,
-        notice.target.md5_key.expose(),
-        notice.target.sign_type,
-    );
-    for (name, value) in &mut fields {
-        if name == "totalAmount" {
-            *value = (amount + 1).to_string();
-        }
-    }
-    fields.push(("sign".to_owned(), sign));
-    let exchange = notice.send(&form_body(&fields)).await;
-    refused(
-        exchange,
-        "a notice whose totalAmount was changed after signing",
-        "anyone on the path can change what a notice says",
-    )
-}
-
-async fn rejects_wrong_amount(notice: Notice<'_>) -> Judged {
-    let amount = notice.target.order.total_amount;
-    let wrong = if amount > 1 { amount - 1 } else { amount + 1 };
-    let fields = notice.fields(wrong);
-    let body = notice.signed_with(fields, notice.target.md5_key.expose());
-    let exchange = notice.send(&body).await;
-    refused(
-        exchange,
-        &format!("a signed notice for {wrong} fen of your {amount}-fen order"),
-        "an order can be marked paid for less than its amount",
-    )
 }

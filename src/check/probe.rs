@@ -53,9 +53,23 @@ impl Answer {
         self.status == Some(200)
     }
 
-    /// HTTP 200 with the body `SUCCESS`, judged by the success rule deliveries use.
+    /// Whether the platform counts the answer to a payment-result notice as delivered:
+    /// HTTP 200 with an answer containing `SUCCESS`, the rule its deliveries use.
     pub fn says_success(&self) -> bool {
-        let rule = SuccessRule::with_body(crate::platform::payments::notice::SUCCESS_BODY);
+        self.meets(&SuccessRule::containing(
+            crate::platform::payments::notice::SUCCESS_BODY,
+        ))
+    }
+
+    /// HTTP 200 with the answer exactly `SUCCESS` (surrounding whitespace aside), as the
+    /// spec asks merchants to answer.
+    pub fn says_exactly_success(&self) -> bool {
+        self.meets(&SuccessRule::with_body(
+            crate::platform::payments::notice::SUCCESS_BODY,
+        ))
+    }
+
+    fn meets(&self, rule: &SuccessRule) -> bool {
         match (self.status, &self.body) {
             (Some(status), Some(body)) => rule.judge(status, body.as_bytes()) == Verdict::Delivered,
             _ => false,

@@ -58,7 +58,7 @@ impl CheckResult {
             (false, Level::Must) => Outcome::Fail,
             (false, Level::Should) => Outcome::Warn,
         };
-        let platform = platform_effect(spec, &judged, settings);
+        let platform = super::effect::platform_effect(spec, &judged, settings);
         Self {
             id: spec.id.to_owned(),
             level: spec.level,
@@ -70,36 +70,6 @@ impl CheckResult {
             expects: spec.expects.to_owned(),
             timings: judged.timings,
             exchanges: judged.exchanges,
-        }
-    }
-}
-
-/// What the platform would do with the answers of a check.
-fn platform_effect(spec: &CheckSpec, judged: &Judged, settings: &Settings) -> String {
-    let exchanges = &judged.exchanges;
-    let all_ok = exchanges.iter().all(|e| e.answer.is_ok());
-    // A refusal check may send controls that should get 200; its verdict says whether
-    // something that should have been refused was accepted.
-    let accepted_a_forgery = !judged.passed && exchanges.iter().any(|e| e.answer.is_ok());
-    let more = settings.max_attempts.saturating_sub(1);
-    match spec.expect {
-        Expect::Accept if all_ok => {
-            "the platform counts an HTTP 200 as delivered and sends that notice no more"
-                .to_owned()
-        }
-        Expect::Accept if exchanges.iter().any(|e| e.answer.is_redirect()) => format!(
-            "the platform does not follow redirects: it treats the 3xx as a failure and sends the notice again, up to {more} more times with growing intervals, then gives up"
-        ),
-        Expect::Accept => format!(
-            "the platform treats anything but HTTP 200 (or no answer) as a failure and sends the notice again, up to {more} more times with growing intervals, then gives up; the contract state never reaches you"
-        ),
-        Expect::Refuse if accepted_a_forgery => {
-            "the platform never sends such a notice, so a 200 here can only come from someone else: your system would take their word for a contract's state"
-                .to_owned()
-        }
-        Expect::Refuse => {
-            "the platform never sends such a notice; refusing it costs nothing and keeps forged or replayed states out"
-                .to_owned()
         }
     }
 }
@@ -123,7 +93,53 @@ pub struct Report {
     /// No `must` check failed (warnings allowed).
     pub passed: bool,
     pub summary: Summary,
+    /// The platform's acceptance form (联调报告) asks two questions of a payment notify
+    /// handler; the run's answers to them, when its payment checks ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
     pub checks: Vec<CheckResult>,
+}
+
+/// The answers to the acceptance form's two notice questions, from the checks that ask
+/// them; `None` when that check did not run.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Acceptance {
+    /// "收到支付通知后是否向银商平台响应 SUCCESS?" Does the handler answer SUCCESS to a
+    /// notice (`payment-accepts-signed`)?
+    pub answers_success: Option<bool>,
+    /// "重复收到通知时是否已做相应处理?" Does it handle a notice received twice
+    /// (`payment-accepts-repeat`)?
+    pub handles_repeats: Option<bool>,
+}
+
+impl Acceptance {
+    fn of(checks: &[CheckResult]) -> Option<Self> {
+        let passed = |id: &str| {
+            checks
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.outcome == Outcome::Pass)
+        };
+        let acceptance = Self {
+            answers_success: passed("payment-accepts-signed"),
+            handles_repeats: passed("payment-accepts-repeat"),
+        };
+        (acceptance.answers_success.is_some() || acceptance.handles_repeats.is_some())
+            .then_some(acceptance)
+    }
+
+    fn lines(&self) -> [(String, Option<bool>); 2] {
+        [
+            (
+                "Answers SUCCESS to a payment notice (acceptance form, question 1)".to_owned(),
+                self.answers_success,
+            ),
+            (
+                "Handles a notice received twice (acceptance form, question 2)".to_owned(),
+                self.handles_repeats,
+            ),
+        ]
+    }
 }
 
 impl Report {
@@ -149,6 +165,7 @@ impl Report {
             finished_at,
             passed: summary.fail == 0,
             summary,
+            acceptance: Acceptance::of(&checks),
             checks,
         }
     }
@@ -175,11 +192,23 @@ impl Report {
             format!("\x1b[1;{code}m{word}\x1b[0m")
         };
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "ums-notify check: {} (mid {}, appId {})\n",
-            self.notify_url, self.mid, self.app_id
-        );
+        let who = if self.app_id.is_empty() {
+            format!("mid {}", self.mid)
+        } else {
+            format!("mid {}, appId {}", self.mid, self.app_id)
+        };
+        let _ = writeln!(out, "ums-notify check: {} ({who})\n", self.notify_url);
+        if let Some(acceptance) = &self.acceptance {
+            for (question, answer) in acceptance.lines() {
+                let answer = match answer {
+                    Some(true) => "yes",
+                    Some(false) => "NO",
+                    None => "not checked",
+                };
+                let _ = writeln!(out, "  {question}: {answer}");
+            }
+            out.push('\n');
+        }
         let width = self.checks.iter().map(|c| c.id.len()).max().unwrap_or(5);
         for check in &self.checks {
             // The painted word is wider than it shows; pad the plain one.

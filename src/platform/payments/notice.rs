@@ -186,8 +186,21 @@ impl<'a> From<&'a Merchant> for Sender<'a> {
     }
 }
 
-/// The notice's fields in the order they are sent, without `sign`.
+/// The notice's fields in the order they are sent, without `sign`: the
+/// [`documented_fields`] and the random one.
 pub fn fields(event: Event<'_>, sender: Sender<'_>, notify_id: &str) -> Vec<(String, String)> {
+    let mut fields = documented_fields(event, sender, notify_id);
+    fields.push(random_field());
+    fields
+}
+
+/// The fields the platform documents for the notice of `event`, in the order they are
+/// sent; empty ones left out.
+pub fn documented_fields(
+    event: Event<'_>,
+    sender: Sender<'_>,
+    notify_id: &str,
+) -> Vec<(String, String)> {
     let order = event.order;
     let mut fields: Vec<(&str, String)> = vec![
         ("mid", order.mid.clone()),
@@ -259,18 +272,15 @@ pub fn fields(event: Event<'_>, sender: Sender<'_>, notify_id: &str) -> Vec<(Str
     if sender.sign_type != SignType::Md5 {
         fields.push(("signType", sender.sign_type.as_str().to_owned()));
     }
-    let (name, value) = random_field();
-    let mut fields: Vec<(String, String)> = fields
+    fields
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
         .map(|(name, value)| (name.to_owned(), value))
-        .collect();
-    fields.push((name, value));
-    fields
+        .collect()
 }
 
 /// A field with a random two-letter name that no platform field has, and a random value.
-fn random_field() -> (String, String) {
+pub fn random_field() -> (String, String) {
     loop {
         let letter = |upper: bool| {
             let c = char::from(b'a' + rand::random_range(0..26u8));

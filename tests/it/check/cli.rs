@@ -102,7 +102,7 @@ async fn the_cli_checks_payment_handlers() {
     let (code, stdout, stderr) = cli_async(owned).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     let json: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(json["summary"], json!({"pass": 5, "fail": 0, "warn": 0}));
+    assert_eq!(json["summary"], json!({"pass": 11, "fail": 0, "warn": 0}));
 }
 
 #[tokio::test]

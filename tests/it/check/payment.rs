@@ -8,15 +8,58 @@ use ums_notify::platform::payments::order::Product;
 use ums_notify::platform::payments::sign::SignType;
 
 use crate::common::check::{
-    failed, order, outcomes, payment_reference_handler, run_payment, serve, AMOUNT, MD5_KEY,
+    failed, not_passed, order, outcomes, payment_reference_handler,
+    payment_reference_handler_keyed, run_payment, run_payment_keyed, serve, AMOUNT, MD5_KEY,
+    ORDER_NO,
 };
+use ums_notify::check::payment::{PLATFORM_SAMPLE_BILL, SPEC_TEST_KEY};
+use ums_notify::platform::payments::sign::{sign, verify};
+
+/// Every field name the sandbox documents for its notices.
+const DOCUMENTED: &str = "mid tid instMid billNo billQRCode qrCodeId billDate createTime \
+    billStatus billDesc totalAmount merName notifyId seqId receiptAmount billPayment merOrderId \
+    status buyerPayAmount invoiceAmount payTime settleDate targetSys targetOrderId buyerId \
+    orderDesc refundOrderId refundAmount refundPayTime refundTargetOrderId signType";
+
+fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// What a careful handler checks after the sign: its own order, for its amount.
+fn sound(params: &[(String, String)]) -> bool {
+    get(params, "merOrderId") == Some(ORDER_NO)
+        && get(params, "totalAmount") == Some(&AMOUNT.to_string())
+}
+
+/// A careful handler: a right sign, its order, its amount.
+fn careful(params: &[(String, String)]) -> bool {
+    verify(params, MD5_KEY) && sound(params)
+}
 
 #[tokio::test]
 async fn the_reference_handler_passes_every_payment_check_with_either_sign_type() {
     let url = payment_reference_handler(&[order()]).await;
     for sign_type in [SignType::Sha256, SignType::Md5] {
         let report = run_payment(url.clone(), sign_type, order()).await;
-        assert_eq!(report.checks.len(), 5, "{:?}", outcomes(&report));
+        // Every payment check but the platform's sample, which needs the spec's key.
+        assert_eq!(report.checks.len(), 11, "{:?}", outcomes(&report));
+        let acceptance = report.acceptance.as_ref().expect("the acceptance answers");
+        assert_eq!(acceptance.answers_success, Some(true));
+        assert_eq!(acceptance.handles_repeats, Some(true));
+        let text = report.to_text(false);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[2].contains("Answers SUCCESS") && lines[2].ends_with("yes"),
+            "{text}"
+        );
+        assert!(
+            lines[3].contains("received twice") && lines[3].ends_with("yes"),
+            "{text}"
+        );
+        assert!(!lines[0].contains("appId"), "no empty appId: {}", lines[0]);
         for result in &report.checks {
             assert_eq!(
                 result.outcome,
@@ -67,16 +110,10 @@ async fn a_handler_that_says_success_to_anything_fails_the_refusal_checks() {
 }
 
 #[tokio::test]
-async fn a_handler_that_verifies_a_fixed_field_list_fails_accepts_signed() {
+async fn a_handler_that_verifies_a_fixed_field_list_fails_signed_extra_fields_alone() {
     // Verifies a fixed list of fields: the random extra field breaks every genuine notice.
     let fixed_list = handler(|params| {
-        let wanted = [
-            "merOrderId",
-            "totalAmount",
-            "notifyId",
-            "status",
-            "signType",
-        ];
+        let wanted = DOCUMENTED.split_whitespace().collect::<Vec<_>>();
         let kept: Vec<&(String, String)> = params
             .iter()
             .filter(|(n, _)| wanted.contains(&n.as_str()))
@@ -90,7 +127,7 @@ async fn a_handler_that_verifies_a_fixed_field_list_fails_accepts_signed() {
             .iter()
             .find(|(n, _)| n == "sign")
             .map(|(_, v)| v.as_str());
-        if given == Some(expected.as_str()) {
+        if given.is_some_and(|g| g.eq_ignore_ascii_case(&expected)) && sound(params) {
             "SUCCESS"
         } else {
             "FAILED"
@@ -98,8 +135,9 @@ async fn a_handler_that_verifies_a_fixed_field_list_fails_accepts_signed() {
     })
     .await;
     let report = run_payment(fixed_list, SignType::Sha256, order()).await;
-    assert!(
-        failed(&report).contains(&"payment-accepts-signed"),
+    assert_eq!(
+        not_passed(&report),
+        ["payment-signed-extra-fields"],
         "{:?}",
         outcomes(&report)
     );
@@ -161,4 +199,184 @@ async fn a_handler_answering_ok_not_success_fails_accepts_signed() {
         .unwrap();
     assert_eq!(first.outcome, Outcome::Fail);
     assert!(first.reason.contains("\"OK\""), "{}", first.reason);
+}
+
+/// What a handler acknowledges.
+type Accept = fn(&[(String, String)]) -> bool;
+
+fn status_is(params: &[(String, String)], names: &[&str]) -> bool {
+    get(params, "status").is_some_and(|s| names.contains(&s))
+}
+
+/// A careful handler that answers `yes` to what passes `accept` and FAILED otherwise.
+async fn answering(accept: Accept, yes: &'static str) -> String {
+    let app = axum::Router::new().fallback(move |body: Bytes| async move {
+        let params: Vec<(String, String)> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        if accept(&params) {
+            yes
+        } else {
+            "FAILED"
+        }
+    });
+    serve(app, "/pay/notify").await
+}
+
+#[tokio::test]
+async fn each_handler_mistake_fails_exactly_its_check() {
+    let cases: [(&str, Accept, &str, &[&str]); 6] = [
+        // Answers the JSON string "SUCCESS": the platform takes it; a warning.
+        (
+            "json answer",
+            careful,
+            "\"SUCCESS\"",
+            &["payment-answers-plain-success"],
+        ),
+        // FAILED to a refund notice.
+        (
+            "refuses refunds",
+            |p| careful(p) && !status_is(p, &["TRADE_REFUND", "REFUND"]),
+            "SUCCESS",
+            &["payment-acknowledges-refund"],
+        ),
+        // FAILED to a close notice.
+        (
+            "refuses closes",
+            |p| careful(p) && !status_is(p, &["TRADE_CLOSED", "CLOSED"]),
+            "SUCCESS",
+            &["payment-acknowledges-close"],
+        ),
+        // URL-decodes the values a second time.
+        (
+            "decodes twice",
+            |p| {
+                let twice: Vec<(String, String)> = p
+                    .iter()
+                    .map(|(n, v)| {
+                        let again = url::form_urlencoded::parse(format!("x={v}").as_bytes())
+                            .next()
+                            .map(|(_, v)| v.into_owned())
+                            .unwrap_or_default();
+                        (n.clone(), again)
+                    })
+                    .collect();
+                careful(&twice)
+            },
+            "SUCCESS",
+            &["payment-decodes-once"],
+        ),
+        // Compares the hex case-sensitively with its own upper-case sign.
+        (
+            "case-sensitive sign",
+            |p| {
+                let expected = sign(p, MD5_KEY, SignType::Sha256);
+                get(p, "sign") == Some(expected.as_str()) && sound(p)
+            },
+            "SUCCESS",
+            &["payment-lowercase-sign"],
+        ),
+        // Makes none of these mistakes.
+        ("careful", careful, "SUCCESS", &[]),
+    ];
+    for (what, accept, yes, expected) in cases {
+        let url = answering(accept, yes).await;
+        let report = run_payment(url, SignType::Sha256, order()).await;
+        assert_eq!(
+            not_passed(&report),
+            expected,
+            "{what}: {:?}",
+            outcomes(&report)
+        );
+        assert!(
+            report.passed
+                == expected.iter().all(|id| {
+                    ums_notify::check::catalogue::spec(id).unwrap().level
+                        == ums_notify::check::Level::Should
+                }),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_handler_that_decodes_the_whole_body_before_splitting_fails_decodes_once() {
+    let app = axum::Router::new().fallback(|body: Bytes| async move {
+        let whole = String::from_utf8_lossy(&body).replace('+', " ");
+        let decoded = url::form_urlencoded::parse(
+            format!("x={}", whole.replace('&', "%26").replace('=', "%3D")).as_bytes(),
+        )
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+        let params: Vec<(String, String)> = decoded
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        if careful(&params) {
+            "SUCCESS"
+        } else {
+            "FAILED"
+        }
+    });
+    let report = run_payment(serve(app, "/pay/notify").await, SignType::Sha256, order()).await;
+    assert_eq!(
+        not_passed(&report),
+        ["payment-decodes-once"],
+        "{:?}",
+        outcomes(&report)
+    );
+}
+
+#[tokio::test]
+async fn the_platform_s_own_notice_runs_with_the_spec_s_key_and_fails_a_sha256_only_handler() {
+    let bill = KnownOrder {
+        product: Product::Bill,
+        order_no: PLATFORM_SAMPLE_BILL.0.to_owned(),
+        total_amount: PLATFORM_SAMPLE_BILL.1,
+        bill_date: None,
+    };
+    let url = payment_reference_handler_keyed(SPEC_TEST_KEY, std::slice::from_ref(&bill)).await;
+    let report = run_payment_keyed(url, SPEC_TEST_KEY, SignType::Md5, bill.clone()).await;
+    assert_eq!(report.checks.len(), 12, "{:?}", outcomes(&report));
+    assert!(not_passed(&report).is_empty(), "{:?}", outcomes(&report));
+    let sample = report
+        .checks
+        .iter()
+        .find(|c| c.id == "payment-platform-sample")
+        .unwrap();
+    assert_eq!(
+        sample.exchanges[0].request.body.as_bytes(),
+        ums_notify::check::payment::PLATFORM_SAMPLE
+    );
+
+    // A handler that always hashes with SHA-256, whatever signType says: the sandbox's
+    // SHA-256 notices pass it, the platform's MD5 notice does not.
+    let app = axum::Router::new().fallback(|body: Bytes| async move {
+        let params: Vec<(String, String)> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        let expected = sign(&params, SPEC_TEST_KEY, SignType::Sha256);
+        let right = get(&params, "sign").is_some_and(|g| g.eq_ignore_ascii_case(&expected));
+        let ours = get(&params, "billNo") == Some(PLATFORM_SAMPLE_BILL.0)
+            && get(&params, "totalAmount") == Some("1");
+        if right && ours {
+            "SUCCESS"
+        } else {
+            "FAILED"
+        }
+    });
+    let report = run_payment_keyed(
+        serve(app, "/pay/notify").await,
+        SPEC_TEST_KEY,
+        SignType::Sha256,
+        bill,
+    )
+    .await;
+    assert_eq!(
+        not_passed(&report),
+        ["payment-platform-sample"],
+        "{:?}",
+        outcomes(&report)
+    );
+    assert!(report.passed, "a should-level check only warns");
 }

@@ -175,7 +175,7 @@ async fn a_run_from_the_sandbox_reports_the_merchant_s_latest_order_paid(db: Tes
     let (_, run) = app.get(&run_path).await;
     assert!(finished, "{run}");
     assert_eq!(run["passed"], true, "{run}");
-    assert_eq!(run["summary"], json!({"pass": 5, "fail": 0, "warn": 0}));
+    assert_eq!(run["summary"], json!({"pass": 11, "fail": 0, "warn": 0}));
     let (status, body) = app
         .post(&path, json!({"family": "payment", "order_id": 999_999}))
         .await;

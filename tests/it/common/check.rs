@@ -79,7 +79,12 @@ pub fn order() -> KnownOrder {
 
 /// The reference handler of payment notices, holding `orders`; returns its notify URL.
 pub async fn payment_reference_handler(orders: &[KnownOrder]) -> String {
-    let payment = PaymentVerifier::new(AppKey::new(MD5_KEY), orders);
+    payment_reference_handler_keyed(MD5_KEY, orders).await
+}
+
+/// The reference handler of payment notices with the communication key `key`.
+pub async fn payment_reference_handler_keyed(key: &str, orders: &[KnownOrder]) -> String {
+    let payment = PaymentVerifier::new(AppKey::new(key), orders);
     serve(
         reference::router(Reference {
             contract: None,
@@ -91,6 +96,16 @@ pub async fn payment_reference_handler(orders: &[KnownOrder]) -> String {
 }
 
 pub async fn run_payment(url: String, sign_type: SignType, known: KnownOrder) -> Report {
+    run_payment_keyed(url, MD5_KEY, sign_type, known).await
+}
+
+/// The payment checks with the communication key `key`.
+pub async fn run_payment_keyed(
+    url: String,
+    key: &str,
+    sign_type: SignType,
+    known: KnownOrder,
+) -> Report {
     let checks = check::select(&[], Family::Payment).unwrap();
     let target = Target {
         notify_url: url,
@@ -98,7 +113,7 @@ pub async fn run_payment(url: String, sign_type: SignType, known: KnownOrder) ->
         app_key: AppKey::new(""),
         mid: check::DEFAULT_MID.to_owned(),
         payment: Some(PaymentTarget {
-            md5_key: AppKey::new(MD5_KEY),
+            md5_key: AppKey::new(key),
             sign_type,
             order: known,
         }),
@@ -113,6 +128,16 @@ pub fn outcomes(report: &Report) -> Vec<(String, Outcome)> {
         .checks
         .iter()
         .map(|c| (c.id.clone(), c.outcome))
+        .collect()
+}
+
+/// The checks that did not pass, failed or warned.
+pub fn not_passed(report: &Report) -> Vec<&str> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .map(|c| c.id.as_str())
         .collect()
 }
 

@@ -150,7 +150,7 @@ fn the_spec_s_two_signature_vectors_hold() {
 /// byte (UTF-8, space as `+`).
 #[test]
 fn the_genuine_platform_notice_verifies_and_our_encoding_reproduces_it() {
-    let body = include_bytes!("../../../fixtures/genuine-payment-notice.form");
+    let body = include_bytes!("../../../../src/check/platform_sample.form");
     let params: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     assert_eq!(params.len(), 17);
     assert!(params.iter().all(|(name, _)| name != "signType"));
