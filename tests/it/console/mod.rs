@@ -3,3 +3,5 @@
 
 mod browser;
 mod pages;
+mod states;
+mod times;
