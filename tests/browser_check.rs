@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         }
         (false, false) => {
             println!(
-                "Browser tests: SKIPPED, {} not installed (apt-get install chromium chromium-driver)",
+                "Browser tests: SKIPPED, {} not installed (apt-get install chromium chromium-driver fonts-noto-cjk)",
                 missing.join(" and ")
             );
             ExitCode::SUCCESS

@@ -8,8 +8,9 @@ use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
 
-use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
+use super::layout::{form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
+use super::states;
 use super::{answered, internal, Console};
 use crate::outbox::ListFilter;
 use crate::platform::contracts::contract::ContractState;
@@ -75,7 +76,7 @@ pub async fn list(
                 thead { tr { th { "contractNo" } th { "State" } th { "Merchant" } th.hide-narrow { "contractId" } th.hide-narrow { "Updated" } } }
                 tbody { @for c in &contracts { tr {
                     td { a href={ "/console/contracts/" (path_segment(&c.contract_id)) } { (c.contract_no) } }
-                    td { (badge(c.state.as_str())) }
+                    td { (states::contract(c.state)) }
                     td { (c.mid) }
                     td.mono.hide-narrow { (c.contract_id) }
                     td.hide-narrow { (time(Some(c.updated_at))) }
@@ -119,7 +120,7 @@ pub async fn show(
         div.grid2 {
             div.card {
                 dl.facts {
-                    dt { "State" } dd { (badge(contract.state.as_str())) }
+                    dt { "State" } dd { (states::contract(contract.state)) }
                     dt { "contractNo" } dd.mono { (contract.contract_no) }
                     dt { "contractId" } dd.mono { (contract.contract_id) }
                     dt { "Merchant" } dd { a href={ "/console/merchants/" (contract.mid) } { (contract.mid) } }
@@ -157,7 +158,7 @@ pub async fn show(
                         .and_then(|v| v["contractState"].as_str().map(str::to_owned)).unwrap_or_default();
                     tr {
                         td { a href={ "/console/notifications/" (n.id) } { (n.id) } }
-                        td { (badge(n.status.as_str())) }
+                        td { (states::notification(n.status)) }
                         td { (sent) }
                         td { (n.attempts) }
                         td.hide-narrow { (time(Some(n.created_at))) }

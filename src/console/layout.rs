@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::session::Ctx;
+use crate::platform::wire::time::{format_cst, format_wall_clock};
 
 pub const STYLESHEET: &str = include_str!("assets/console.css");
 pub const SCRIPT: &str = include_str!("assets/console.js");
@@ -104,16 +105,51 @@ pub fn form_token(ctx: &Ctx) -> Markup {
     html! { input type="hidden" name="form_token" value=(ctx.form_token); }
 }
 
-/// A state told by colour and by its name.
-pub fn badge(state: &str) -> Markup {
-    html! { span class={ "badge s-" (state) } { (state.replace('_', " ").to_lowercase()) } }
+/// The colour a state is told by, beside its name (the stylesheet's `.t-*` classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Done as wanted: delivered, paid, signed, passed.
+    Ok,
+    /// Gone wrong or ended against the merchant: failed, rescinded.
+    Bad,
+    /// Needs attention or is still to come: pending, refunded, a warning.
+    Warn,
+    /// Waiting on someone else or under way: a try running, a buyer or user to act.
+    Info,
+    /// Over, with nothing more to happen: cancelled, closed, unknown.
+    Idle,
 }
 
-/// A time as UTC, readable and exact.
+impl Tone {
+    /// The stylesheet class that colours it.
+    pub const fn class(self) -> &'static str {
+        match self {
+            Self::Ok => "t-ok",
+            Self::Bad => "t-bad",
+            Self::Warn => "t-warn",
+            Self::Info => "t-info",
+            Self::Idle => "t-idle",
+        }
+    }
+}
+
+/// A state told by colour and by its name, written as the state is named (a status of
+/// the outbox, or a platform state as it is on the wire). `s-<state>` marks which state
+/// it is.
+pub fn badge(state: &str, tone: Tone) -> Markup {
+    html! { span class={ "badge " (tone.class()) " s-" (state) } { (state) } }
+}
+
+/// A time as the platform writes it (China Standard Time, `yyyy-MM-dd HH:mm:ss`), with
+/// the same instant in UTC beside it.
 pub fn time(at: Option<DateTime<Utc>>) -> Markup {
     match at {
         Some(at) => html! {
-            time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d %H:%M:%S UTC")) }
+            span.when {
+                time datetime=(format_wall_clock(at, "%Y-%m-%dT%H:%M:%S%:z"))
+                    title="China Standard Time (UTC+8)" { (format_cst(at)) }
+                " " small.utc { (at.format("%Y-%m-%d %H:%M:%S UTC")) }
+            }
         },
         None => html! { span.muted { "—" } },
     }

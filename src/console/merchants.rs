@@ -8,12 +8,14 @@ use axum::{Extension, Form};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::{badge, form_token, page, page_with, time, MessageQuery, Page};
+use super::layout::{form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
+use super::states;
 use super::{answered, back, internal, Console};
 use crate::admin::ApiError;
 use crate::check::admin as checks;
 use crate::check::runs::Run;
+use crate::check::Outcome;
 use crate::duration::format_duration;
 use crate::platform::http::admin::merchants::refused;
 use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
@@ -201,10 +203,10 @@ fn runs_table(runs: &[Run]) -> Markup {
                 thead { tr { th { "Run" } th { "Status" } th { "Result" } th { "Notify URL" } th.hide-narrow { "Started" } } }
                 tbody { @for run in runs { tr {
                     td { a href={ "/console/checks/" (run.id) } { "#" (run.id) } }
-                    td { (badge(run.status)) }
+                    td { (states::run(run.status)) }
                     td { @match run.passed {
-                        Some(true) => (badge("pass")),
-                        Some(false) => (badge("fail")),
+                        Some(true) => (states::outcome(Outcome::Pass)),
+                        Some(false) => (states::outcome(Outcome::Fail)),
                         None => span.muted { "—" },
                     } " " (run.summary.pass) " passed, " (run.summary.fail) " failed, " (run.summary.warn) " warned" }
                     td.mono { (run.notify_url) }
@@ -302,7 +304,7 @@ pub async fn check_run(
             dl.facts {
                 dt { "Merchant" } dd { a href={ "/console/merchants/" (run.mid) } { (run.mid) } }
                 dt { "Notify URL" } dd.mono { (run.notify_url) }
-                dt { "Status" } dd { (badge(run.status)) }
+                dt { "Status" } dd { (states::run(run.status)) }
                 dt { "Started" } dd { (time(Some(run.created_at))) }
                 @if let Some(error) = &run.error { dt { "Error" } dd { (error) } }
             }
@@ -311,12 +313,12 @@ pub async fn check_run(
             div.table-wrap { table {
                 thead { tr { th { "Result" } th { "Level" } th { "Check" } th { "Why" } } }
                 tbody { @for check in &report.checks { tr {
-                    td { (badge(check.outcome.as_str())) }
+                    td { (states::outcome(check.outcome)) }
                     td { (format!("{:?}", check.level).to_lowercase()) }
                     td.mono { (check.id) }
                     td { (check.reason)
                         @if let Some(hint) = &check.hint { div.muted { "Fix: " (hint) } }
-                        @if check.outcome != crate::check::Outcome::Pass {
+                        @if check.outcome != Outcome::Pass {
                             details { summary { "What the platform does; the requests and answers" }
                                 p { (check.platform) }
                                 @for exchange in &check.exchanges {

@@ -5,6 +5,7 @@
 //! - [`session`] — sign-in with the admin token (an HttpOnly, SameSite=Strict cookie) and
 //!   the per-form token that guards every state change against cross-site requests;
 //! - [`layout`] — the page shell, the stylesheet and the small script;
+//! - [`states`] — every state shown by its name and a colour, one way for all;
 //! - [`notifications`], [`merchants`], [`contracts`], [`orders`] — the pages.
 //!
 //! With no admin token configured (allowed on loopback only), the console is open, like
@@ -16,6 +17,7 @@ pub mod merchants;
 pub mod notifications;
 pub mod orders;
 pub mod session;
+pub mod states;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::{badge, form_token, message, page_with, pre, time, MessageQuery, Page};
+use super::layout::{form_token, message, page_with, pre, time, MessageQuery, Page, Tone};
 use super::session::{check_form_token, Ctx, TokenForm};
+use super::states;
 use super::{back, internal, Console};
 use crate::admin::actions::refusal;
 use crate::admin::ApiError;
@@ -74,7 +75,7 @@ pub async fn list(
             @for status in Status::ALL {
                 a href=(link(status)) {
                     span.n { (stats.count(status)) }
-                    (badge(status.as_str()))
+                    (states::notification(status))
                 }
             }
         }
@@ -109,7 +110,7 @@ pub async fn list(
                         @for n in &notifications {
                             tr {
                                 td { a href={ "/console/notifications/" (n.id) } { (n.id) } }
-                                td { (badge(n.status.as_str())) }
+                                td { (states::notification(n.status)) }
                                 td.mono { (n.destination.url) }
                                 td.hide-narrow { (n.kind) }
                                 td.hide-narrow { (n.tenant.as_deref().unwrap_or("—")) }
@@ -158,7 +159,7 @@ pub async fn show(
         div.grid2 {
             div.card {
                 dl.facts {
-                    dt { "Status" } dd { (badge(notification.status.as_str())) }
+                    dt { "Status" } dd { (states::notification(notification.status)) }
                     dt { "Destination" } dd.mono { (notification.destination.url) }
                     dt { "Kind" } dd { (notification.kind) }
                     dt { "Merchant" } dd { (notification.tenant.as_deref().unwrap_or("—")) }
@@ -210,16 +211,17 @@ fn next_step(n: &Notification, last: Option<&Attempt>, now: DateTime<Utc>) -> Ma
                 .unwrap_or_else(|| "no answer".to_owned());
             let left = n.policy.max_attempts.saturating_sub(n.round_attempts);
             let when = match n.due_at {
-                Some(due) if due > now => format!("in {} ({})", wait(due - now), due.format("%H:%M:%S UTC")),
-                _ => "now".to_owned(),
+                Some(due) if due > now => html! { "in " (wait(due - now)) " (at " (time(Some(due))) ")" },
+                _ => html! { "now" },
             };
             let rule = n.success.describe();
-            format!(
-                "The last try failed ({why}). Only {rule} counts as delivered, so the platform sends it again {when}; {left} tries are left before it gives up."
-            )
+            return html! { p.next {
+                "The last try failed (" (why) "). Only " (rule) " counts as delivered, so the platform sends it again "
+                (when) "; " (left) " tries are left before it gives up."
+            } };
         }
         Status::Delivering => "A try is running now.".to_owned(),
-        Status::Delivered => "Delivered: the merchant answered HTTP 200. Nothing more is sent.".to_owned(),
+        Status::Delivered => format!("Delivered: the merchant answered {}. Nothing more is sent.", n.success.describe()),
         Status::Failed => format!(
             "Failed: all {} tries went unanswered with HTTP 200, so the platform gave up. Redeliver to start a new round.",
             n.policy.max_attempts
@@ -282,8 +284,8 @@ fn timeline(attempts: &[Attempt]) -> Markup {
                             " · " (time(Some(a.started_at)))
                             " · " (a.duration_ms) " ms"
                             " · " @match a.status_code {
-                                Some(code) => span class={ "badge " (if ok { "s-pass" } else { "s-fail" }) } { "HTTP " (code) },
-                                None => span.badge.s-fail { "no answer" },
+                                Some(code) => span class={ "badge " (if ok { Tone::Ok } else { Tone::Bad }.class()) } { "HTTP " (code) },
+                                None => span class={ "badge " (Tone::Bad.class()) } { "no answer" },
                             }
                             @if let Some(kind) = a.failure {
                                 " · " span.muted { (kind.as_str().replace('_', " ")) }

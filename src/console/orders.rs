@@ -11,8 +11,9 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::layout::{badge, form_token, message, page, time, MessageQuery, Page};
+use super::layout::{form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
+use super::states;
 use super::{answered, internal, Console};
 use crate::outbox::ListFilter;
 use crate::platform::http::admin::orders::refused;
@@ -83,7 +84,7 @@ pub async fn list(
                 thead { tr { th { "Order number" } th { "Status" } th { "Amount (yuan)" } th { "Merchant" } th.hide-narrow { "Updated" } } }
                 tbody { @for o in &orders { tr {
                     td { a href={ "/console/orders/" (o.id) } { (o.order_no) } }
-                    td { (badge(o.status())) }
+                    td { (states::order(o)) }
                     td { (yuan(o.total_amount)) }
                     td { (o.mid) }
                     td.hide-narrow { (time(Some(o.updated_at))) }
@@ -139,7 +140,7 @@ pub async fn show(
         div.grid2 {
             div.card {
                 dl.facts {
-                    dt { "Status" } dd { (badge(order.status())) }
+                    dt { "Status" } dd { (states::order(&order)) }
                     dt { (order.product.order_no_field()) } dd.mono { (order.order_no) }
                     dt { "Merchant" } dd { a href={ "/console/merchants/" (order.mid) } { (order.mid) } }
                     dt { "Amount" } dd { (yuan(order.total_amount)) " yuan (" (order.total_amount) " fen)" }
@@ -194,7 +195,7 @@ pub async fn show(
                 thead { tr { th { "#" } th { "Status" } th { "Tries" } th.hide-narrow { "Created" } } }
                 tbody { @for n in &notices { tr {
                     td { a href={ "/console/notifications/" (n.id) } { (n.id) } }
-                    td { (badge(n.status.as_str())) }
+                    td { (states::notification(n.status)) }
                     td { (n.attempts) }
                     td.hide-narrow { (time(Some(n.created_at))) }
                 } } }

@@ -5,6 +5,7 @@
 //! imports from here and from the library, never from another test module.
 
 pub mod auth;
+pub mod browser;
 pub mod check;
 pub mod contracts;
 pub mod netpay;

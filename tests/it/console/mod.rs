@@ -2,4 +2,7 @@
 //! browser.
 
 mod browser;
+mod chinese;
 mod pages;
+mod states;
+mod times;
