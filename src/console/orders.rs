@@ -117,6 +117,16 @@ pub async fn show(
         .refunds(order.id)
         .await
         .map_err(internal)?;
+    let merchant = console
+        .sandbox
+        .merchants
+        .merchant(&order.mid)
+        .await
+        .map_err(internal)?;
+    let addresses = merchant
+        .as_ref()
+        .map(|m| crate::platform::payments::notice::destinations(&order, m))
+        .unwrap_or_else(|| vec![order.notify.clone()]);
     let notices = console
         .app
         .store
@@ -146,7 +156,11 @@ pub async fn show(
                     dt { "Amount" } dd { (yuan(order.total_amount)) " yuan (" (order.total_amount) " fen)" }
                     dt { "Refunded" } dd { (yuan(order.refunded_amount)) " yuan" }
                     dt { "Description" } dd { (order.description) }
-                    dt { "Notify URL" } dd.mono { (order.notify.url) }
+                    dt { "Notices go to" } dd {
+                        @for address in &addresses { div.mono { (address.url) " "
+                            span.muted { @if order.own_notify && address.url == order.notify.url { "(the order's notifyUrl)" } @else { "(the merchant's notify URL)" } }
+                        } }
+                    }
                     @if let Some(payment) = &order.payment {
                         dt { "Paid" } dd { (time(Some(payment.paid_at))) " via " (payment.target_sys) }
                     }
@@ -192,10 +206,11 @@ pub async fn show(
             div.card { p.muted { "None yet: an order sends its first notice when it is paid, closed or refunded." } }
         } @else {
             div.table-wrap { table {
-                thead { tr { th { "#" } th { "Status" } th { "Tries" } th.hide-narrow { "Created" } } }
+                thead { tr { th { "#" } th { "Status" } th { "To" } th { "Tries" } th.hide-narrow { "Created" } } }
                 tbody { @for n in &notices { tr {
                     td { a href={ "/console/notifications/" (n.id) } { (n.id) } }
                     td { (states::notification(n.status)) }
+                    td.mono { (n.destination.url) }
                     td { (n.attempts) }
                     td.hide-narrow { (time(Some(n.created_at))) }
                 } } }

@@ -20,7 +20,11 @@ async fn a_notice_goes_to_the_order_s_address_and_the_merchant_s(db: TestDb) {
     // The order's own address fails once: its tries are its own.
     order_side.then([Reply::Status(503)]);
     let app = db
-        .spawn(|s| s.retry_schedule = RetrySchedule::parse("100ms").unwrap())
+        .spawn(|s| {
+            s.retry_schedule = RetrySchedule::parse("100ms").unwrap();
+            // The console is read below without signing in.
+            s.admin_token = None;
+        })
         .await;
     create_merchant(
         &app,
@@ -62,6 +66,36 @@ async fn a_notice_goes_to_the_order_s_address_and_the_merchant_s(db: TestDb) {
         to_merchant[0].body, to_order[1].body,
         "one notice: the same bytes (and notifyId) to both"
     );
+
+    // The console's order page names both addresses and lists a notice to each.
+    let page = app
+        .http
+        .get(app.url(&format!("/console/orders/{}", order["id"])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (url, whose) in [
+        (order_side.url("/order"), "(the order's notifyUrl)"),
+        (
+            merchant_side.url("/merchant"),
+            "(the merchant's notify URL)",
+        ),
+    ] {
+        let at = page
+            .find(&format!("{url} "))
+            .unwrap_or_else(|| panic!("{url} on {page}"));
+        assert!(
+            page[at..].starts_with(&format!("{url} <span class=\"muted\">{whose}")),
+            "{url}"
+        );
+        assert!(
+            page.contains(&format!("<td class=\"mono\">{url}</td>")),
+            "a notice row to {url}"
+        );
+    }
 
     // An order naming the merchant's own address gets one notification, not two.
     let same = create_order(
