@@ -7,6 +7,7 @@ mod listing;
 mod netpay_bills;
 mod netpay_h5;
 mod netpay_orders;
+mod netpay_refund_numbers;
 mod notices;
 mod orders;
 mod payment_sign;

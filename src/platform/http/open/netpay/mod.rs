@@ -167,6 +167,10 @@ pub fn refused(outcome: OrderChangeOutcome, nonce: &str) -> NetpayError {
             OrderRefusal::RefundIdReused(_) => {
                 NetpayError::new(NetpayCode::DupOrder, refusal.to_string())
             }
+            // A field the request lacks, as the platform says of any missing field.
+            OrderRefusal::RefundOrderIdRequired { .. } => {
+                NetpayError::new(NetpayCode::BadRequest, refusal.to_string())
+            }
             _ => NetpayError::new(NetpayCode::OperationNotAllowed, refusal.to_string()),
         },
         OrderChangeOutcome::Refused(other) => {

@@ -232,19 +232,37 @@ impl Request {
         }
     }
 
+    /// The request's `refundOrderId`, checked; `None` when it sends none.
+    pub fn refund_order_id(&self) -> Result<Option<String>, NetpayError> {
+        match self.optional("refundOrderId")? {
+            Some(_) => Ok(Some(self.order_no("refundOrderId", 32)?.to_owned())),
+            None => Ok(None),
+        }
+    }
+
     /// Refunds `amount` fen of `order` under `refund_order_id`: the refund made now, or
-    /// the one already made under that number for that amount (not made twice).
+    /// the one already made under that number for that amount (not made twice). Without
+    /// a number the platform makes one up (the order number's source number, the time and
+    /// random digits), which only a first refund of the order may do.
     pub async fn refund(
         &mut self,
         sandbox: &Sandbox,
         order: &Order,
-        refund_order_id: String,
+        refund_order_id: Option<String>,
         amount: i64,
     ) -> Result<(Order, Refund), NetpayError> {
+        let generated = refund_order_id.is_none();
+        let refund_order_id = refund_order_id.unwrap_or_else(|| {
+            order_fields::generate_order_no(
+                &order_fields::source_number(&order.order_no),
+                sandbox.now(),
+            )
+        });
         let (nonce, nonce_text) = self.take_nonce();
         let event = OrderEvent::Refund {
             refund_order_id,
             amount: Some(amount),
+            generated,
         };
         let outcome = sandbox
             .orders

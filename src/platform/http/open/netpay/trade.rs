@@ -11,7 +11,7 @@ use crate::platform::auth::generate_credential;
 use crate::platform::http::open::netpay::{
     answer, put, put_refund, NetpayCode, NetpayError, NetpayErrors, NetpayResult, Request,
 };
-use crate::platform::payments::fields::{generate_order_no, order_no_max};
+use crate::platform::payments::fields::order_no_max;
 use crate::platform::payments::order::{Order, Product};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::time::format_cst;
@@ -158,8 +158,8 @@ pub async fn close(
     answer(&sandbox, "order closed", fields)
 }
 
-/// Refund part or all of a paid order. `refundOrderId` is generated when left out; a
-/// repeated one answers the refund already made.
+/// Refund part or all of a paid order. `refundOrderId` is generated when left out, which
+/// only a first refund may do; a repeated one answers the refund already made.
 #[utoipa::path(post, path = "/v1/netpay/refund", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `refundStatus`"),
@@ -174,10 +174,7 @@ pub async fn refund(
     let mut request = Request::read(&sandbox, &headers, &body).await?;
     let order = trade_order(&request, &sandbox).await?;
     let amount = request.amount("refundAmount")?;
-    let refund_order_id = match request.optional("refundOrderId")? {
-        Some(_) => request.order_no("refundOrderId", 32)?.to_owned(),
-        None => generate_order_no(&request.caller.merchant.msg_src_id, sandbox.now()),
-    };
+    let refund_order_id = request.refund_order_id()?;
     let (order, refund) = request
         .refund(&sandbox, &order, refund_order_id, amount)
         .await?;
