@@ -40,6 +40,8 @@ err_codes! {
     BadFormat = "1003", "a field (or the body) has the wrong format";
     BadTimestamp = "1004", "requestTimestamp is not yyyy-MM-dd HH:mm:ss";
     BadUrl = "1005", "notifyUrl is not an absolute http(s) URL with a host";
+    /// netpay's `ABNORMAL_REQUEST_TIME`, in this API's numeric codes.
+    AbnormalRequestTime = "1006", "requestTimestamp is too far from the platform's clock (ABNORMAL_REQUEST_TIME)";
     UnknownMerchant = "2001", "no merchant with this mid";
     ContractNotFound = "2002", "no such contract";
     DuplicateContractNo = "2003", "the merchant already used this contractNo";
@@ -71,7 +73,7 @@ mod tests {
         assert!(codes
             .iter()
             .all(|c| c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit())));
-        assert_eq!(codes.len(), 18);
+        assert_eq!(codes.len(), 19);
         assert!(ErrCode::ALL.iter().all(|code| !code.meaning().is_empty()));
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::platform::auth::store::NonceUse;
-use crate::platform::http::open::authn::{authenticate, replayed, Caller};
+use crate::platform::http::open::authn::{auth_window, authenticate, replayed, Caller};
 use crate::platform::http::open::netpay::{refused, NetpayCode, NetpayError};
 use crate::platform::payments::events::{Cause, OrderEvent, Refused};
 use crate::platform::payments::fields as order_fields;
@@ -15,7 +15,7 @@ use crate::platform::payments::service::OrderTerms;
 use crate::platform::payments::store::{OrderChangeOutcome, OrderCreateOutcome};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::fields;
-use crate::platform::wire::time::parse_cst;
+use crate::platform::wire::time::{check_skew, parse_cst};
 use crate::policy::Destination;
 
 /// An authenticated request: its merchant, its nonce and its JSON fields.
@@ -34,18 +34,28 @@ impl Request {
         body: &[u8],
     ) -> Result<Self, NetpayError> {
         let caller = authenticate(sandbox, headers, body).await?;
-        Self::checked(caller, body)
+        Self::checked(sandbox, caller, body)
     }
 
     /// A request of an authenticated `caller`: reads `body` as a JSON object and checks
-    /// the fields every netpay request has.
-    pub fn checked(caller: Caller, body: &[u8]) -> Result<Self, NetpayError> {
+    /// the fields every netpay request has. A `requestTimestamp` farther from the
+    /// sandbox's clock than the auth window is `ABNORMAL_REQUEST_TIME`.
+    pub fn checked(sandbox: &Sandbox, caller: Caller, body: &[u8]) -> Result<Self, NetpayError> {
         let fields: Map<String, Value> = serde_json::from_slice(body).map_err(|error| {
             NetpayError::bad(format!("the body must be a JSON object: {error}"))
         })?;
         let request = Self { caller, fields };
         let timestamp = request.required("requestTimestamp")?;
-        parse_cst(timestamp).map_err(|e| NetpayError::bad(format!("requestTimestamp: {e}")))?;
+        let at =
+            parse_cst(timestamp).map_err(|e| NetpayError::bad(format!("requestTimestamp: {e}")))?;
+        check_skew(
+            "requestTimestamp",
+            timestamp,
+            at,
+            sandbox.now(),
+            auth_window(sandbox),
+        )
+        .map_err(|e| NetpayError::new(NetpayCode::AbnormalRequestTime, e.to_string()))?;
         let mid = request.required("mid")?;
         if mid != request.caller.merchant.mid {
             return Err(NetpayError::new(
