@@ -37,6 +37,7 @@ pub fn open_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(open::netpay::bills::refund))
         .routes(routes!(open::netpay::bills::close_qrcode))
         .routes(routes!(open::netpay::trade::unified_order))
+        .routes(routes!(open::netpay::trade::mini_pre_order))
         .routes(routes!(open::netpay::trade::query))
         .routes(routes!(open::netpay::trade::close))
         .routes(routes!(open::netpay::trade::refund))

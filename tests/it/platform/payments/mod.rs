@@ -6,6 +6,7 @@ mod auto_pay;
 mod listing;
 mod netpay_bills;
 mod netpay_h5;
+mod netpay_mini_pre_order;
 mod netpay_orders;
 mod netpay_refund_numbers;
 mod notices;

@@ -1,6 +1,6 @@
 //! H5 / mini-program trade orders (`merOrderId`): `POST /v1/netpay/wx/unified-order`
-//! (create a mini-program or JSAPI order), `…/query`, `…/close`, `…/refund` and
-//! `…/refund-query`.
+//! and `…/wx/mini-pre-order` (create a mini-program or JSAPI order), `…/query`,
+//! `…/close`, `…/refund` and `…/refund-query`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -66,11 +66,36 @@ pub async fn unified_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> NetpayResult {
-    let mut request = Request::read(&sandbox, &headers, &body).await?;
+    mini_order(&sandbox, &headers, &body).await
+}
+
+/// Create a WeChat mini-program order: the same request and answer as
+/// `wx/unified-order`, under the path some clients call.
+#[utoipa::path(post, path = "/v1/netpay/wx/mini-pre-order", tag = "netpay",
+    responses(
+        (status = 200, description = "Read `errCode`: `SUCCESS` with `miniPayRequest`, or an error name"),
+        NetpayErrors,
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
+pub async fn mini_pre_order(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> NetpayResult {
+    mini_order(&sandbox, &headers, &body).await
+}
+
+/// A mini-program or JSAPI order, created: the answer carries what the mini-program
+/// hands to the wallet (`miniPayRequest`, with `appId` when the request names its
+/// `subAppId`).
+async fn mini_order(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> NetpayResult {
+    let sandbox = sandbox.clone();
+    let mut request = Request::read(&sandbox, headers, body).await?;
     let order_no = request
         .order_no("merOrderId", order_no_max(Product::Trade))?
         .to_owned();
     let total_amount = request.amount("totalAmount")?;
+    let app_id = request.optional("subAppId")?.map(str::to_owned);
     let trade_type = request.required("tradeType")?.to_owned();
     if !TRADE_TYPES.contains(&trade_type.as_str()) {
         return Err(NetpayError::bad(format!(
@@ -96,17 +121,17 @@ pub async fn unified_order(
     let prepay_id = format!("wx{}", generate_credential(30));
     put(&mut fields, "prepayId", prepay_id.as_str());
     // What the mini-program hands to the wallet; the sandbox's is not payable.
-    put(
-        &mut fields,
-        "miniPayRequest",
-        json!({
-            "package": format!("prepay_id={prepay_id}"),
-            "timeStamp": sandbox.now().timestamp().to_string(),
-            "nonceStr": generate_credential(32),
-            "signType": "RSA",
-            "paySign": "SANDBOX",
-        }),
-    );
+    let mut wallet = json!({
+        "package": format!("prepay_id={prepay_id}"),
+        "timeStamp": sandbox.now().timestamp().to_string(),
+        "nonceStr": generate_credential(32),
+        "signType": "RSA",
+        "paySign": "SANDBOX",
+    });
+    if let Some(app_id) = app_id {
+        wallet["appId"] = app_id.into();
+    }
+    put(&mut fields, "miniPayRequest", wallet);
     request.echo(&mut fields);
     answer(&sandbox, "order created", fields)
 }
