@@ -1,7 +1,8 @@
 //! The platform's error codes (`errCode`), each written once with its meaning.
 //!
 //! Codes are four-digit strings: `0000` is success, `1xxx` a bad request field, `2xxx` a
-//! business-rule failure, `3xxx` an authentication failure, `9999` an internal error.
+//! business-rule failure, `3xxx` an authentication failure, `4xxx` a request that
+//! reaches no API (an unknown path, a wrong method), `9999` an internal error.
 //! docs/merchant-guide.md lists them for merchants.
 
 macro_rules! err_codes {
@@ -53,6 +54,8 @@ err_codes! {
     SignatureMismatch = "3006", "the signature does not verify";
     TokenInvalid = "3007", "the access token is unknown or expired";
     BadTokenRequest = "3008", "the access-token request is invalid";
+    NoSuchApi = "4004", "no platform API at this path";
+    MethodNotAllowed = "4005", "the platform API does not take this HTTP method";
     InternalError = "9999", "internal error";
 }
 
@@ -73,7 +76,7 @@ mod tests {
         assert!(codes
             .iter()
             .all(|c| c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit())));
-        assert_eq!(codes.len(), 19);
+        assert_eq!(codes.len(), 21);
         assert!(ErrCode::ALL.iter().all(|code| !code.meaning().is_empty()));
     }
 }
