@@ -31,11 +31,15 @@ fn trade_fields(order: &Order) -> Map<String, Value> {
     fields
 }
 
-/// The payment fields of a paid order.
+/// The payment fields of a paid order. The sandbox has no coupons or discounts: the
+/// buyer pays the total and the merchant receives it (`receiptAmount`, as in the
+/// notice, refunds not deducted).
 fn payment_fields(order: &Order, fields: &mut Map<String, Value>) {
     if let Some(payment) = &order.payment {
         put(fields, "buyerPayAmount", order.total_amount);
         put(fields, "invoiceAmount", order.total_amount);
+        put(fields, "receiptAmount", order.total_amount);
+        put(fields, "couponAmount", 0);
         put(fields, "payTime", format_cst(payment.paid_at));
         put(
             fields,
@@ -205,6 +209,11 @@ pub async fn refund(
         .await?;
     let mut fields = trade_fields(&order);
     put_refund(&mut fields, &refund);
+    // The platform's serial number and the channel of the payment refunded.
+    if let Some(payment) = &order.payment {
+        put(&mut fields, "seqId", payment.seq_id.as_str());
+        put(&mut fields, "targetSys", payment.target_sys.as_str());
+    }
     request.echo(&mut fields);
     answer(&sandbox, "refund succeeded", fields)
 }
