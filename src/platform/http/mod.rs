@@ -5,10 +5,11 @@
 pub mod admin;
 pub mod open;
 
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::platform::http::open::unmatched::gateway_answers;
 use crate::platform::sandbox::Sandbox;
 
 /// Routes mounted under `/admin/v1`, behind the admin token.
@@ -26,24 +27,32 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .with_state(sandbox)
 }
 
-/// The platform's own routes (`/v1/...`), authenticated by the platform's schemes.
+/// The platform's own routes (`/v1/...`), authenticated by the platform's schemes. What
+/// reaches none of them (an unknown path under `/v1/`, a wrong method) is answered in
+/// the gateway's shape too.
 pub fn open_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
     OpenApiRouter::new()
-        .routes(routes!(open::authn::access_token))
-        .routes(routes!(open::entrust_pay::sign))
-        .routes(routes!(open::entrust_pay::sign_query))
-        .routes(routes!(open::netpay::bills::get_qrcode))
-        .routes(routes!(open::netpay::bills::query))
-        .routes(routes!(open::netpay::bills::refund))
-        .routes(routes!(open::netpay::bills::close_qrcode))
-        .routes(routes!(open::netpay::trade::unified_order))
-        .routes(routes!(open::netpay::trade::query))
-        .routes(routes!(open::netpay::trade::close))
-        .routes(routes!(open::netpay::trade::refund))
-        .routes(routes!(open::netpay::trade::refund_query))
-        .routes(routes!(open::netpay::h5::alipay))
-        .routes(routes!(open::netpay::h5::wxpay))
-        .routes(routes!(open::netpay::h5::unionpay))
+        .routes(gateway_answers(routes!(open::authn::access_token)))
+        .routes(gateway_answers(routes!(open::entrust_pay::sign)))
+        .routes(gateway_answers(routes!(open::entrust_pay::sign_query)))
+        .routes(gateway_answers(routes!(open::netpay::bills::get_qrcode)))
+        .routes(gateway_answers(routes!(open::netpay::bills::query)))
+        .routes(gateway_answers(routes!(open::netpay::bills::refund)))
+        .routes(gateway_answers(routes!(open::netpay::bills::close_qrcode)))
+        .routes(gateway_answers(routes!(open::netpay::trade::unified_order)))
+        .routes(gateway_answers(routes!(
+            open::netpay::trade::mini_pre_order
+        )))
+        .routes(gateway_answers(routes!(open::netpay::trade::query)))
+        .routes(gateway_answers(routes!(open::netpay::trade::close)))
+        .routes(gateway_answers(routes!(open::netpay::trade::refund)))
+        .routes(gateway_answers(routes!(open::netpay::trade::refund_query)))
+        .routes(gateway_answers(routes!(open::netpay::h5::alipay)))
+        .routes(gateway_answers(routes!(open::netpay::h5::wxpay)))
+        .routes(gateway_answers(routes!(open::netpay::h5::unionpay)))
+        // Any other path under /v1/: the gateway's 404, outside the API description.
+        .route("/v1/", any(open::unmatched::no_such_api))
+        .route("/v1/{*rest}", any(open::unmatched::no_such_api))
         // The cashier's HTML pages, outside the API description.
         .route("/netpay/cashier/{token}", get(open::netpay::cashier::page))
         .route(

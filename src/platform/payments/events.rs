@@ -19,10 +19,13 @@ pub enum OrderEvent {
     /// The order is closed unpaid.
     Close,
     /// `amount` fen (all that is left when `None`, as of the change) are refunded under
-    /// the merchant's `refund_order_id`.
+    /// `refund_order_id`: the merchant's, or one the platform `generated` because the
+    /// merchant's request named none. Only a first refund may go without one: a further
+    /// refund of the order needs the merchant's own number.
     Refund {
         refund_order_id: String,
         amount: Option<i64>,
+        generated: bool,
     },
 }
 
@@ -144,6 +147,7 @@ pub fn plan(
         OrderEvent::Refund {
             refund_order_id,
             amount,
+            generated,
         } => {
             // Read under the order's lock, so two refunds of "the rest" cannot both take it.
             let amount = &amount.unwrap_or(current.refundable());
@@ -155,6 +159,12 @@ pub fn plan(
                 });
             }
             current.check_refund(*amount).map_err(Refused::Rule)?;
+            if *generated && current.refunded_amount > 0 {
+                return Err(Refused::Rule(OrderRefusal::RefundOrderIdRequired {
+                    product: current.product,
+                    refunded: current.refunded_amount,
+                }));
+            }
             next.state = OrderState::Refunded;
             next.refunded_amount += amount;
             refund = Some(Refund {

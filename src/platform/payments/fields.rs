@@ -99,6 +99,12 @@ pub fn expiry(name: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), S
     Ok(())
 }
 
+/// The merchant's source number (来源编号), which every order number of the merchant
+/// starts with: the first 4 characters of `order_no`.
+pub fn source_number(order_no: &str) -> String {
+    order_no.chars().take(4).collect()
+}
+
 /// A fresh order number of a merchant: its source number, the China Standard Time to the
 /// millisecond and 7 random digits (28 characters).
 pub fn generate_order_no(msg_src_id: &str, now: DateTime<Utc>) -> String {

@@ -1,6 +1,6 @@
 //! Netpay payments: an order, QR bill or trade order, with its states and refunds
-//! ([`order`]), what paying, closing and refunding do ([`events`]), the field rules both
-//! APIs share ([`fields`]), the payment-result notice family ([`notice`]) and its `sign`
+//! ([`order`]) and why it does not move ([`refusal`]), what paying, closing and
+//! refunding do ([`events`]), the field rules both APIs share ([`fields`]), the payment-result notice family ([`notice`]) and its `sign`
 //! ([`sign`]), drafting orders and applying events, and the rules of an admin's requests
 //! ([`service`], taking and answering [`requests`]) and their rows ([`store`]).
 
@@ -9,6 +9,7 @@ pub mod fields;
 pub mod notice;
 pub mod order;
 pub mod payment;
+pub mod refusal;
 pub mod requests;
 pub mod service;
 pub mod sign;

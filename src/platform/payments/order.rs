@@ -33,6 +33,7 @@ use serde::Serialize;
 use crate::policy::Destination;
 
 pub use super::payment::{Payment, Refund, CHANNELS};
+pub use super::refusal::OrderRefusal;
 
 /// Which netpay product an order belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -147,32 +148,6 @@ impl OrderState {
             Self::Closed => &[],
         }
     }
-}
-
-/// A move the state machine does not allow, or a refund it cannot take.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OrderRefusal {
-    #[error("illegal order state transition {from} -> {to}: {why}")]
-    Illegal {
-        from: &'static str,
-        to: &'static str,
-        why: String,
-    },
-    #[error("refund amount {asked} is more than the {left} fen left to refund (total {total}, refunded {refunded})")]
-    RefundTooLarge {
-        asked: i64,
-        left: i64,
-        total: i64,
-        refunded: i64,
-    },
-    #[error("refund amount must be at least 1 fen")]
-    RefundNotPositive,
-    /// An unpaid order past its expiry: the buyer can no longer pay it.
-    #[error("the order expired unpaid ({0}); it is closed at the next expiry round")]
-    Expired(&'static str),
-    /// The refund order number was used for this order with another amount.
-    #[error("refundOrderId {0} was already used for this order with another amount")]
-    RefundIdReused(String),
 }
 
 /// A netpay order as the simulation keeps it.

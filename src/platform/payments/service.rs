@@ -12,7 +12,9 @@ use crate::platform::auth::store::NonceUse;
 use crate::platform::merchants::merchant::Merchant;
 use crate::platform::merchants::MerchantStore;
 use crate::platform::payments::events::{self, Cause, OrderChange, OrderEvent, Refused};
-use crate::platform::payments::fields::{self as order_fields, generate_order_no, order_no_max};
+use crate::platform::payments::fields::{
+    self as order_fields, generate_order_no, order_no_max, source_number,
+};
 use crate::platform::payments::order::{
     H5Cashier, NewOrder, Order, OrderRefusal, OrderState, Product, CHANNELS,
 };
@@ -222,8 +224,9 @@ impl OrderService {
             OrderState::Paid => OrderEvent::Pay { target_sys },
             OrderState::Closed => OrderEvent::Close,
             OrderState::Refunded => OrderEvent::Refund {
-                refund_order_id: generate_order_no(&source_number(&order), self.now()),
+                refund_order_id: generate_order_no(&source_number(&order.order_no), self.now()),
                 amount: None,
+                generated: false,
             },
             OrderState::Unpaid => {
                 let refusal = order
@@ -259,7 +262,7 @@ impl OrderService {
             Ok(amount) => amount,
             Err(message) => return Ok(Err(OrderRefused::invalid("amount", message))),
         };
-        let prefix = source_number(&order);
+        let prefix = source_number(&order.order_no);
         let refund_order_id = match request.refund_order_id {
             Some(no) => match order_fields::order_no("`refund_order_id`", &no, 32, &prefix) {
                 Ok(()) => no,
@@ -267,9 +270,11 @@ impl OrderService {
             },
             None => generate_order_no(&prefix, self.now()),
         };
+        // The admin API plays the channel: a number it makes up is not the merchant's.
         let event = OrderEvent::Refund {
             refund_order_id,
             amount: Some(amount),
+            generated: false,
         };
         self.admin_move(id, order.id, event).await
     }
@@ -403,9 +408,4 @@ fn expiry(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
         .ok_or_else(|| "`expire_after` must be at most 30d".to_owned())?;
     order_fields::expiry("`expire_after`", at, now)?;
     Ok(at)
-}
-
-/// The merchant's source number, which the order's number starts with.
-fn source_number(order: &Order) -> String {
-    order.order_no.chars().take(4).collect()
 }

@@ -1,7 +1,8 @@
 //! The platform's error codes (`errCode`), each written once with its meaning.
 //!
 //! Codes are four-digit strings: `0000` is success, `1xxx` a bad request field, `2xxx` a
-//! business-rule failure, `3xxx` an authentication failure, `9999` an internal error.
+//! business-rule failure, `3xxx` an authentication failure, `4xxx` a request that
+//! reaches no API (an unknown path, a wrong method), `9999` an internal error.
 //! docs/merchant-guide.md lists them for merchants.
 
 macro_rules! err_codes {
@@ -40,6 +41,8 @@ err_codes! {
     BadFormat = "1003", "a field (or the body) has the wrong format";
     BadTimestamp = "1004", "requestTimestamp is not yyyy-MM-dd HH:mm:ss";
     BadUrl = "1005", "notifyUrl is not an absolute http(s) URL with a host";
+    /// netpay's `ABNORMAL_REQUEST_TIME`, in this API's numeric codes.
+    AbnormalRequestTime = "1006", "requestTimestamp is too far from the platform's clock (ABNORMAL_REQUEST_TIME)";
     UnknownMerchant = "2001", "no merchant with this mid";
     ContractNotFound = "2002", "no such contract";
     DuplicateContractNo = "2003", "the merchant already used this contractNo";
@@ -51,6 +54,8 @@ err_codes! {
     SignatureMismatch = "3006", "the signature does not verify";
     TokenInvalid = "3007", "the access token is unknown or expired";
     BadTokenRequest = "3008", "the access-token request is invalid";
+    NoSuchApi = "4004", "no platform API at this path";
+    MethodNotAllowed = "4005", "the platform API does not take this HTTP method";
     InternalError = "9999", "internal error";
 }
 
@@ -71,7 +76,7 @@ mod tests {
         assert!(codes
             .iter()
             .all(|c| c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit())));
-        assert_eq!(codes.len(), 18);
+        assert_eq!(codes.len(), 21);
         assert!(ErrCode::ALL.iter().all(|code| !code.meaning().is_empty()));
     }
 }

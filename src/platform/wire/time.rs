@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 
 /// China Standard Time (UTC+8, no daylight saving): the zone of every
 /// zone-less wall-clock time the platform sends or accepts.
@@ -103,10 +103,107 @@ pub fn parse_cst(text: &str) -> Result<DateTime<Utc>, TimestampError> {
     )
 }
 
+/// The zone the platform's wall-clock times are in, as refusals name it.
+pub const ZONE_NAME: &str = "Asia/Shanghai";
+
+/// A well-formed wall-clock time that is too far from the platform's clock: the
+/// platform's `ABNORMAL_REQUEST_TIME`. Its text names the time received, how far off it
+/// is, the platform's own time and zone, and the window.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TimeSkew(String);
+
+/// Checks that `at` (the request's `field`, written as `received`) is at most `window`
+/// from `now`, either way; both edges pass.
+pub fn check_skew(
+    field: &str,
+    received: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<(), TimeSkew> {
+    let off = at - now;
+    if off.abs() <= window {
+        return Ok(());
+    }
+    let direction = if off < Duration::zero() {
+        "behind"
+    } else {
+        "ahead of"
+    };
+    // China Standard Time is UTC+8: a clock eight hours behind is a host writing UTC.
+    let hint = if (off + Duration::hours(8)).abs() <= window {
+        " (a host writing UTC?)"
+    } else {
+        ""
+    };
+    Err(TimeSkew(format!(
+        "{field} {} is {} {direction} the sandbox clock {} ({ZONE_NAME}); the platform refuses times more than {} off{hint}",
+        received.chars().take(64).collect::<String>(),
+        span(off.abs()),
+        format_cst(now),
+        span(window),
+    )))
+}
+
+/// A duration in words, to the two largest units: `8 h 0 min`, `10 min`, `2631 d 5 h`.
+fn span(duration: Duration) -> String {
+    let seconds = duration.num_seconds();
+    let (days, hours, minutes, secs) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+        seconds % 60,
+    );
+    match (days, hours, minutes, secs) {
+        (0, 0, 0, s) => format!("{s} s"),
+        (0, 0, m, 0) => format!("{m} min"),
+        (0, 0, m, s) => format!("{m} min {s} s"),
+        (0, h, m, _) => format!("{h} h {m} min"),
+        (d, h, _, _) => format!("{d} d {h} h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn times_outside_the_window_are_refused_in_words() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 3, 2, 15, 0).unwrap();
+        let window = Duration::minutes(10);
+        let utc = parse_cst("2026-12-03 02:15:00").unwrap();
+        let refused = check_skew("requestTimestamp", "2026-12-03 02:15:00", utc, now, window);
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "requestTimestamp 2026-12-03 02:15:00 is 8 h 0 min behind the sandbox clock \
+             2026-12-03 10:15:00 (Asia/Shanghai); the platform refuses times more than 10 min \
+             off (a host writing UTC?)"
+        );
+        let ahead = now + Duration::seconds(601);
+        let text = check_skew("requestTimestamp", "x", ahead, now, window)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("is 10 min 1 s ahead of the sandbox clock"),
+            "{text}"
+        );
+        assert!(!text.contains("UTC?"), "{text}");
+        let old = Utc.with_ymd_and_hms(2019, 9, 5, 2, 48, 40).unwrap();
+        let text = check_skew("requestTimestamp", "x", old, now, window)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains(" d ") && text.contains("behind"), "{text}");
+        for edge in [now - window, now, now + window] {
+            assert_eq!(
+                check_skew("requestTimestamp", "x", edge, now, window),
+                Ok(())
+            );
+        }
+        assert_eq!(span(Duration::seconds(45)), "45 s");
+        assert_eq!(span(Duration::hours(1)), "1 h 0 min");
+    }
 
     #[test]
     fn cst_times_format_and_parse_strictly() {

@@ -1,7 +1,9 @@
 //! The simulation of the ChinaUMS open platform: authentication, merchants, contracts and
-//! their notices, and payments (orders, netpay and payment-result notices).
+//! their notices, payments (orders, netpay and payment-result notices), and what a
+//! request that reaches no platform API is answered.
 
 mod auth;
 mod contracts;
 mod merchants;
 mod payments;
+mod unmatched;

@@ -66,6 +66,11 @@ pub fn refused(refusal: OrderRefused) -> ApiError {
             OrderRefusal::RefundTooLarge { .. } | OrderRefusal::RefundNotPositive => {
                 ApiError::conflict("refund_exceeds_amount", message)
             }
+            // Only a merchant's own request leaves the number to the platform; the admin
+            // API never does, but a missing field it would be.
+            OrderRefusal::RefundOrderIdRequired { .. } => {
+                ApiError::invalid("invalid_field", message)
+            }
         },
         OrderRefused::RefundRepeated(_) => ApiError::conflict("duplicate_refund_order_id", message),
     }

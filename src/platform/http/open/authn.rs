@@ -42,7 +42,9 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn auth_window(sandbox: &Sandbox) -> chrono::Duration {
+/// How far a signed timestamp, and a body's `requestTimestamp`, may be from the
+/// platform's clock, either way.
+pub fn auth_window(sandbox: &Sandbox) -> chrono::Duration {
     // The settings bound the window, so the conversion cannot fail.
     chrono::Duration::from_std(sandbox.settings.auth_window).unwrap_or_default()
 }

@@ -17,12 +17,13 @@ use crate::platform::contracts::contract::Contract;
 use crate::platform::contracts::notice::ContractNotification;
 use crate::platform::contracts::service::ContractTerms;
 use crate::platform::contracts::store::CreateOutcome;
-use crate::platform::http::open::authn::{authenticate, replayed, Caller};
+use crate::platform::http::open::authn::{auth_window, authenticate, replayed, Caller};
 use crate::platform::http::open::error::{parse_body, success, PlatformError};
 use crate::platform::merchants::merchant::Merchant;
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::errcode::ErrCode;
 use crate::platform::wire::fields::{self, require};
+use crate::platform::wire::time::check_skew;
 use crate::policy::Destination;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -62,6 +63,21 @@ fn own_mid(caller: &Caller, mid: &str) -> Result<(), PlatformError> {
             format!("mid {mid} is not a merchant of this appId"),
         ))
     }
+}
+
+/// `requestTimestamp`: `yyyy-MM-dd HH:mm:ss` (`1004` otherwise), and within the auth
+/// window of the sandbox's clock (`1006`, netpay's `ABNORMAL_REQUEST_TIME`).
+fn request_time(sandbox: &Sandbox, value: Option<&str>) -> Result<(), PlatformError> {
+    let text = require("requestTimestamp", value)?;
+    let at = fields::parse_request_timestamp(text)?;
+    check_skew(
+        "requestTimestamp",
+        text,
+        at,
+        sandbox.now(),
+        auth_window(sandbox),
+    )
+    .map_err(|skew| PlatformError::new(ErrCode::AbnormalRequestTime, skew.to_string()))
 }
 
 /// The contract as the platform answers it: the notification's fields but the time of
@@ -113,10 +129,7 @@ pub async fn sign(
 ) -> Result<Json<Value>, PlatformError> {
     let caller = authenticate(&sandbox, &headers, &body).await?;
     let request: SignRequest = parse_body(&body, ErrCode::BadFormat)?;
-    fields::validate_request_timestamp(require(
-        "requestTimestamp",
-        request.request_timestamp.as_deref(),
-    )?)?;
+    request_time(&sandbox, request.request_timestamp.as_deref())?;
     let mid = require("mid", request.mid.as_deref())?;
     fields::validate_mid(mid)?;
     let contract_no = require("contractNo", request.contract_no.as_deref())?;
@@ -183,10 +196,7 @@ pub async fn sign_query(
     let request: QueryRequest = parse_body(&body, ErrCode::BadFormat)?;
     let mid = require("mid", request.mid.as_deref())?;
     fields::validate_mid(mid)?;
-    fields::validate_request_timestamp(require(
-        "requestTimestamp",
-        request.request_timestamp.as_deref(),
-    )?)?;
+    request_time(&sandbox, request.request_timestamp.as_deref())?;
     let plan_id = optional(&request.plan_id);
     if let Some(plan_id) = plan_id {
         fields::validate_plan_id(plan_id)?;

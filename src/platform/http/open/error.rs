@@ -2,7 +2,8 @@
 //!
 //! Like the platform, every answer the platform decides — success, a bad field, a
 //! business rule, an authentication failure — is HTTP 200 and the client reads
-//! `errCode`; only an internal error (`9999`) is HTTP 500. The codes are in
+//! `errCode`; an internal error (`9999`) is HTTP 500, and a request that reaches no API
+//! is HTTP 404 (`4004`) or 405 (`4005`, see [`super::unmatched`]). The codes are in
 //! [`crate::platform::wire::errcode::ErrCode`].
 
 use axum::http::StatusCode;
@@ -52,10 +53,11 @@ impl From<FieldError> for PlatformError {
 
 impl IntoResponse for PlatformError {
     fn into_response(self) -> Response {
-        let status = if self.code == ErrCode::InternalError {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::OK
+        let status = match self.code {
+            ErrCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrCode::NoSuchApi => StatusCode::NOT_FOUND,
+            ErrCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            _ => StatusCode::OK,
         };
         (
             status,

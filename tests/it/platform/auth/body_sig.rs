@@ -162,6 +162,8 @@ async fn body_signature_header_replays_are_refused_until_the_window_passes(db: T
     refused(&app, &counter, SIGN, Some(&reused), &other_body, "3005").await;
     // Once no request with it can pass the window, the nonce may come back.
     app.clock.advance(secs(601));
+    let other_body =
+        serde_json::to_vec(&sign_body(MID, "CN00000003", None, app.clock.now())).unwrap();
     let later = m.sig_with(&compact(app.clock.now()), &n, &other_body);
     let (_, answer) = app.platform(SIGN, Some(&later), &other_body).await;
     assert_eq!(answer["errCode"], "0000", "{answer}");

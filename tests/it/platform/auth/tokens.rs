@@ -9,7 +9,7 @@ use crate::common::platform::{
     compact, cst, sign_body, Counter, Merchant, MID, QUERY, SIGN, TOKEN,
 };
 use crate::common::{TestApp, TestDb};
-use serde_json::json;
+use serde_json::{json, Value};
 use ums_notify::clock::Clock;
 
 both_backends!(
@@ -201,12 +201,23 @@ async fn access_token_header_valid_until_its_expiry_to_the_second(db: TestDb) {
         query,
         ..
     } = with_token(&db).await;
-    let sign = serde_json::to_vec(&sign_body(MID, "CN00000002", None, t0())).unwrap();
     let header = format!("OPEN-ACCESS-TOKEN AccessToken={token}");
     app.clock.advance(secs(3599));
+    // The bodies are written when sent: a requestTimestamp an hour old is refused too.
+    let query = query_at(&query, app.clock.now());
     let (_, answer) = app.platform(QUERY, Some(&header), &query).await;
     assert_eq!(answer["errCode"], "0000", "{answer}");
     app.clock.advance(secs(1));
+    let now = app.clock.now();
+    let sign = serde_json::to_vec(&sign_body(MID, "CN00000002", None, now)).unwrap();
+    let query = query_at(&query, now);
     refused(&app, &counter, SIGN, Some(&header), &sign, "3007").await;
     refused(&app, &counter, QUERY, Some(&header), &query, "3007").await;
+}
+
+/// The query `body` with its requestTimestamp at `now`.
+fn query_at(body: &[u8], now: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    let mut query: Value = serde_json::from_slice(body).unwrap();
+    query["requestTimestamp"] = json!(cst(now));
+    serde_json::to_vec(&query).unwrap()
 }

@@ -85,12 +85,23 @@ async fn a_mini_program_order_is_paid_refunded_and_queried(db: TestDb) {
     assert_eq!(paid["status"], "TRADE_SUCCESS", "{paid}");
     assert_eq!(paid["targetSys"], "WXPay");
     assert!(paid["targetOrderId"].is_string() && paid["payTime"].is_string());
+    assert_eq!(
+        (&paid["receiptAmount"], &paid["couponAmount"]),
+        (&json!(250), &json!(0)),
+        "what the merchant receives, and no coupon: {paid}"
+    );
 
     let refund = shop
         .call(&app, REFUND, &by_no(&app, json!({"refundAmount": 250})))
         .await;
     assert_success(&refund);
     assert_eq!(refund["status"], "TRADE_REFUND", "{refund}");
+    assert!(paid["seqId"].is_string(), "{paid}");
+    assert_eq!(
+        (&refund["seqId"], &refund["targetSys"]),
+        (&paid["seqId"], &json!("WXPay")),
+        "{refund}"
+    );
     let generated = refund["refundOrderId"].as_str().unwrap().to_owned();
     assert!(generated.starts_with(SRC), "{refund}");
     let found = shop.call(&app, REFUND_QUERY, &by_no(&app, json!({}))).await;

@@ -160,8 +160,8 @@ pub async fn query(
     answer(&sandbox, "query succeeded", fields)
 }
 
-/// Refund part or all of a paid bill; a repeated `refundOrderId` answers the refund
-/// already made.
+/// Refund part or all of a paid bill. `refundOrderId` is generated when left out, which
+/// only a first refund may do; a repeated one answers the refund already made.
 #[utoipa::path(post, path = "/v1/netpay/bills/refund", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `refundStatus`"),
@@ -176,7 +176,7 @@ pub async fn refund(
     let mut request = Request::read(&sandbox, &headers, &body).await?;
     let order = bill(&request, &sandbox).await?;
     let amount = request.amount("refundAmount")?;
-    let refund_order_id = request.order_no("refundOrderId", 32)?.to_owned();
+    let refund_order_id = request.refund_order_id()?;
     let (order, refund) = request
         .refund(&sandbox, &order, refund_order_id, amount)
         .await?;

@@ -79,7 +79,7 @@ async fn h5_pay(
     let caller = signed
         .caller(&sandbox, content.as_bytes(), ErrCode::AuthHeaderMalformed)
         .await?;
-    let mut request = Request::checked(caller, content.as_bytes())?;
+    let mut request = Request::checked(&sandbox, caller, content.as_bytes())?;
     let order_no = request
         .order_no("merOrderId", order_no_max(Product::Trade))?
         .to_owned();

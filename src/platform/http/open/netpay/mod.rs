@@ -43,6 +43,8 @@ pub enum NetpayCode {
     Success,
     /// A field is missing or malformed.
     BadRequest,
+    /// `requestTimestamp` is too far from the platform's clock (the auth window).
+    AbnormalRequestTime,
     /// The `mid` is not the caller's.
     NoMerchant,
     /// No such order (or refund) of the merchant.
@@ -56,9 +58,10 @@ pub enum NetpayCode {
 }
 
 impl NetpayCode {
-    pub const ALL: [NetpayCode; 7] = [
+    pub const ALL: [NetpayCode; 8] = [
         Self::Success,
         Self::BadRequest,
+        Self::AbnormalRequestTime,
         Self::NoMerchant,
         Self::NoOrder,
         Self::DupOrder,
@@ -70,6 +73,7 @@ impl NetpayCode {
         match self {
             Self::Success => "SUCCESS",
             Self::BadRequest => "BAD_REQUEST",
+            Self::AbnormalRequestTime => "ABNORMAL_REQUEST_TIME",
             Self::NoMerchant => "NO_MERCHANT",
             Self::NoOrder => "NO_ORDER",
             Self::DupOrder => "DUP_ORDER",
@@ -166,6 +170,10 @@ pub fn refused(outcome: OrderChangeOutcome, nonce: &str) -> NetpayError {
         OrderChangeOutcome::Refused(Refused::Rule(refusal)) => match refusal {
             OrderRefusal::RefundIdReused(_) => {
                 NetpayError::new(NetpayCode::DupOrder, refusal.to_string())
+            }
+            // A field the request lacks, as the platform says of any missing field.
+            OrderRefusal::RefundOrderIdRequired { .. } => {
+                NetpayError::new(NetpayCode::BadRequest, refusal.to_string())
             }
             _ => NetpayError::new(NetpayCode::OperationNotAllowed, refusal.to_string()),
         },

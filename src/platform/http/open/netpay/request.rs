@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::platform::auth::store::NonceUse;
-use crate::platform::http::open::authn::{authenticate, replayed, Caller};
+use crate::platform::http::open::authn::{auth_window, authenticate, replayed, Caller};
 use crate::platform::http::open::netpay::{refused, NetpayCode, NetpayError};
 use crate::platform::payments::events::{Cause, OrderEvent, Refused};
 use crate::platform::payments::fields as order_fields;
@@ -15,7 +15,7 @@ use crate::platform::payments::service::OrderTerms;
 use crate::platform::payments::store::{OrderChangeOutcome, OrderCreateOutcome};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::fields;
-use crate::platform::wire::time::parse_cst;
+use crate::platform::wire::time::{check_skew, parse_cst};
 use crate::policy::Destination;
 
 /// An authenticated request: its merchant, its nonce and its JSON fields.
@@ -34,18 +34,28 @@ impl Request {
         body: &[u8],
     ) -> Result<Self, NetpayError> {
         let caller = authenticate(sandbox, headers, body).await?;
-        Self::checked(caller, body)
+        Self::checked(sandbox, caller, body)
     }
 
     /// A request of an authenticated `caller`: reads `body` as a JSON object and checks
-    /// the fields every netpay request has.
-    pub fn checked(caller: Caller, body: &[u8]) -> Result<Self, NetpayError> {
+    /// the fields every netpay request has. A `requestTimestamp` farther from the
+    /// sandbox's clock than the auth window is `ABNORMAL_REQUEST_TIME`.
+    pub fn checked(sandbox: &Sandbox, caller: Caller, body: &[u8]) -> Result<Self, NetpayError> {
         let fields: Map<String, Value> = serde_json::from_slice(body).map_err(|error| {
             NetpayError::bad(format!("the body must be a JSON object: {error}"))
         })?;
         let request = Self { caller, fields };
         let timestamp = request.required("requestTimestamp")?;
-        parse_cst(timestamp).map_err(|e| NetpayError::bad(format!("requestTimestamp: {e}")))?;
+        let at =
+            parse_cst(timestamp).map_err(|e| NetpayError::bad(format!("requestTimestamp: {e}")))?;
+        check_skew(
+            "requestTimestamp",
+            timestamp,
+            at,
+            sandbox.now(),
+            auth_window(sandbox),
+        )
+        .map_err(|e| NetpayError::new(NetpayCode::AbnormalRequestTime, e.to_string()))?;
         let mid = request.required("mid")?;
         if mid != request.caller.merchant.mid {
             return Err(NetpayError::new(
@@ -233,19 +243,37 @@ impl Request {
         }
     }
 
+    /// The request's `refundOrderId`, checked; `None` when it sends none.
+    pub fn refund_order_id(&self) -> Result<Option<String>, NetpayError> {
+        match self.optional("refundOrderId")? {
+            Some(_) => Ok(Some(self.order_no("refundOrderId", 32)?.to_owned())),
+            None => Ok(None),
+        }
+    }
+
     /// Refunds `amount` fen of `order` under `refund_order_id`: the refund made now, or
-    /// the one already made under that number for that amount (not made twice).
+    /// the one already made under that number for that amount (not made twice). Without
+    /// a number the platform makes one up (the order number's source number, the time and
+    /// random digits), which only a first refund of the order may do.
     pub async fn refund(
         &mut self,
         sandbox: &Sandbox,
         order: &Order,
-        refund_order_id: String,
+        refund_order_id: Option<String>,
         amount: i64,
     ) -> Result<(Order, Refund), NetpayError> {
+        let generated = refund_order_id.is_none();
+        let refund_order_id = refund_order_id.unwrap_or_else(|| {
+            order_fields::generate_order_no(
+                &order_fields::source_number(&order.order_no),
+                sandbox.now(),
+            )
+        });
         let (nonce, nonce_text) = self.take_nonce();
         let event = OrderEvent::Refund {
             refund_order_id,
             amount: Some(amount),
+            generated,
         };
         let outcome = sandbox
             .orders

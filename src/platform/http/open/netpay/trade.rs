@@ -1,6 +1,6 @@
 //! H5 / mini-program trade orders (`merOrderId`): `POST /v1/netpay/wx/unified-order`
-//! (create a mini-program or JSAPI order), `…/query`, `…/close`, `…/refund` and
-//! `…/refund-query`.
+//! and `…/wx/mini-pre-order` (create a mini-program or JSAPI order), `…/query`,
+//! `…/close`, `…/refund` and `…/refund-query`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,7 +11,7 @@ use crate::platform::auth::generate_credential;
 use crate::platform::http::open::netpay::{
     answer, put, put_refund, NetpayCode, NetpayError, NetpayErrors, NetpayResult, Request,
 };
-use crate::platform::payments::fields::{generate_order_no, order_no_max};
+use crate::platform::payments::fields::order_no_max;
 use crate::platform::payments::order::{Order, Product};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::time::format_cst;
@@ -31,11 +31,15 @@ fn trade_fields(order: &Order) -> Map<String, Value> {
     fields
 }
 
-/// The payment fields of a paid order.
+/// The payment fields of a paid order. The sandbox has no coupons or discounts: the
+/// buyer pays the total and the merchant receives it (`receiptAmount`, as in the
+/// notice, refunds not deducted).
 fn payment_fields(order: &Order, fields: &mut Map<String, Value>) {
     if let Some(payment) = &order.payment {
         put(fields, "buyerPayAmount", order.total_amount);
         put(fields, "invoiceAmount", order.total_amount);
+        put(fields, "receiptAmount", order.total_amount);
+        put(fields, "couponAmount", 0);
         put(fields, "payTime", format_cst(payment.paid_at));
         put(
             fields,
@@ -66,11 +70,36 @@ pub async fn unified_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> NetpayResult {
-    let mut request = Request::read(&sandbox, &headers, &body).await?;
+    mini_order(&sandbox, &headers, &body).await
+}
+
+/// Create a WeChat mini-program order: the same request and answer as
+/// `wx/unified-order`, under the path some clients call.
+#[utoipa::path(post, path = "/v1/netpay/wx/mini-pre-order", tag = "netpay",
+    responses(
+        (status = 200, description = "Read `errCode`: `SUCCESS` with `miniPayRequest`, or an error name"),
+        NetpayErrors,
+    ),
+    security(("open_access_token" = []), ("open_body_sig" = [])))]
+pub async fn mini_pre_order(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> NetpayResult {
+    mini_order(&sandbox, &headers, &body).await
+}
+
+/// A mini-program or JSAPI order, created: the answer carries what the mini-program
+/// hands to the wallet (`miniPayRequest`, with `appId` when the request names its
+/// `subAppId`).
+async fn mini_order(sandbox: &Sandbox, headers: &HeaderMap, body: &[u8]) -> NetpayResult {
+    let sandbox = sandbox.clone();
+    let mut request = Request::read(&sandbox, headers, body).await?;
     let order_no = request
         .order_no("merOrderId", order_no_max(Product::Trade))?
         .to_owned();
     let total_amount = request.amount("totalAmount")?;
+    let app_id = request.optional("subAppId")?.map(str::to_owned);
     let trade_type = request.required("tradeType")?.to_owned();
     if !TRADE_TYPES.contains(&trade_type.as_str()) {
         return Err(NetpayError::bad(format!(
@@ -96,17 +125,17 @@ pub async fn unified_order(
     let prepay_id = format!("wx{}", generate_credential(30));
     put(&mut fields, "prepayId", prepay_id.as_str());
     // What the mini-program hands to the wallet; the sandbox's is not payable.
-    put(
-        &mut fields,
-        "miniPayRequest",
-        json!({
-            "package": format!("prepay_id={prepay_id}"),
-            "timeStamp": sandbox.now().timestamp().to_string(),
-            "nonceStr": generate_credential(32),
-            "signType": "RSA",
-            "paySign": "SANDBOX",
-        }),
-    );
+    let mut wallet = json!({
+        "package": format!("prepay_id={prepay_id}"),
+        "timeStamp": sandbox.now().timestamp().to_string(),
+        "nonceStr": generate_credential(32),
+        "signType": "RSA",
+        "paySign": "SANDBOX",
+    });
+    if let Some(app_id) = app_id {
+        wallet["appId"] = app_id.into();
+    }
+    put(&mut fields, "miniPayRequest", wallet);
     request.echo(&mut fields);
     answer(&sandbox, "order created", fields)
 }
@@ -158,8 +187,8 @@ pub async fn close(
     answer(&sandbox, "order closed", fields)
 }
 
-/// Refund part or all of a paid order. `refundOrderId` is generated when left out; a
-/// repeated one answers the refund already made.
+/// Refund part or all of a paid order. `refundOrderId` is generated when left out, which
+/// only a first refund may do; a repeated one answers the refund already made.
 #[utoipa::path(post, path = "/v1/netpay/refund", tag = "netpay",
     responses(
         (status = 200, description = "Read `errCode`, then `refundStatus`"),
@@ -174,15 +203,17 @@ pub async fn refund(
     let mut request = Request::read(&sandbox, &headers, &body).await?;
     let order = trade_order(&request, &sandbox).await?;
     let amount = request.amount("refundAmount")?;
-    let refund_order_id = match request.optional("refundOrderId")? {
-        Some(_) => request.order_no("refundOrderId", 32)?.to_owned(),
-        None => generate_order_no(&request.caller.merchant.msg_src_id, sandbox.now()),
-    };
+    let refund_order_id = request.refund_order_id()?;
     let (order, refund) = request
         .refund(&sandbox, &order, refund_order_id, amount)
         .await?;
     let mut fields = trade_fields(&order);
     put_refund(&mut fields, &refund);
+    // The platform's serial number and the channel of the payment refunded.
+    if let Some(payment) = &order.payment {
+        put(&mut fields, "seqId", payment.seq_id.as_str());
+        put(&mut fields, "targetSys", payment.target_sys.as_str());
+    }
     request.echo(&mut fields);
     answer(&sandbox, "refund succeeded", fields)
 }
