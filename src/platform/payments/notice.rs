@@ -1,6 +1,6 @@
 //! The payment-result notice family (支付结果通知): the form the notification center
 //! POSTs when an order is paid, closed or refunded, the outbox entries that carry it, and
-//! its success rule (HTTP 200 *and* the body `SUCCESS`). It plugs into the generic
+//! its success rule (HTTP 200 *and* an answer containing `SUCCESS`). It plugs into the generic
 //! outbox like any producer: its notifications are of kind [`KIND`], their tenant is the
 //! merchant's `mid` and their subject the order number.
 //!
