@@ -1,6 +1,7 @@
 //! A merchant of the platform: who it is, where its notices go by default, the
 //! credentials it signs with, and how its simulated users and buyers behave.
 
+use crate::platform::payments::order::{OrderState, Product};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -33,6 +34,8 @@ pub struct Merchant {
     pub auto_pay_after: Option<Duration>,
     /// Every notification of this merchant is sent this many extra times.
     pub extra_copies: u32,
+    /// Which order changes send a payment-result notice.
+    pub payment_notices: PaymentNotices,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -72,6 +75,7 @@ pub struct NewMerchant {
     pub auto_consent_after: Option<Duration>,
     pub auto_pay_after: Option<Duration>,
     pub extra_copies: u32,
+    pub payment_notices: PaymentNotices,
 }
 
 /// A partial update; `None` leaves a field as it is, `Some(None)` clears it.
@@ -85,6 +89,7 @@ pub struct MerchantPatch {
     pub sign_type: Option<SignType>,
     pub msg_src_id: Option<String>,
     pub extra_copies: Option<u32>,
+    pub payment_notices: Option<PaymentNotices>,
 }
 
 impl MerchantPatch {
@@ -98,6 +103,55 @@ impl MerchantPatch {
             && self.sign_type.is_none()
             && self.msg_src_id.is_none()
             && self.extra_copies.is_none()
+            && self.payment_notices.is_none()
+    }
+}
+
+/// Which order changes send a payment-result notice.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentNotices {
+    /// As each product's sources say: a QR bill notifies its payment only (the C扫B spec
+    /// draws an HTTP notice for a completed payment alone); H5 and mini-program orders
+    /// notify payment, refund and close, as their public handlers expect.
+    #[default]
+    Product,
+    /// Every change of every product, to rehearse the handling of all of them.
+    All,
+}
+
+impl PaymentNotices {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Product => "product",
+            Self::All => "all",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "product" => Some(Self::Product),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    /// Whether an order of `product` that moved to `state` sends a notice.
+    pub fn sends(self, product: Product, state: OrderState) -> bool {
+        match (self, product) {
+            (Self::All, _) | (Self::Product, Product::Trade) => true,
+            (Self::Product, Product::Bill) => state == OrderState::Paid,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::platform::merchants::merchant::SignType;
+use crate::platform::merchants::merchant::{PaymentNotices, SignType};
 
 /// A merchant to create; the sandbox issues its appId and appKey.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -23,6 +23,10 @@ pub struct CreateMerchant {
     /// The source number (来源编号): 4 letters or digits; a random one when left out.
     pub msg_src_id: Option<String>,
     pub extra_copies: Option<u32>,
+    /// Which order changes send a payment-result notice: `product` (the default, as each
+    /// product's sources say) or `all`.
+    #[schema(value_type = Option<PaymentNotices>)]
+    pub payment_notices: Option<String>,
 }
 
 /// Absent stays `None`; `null` becomes `Some(None)`: a patch can clear a field.
@@ -66,6 +70,10 @@ pub struct PatchMerchant {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
     pub extra_copies: Option<Option<u32>>,
+    /// `product` or `all`; `null` is `product`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<PaymentNotices>)]
+    pub payment_notices: Option<Option<String>>,
 }
 
 /// A field of a merchant request.
@@ -80,6 +88,7 @@ pub enum MerchantField {
     SignType,
     MsgSrcId,
     ExtraCopies,
+    PaymentNotices,
 }
 
 impl MerchantField {
@@ -95,6 +104,7 @@ impl MerchantField {
             Self::SignType => "sign_type",
             Self::MsgSrcId => "msg_src_id",
             Self::ExtraCopies => "extra_copies",
+            Self::PaymentNotices => "payment_notices",
         }
     }
 }
@@ -112,7 +122,7 @@ pub enum MerchantRefused {
     /// A patch that changes nothing.
     #[error(
         "give at least one of name, notify_url, auto_consent_after, auto_pay_after, \
-         md5_key, sign_type, msg_src_id, extra_copies"
+         md5_key, sign_type, msg_src_id, extra_copies, payment_notices"
     )]
     EmptyPatch,
     #[error("merchant {0} already exists")]

@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::duration::parse_duration;
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
-use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant, SignType};
+use crate::platform::merchants::merchant::{
+    Merchant, MerchantPatch, NewMerchant, PaymentNotices, SignType,
+};
 use crate::platform::merchants::requests::{
     CreateMerchant, MerchantField, MerchantRefused, PatchMerchant,
 };
@@ -114,6 +116,10 @@ fn new_merchant(request: CreateMerchant) -> Checked<NewMerchant> {
             .map(check_pay_delay)
             .transpose()?,
         extra_copies: check_copies(request.extra_copies.unwrap_or(0))?,
+        payment_notices: request
+            .payment_notices
+            .as_deref()
+            .map_or(Ok(PaymentNotices::default()), check_payment_notices)?,
     })
 }
 
@@ -164,6 +170,14 @@ fn patch_of(request: PatchMerchant) -> Checked<MerchantPatch> {
         extra_copies: request
             .extra_copies
             .map(|copies| check_copies(copies.unwrap_or(0)))
+            .transpose()?,
+        payment_notices: request
+            .payment_notices
+            .map(|which| {
+                which
+                    .as_deref()
+                    .map_or(Ok(PaymentNotices::default()), check_payment_notices)
+            })
             .transpose()?,
     };
     if patch.is_empty() {
@@ -254,6 +268,17 @@ fn check_sign_type(text: &str) -> Checked<SignType> {
             ),
         )),
     }
+}
+
+fn check_payment_notices(text: &str) -> Checked<PaymentNotices> {
+    PaymentNotices::parse(text).ok_or_else(|| {
+        MerchantRefused::invalid(
+            MerchantField::PaymentNotices,
+            format!(
+                "`payment_notices` must be \"product\" (as each product's sources say) or \"all\" (every change); received {text:?}"
+            ),
+        )
+    })
 }
 
 fn check_copies(copies: u32) -> Checked<u32> {

@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{Db, Sql, Ts, Tx};
 use crate::platform::auth::AppKey;
-use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant};
+use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant, PaymentNotices};
 use crate::platform::merchants::SignType;
 
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
-     extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id";
+     extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id, \
+     payment_notices";
 
 #[derive(sqlx::FromRow)]
 struct MerchantRow {
@@ -28,6 +29,7 @@ struct MerchantRow {
     sign_type: String,
     auto_pay_ms: Option<i64>,
     msg_src_id: String,
+    payment_notices: String,
 }
 
 impl TryFrom<MerchantRow> for Merchant {
@@ -38,6 +40,12 @@ impl TryFrom<MerchantRow> for Merchant {
             format!(
                 "merchant {}: unknown sign_type {:?}",
                 row.mid, row.sign_type
+            )
+        })?;
+        let payment_notices = PaymentNotices::parse(&row.payment_notices).with_context(|| {
+            format!(
+                "merchant {}: unknown payment_notices {:?}",
+                row.mid, row.payment_notices
             )
         })?;
         Ok(Merchant {
@@ -52,6 +60,7 @@ impl TryFrom<MerchantRow> for Merchant {
             auto_consent_after: row.auto_consent_ms.map(stored_duration),
             auto_pay_after: row.auto_pay_ms.map(stored_duration),
             extra_copies: row.extra_copies.max(0) as u32,
+            payment_notices,
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
         })
@@ -95,7 +104,7 @@ impl MerchantStore {
     ) -> anyhow::Result<Option<Merchant>> {
         let sql = Sql::new(format!(
             "INSERT INTO merchants ({MERCHANT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
         ))
         .bind(new.mid)
@@ -109,7 +118,8 @@ impl MerchantStore {
         .bind(new.md5_key.expose())
         .bind(new.sign_type.as_str())
         .bind(duration_ms(new.auto_pay_after))
-        .bind(new.msg_src_id);
+        .bind(new.msg_src_id)
+        .bind(new.payment_notices.as_str());
         let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
         row.map(TryInto::try_into).transpose()
     }
@@ -177,6 +187,9 @@ impl MerchantStore {
         }
         if let Some(copies) = patch.extra_copies {
             sql.push(", extra_copies = ").push_bind(copies);
+        }
+        if let Some(which) = patch.payment_notices {
+            sql.push(", payment_notices = ").push_bind(which.as_str());
         }
         sql.push(" WHERE mid = ").push_bind(mid);
         sql.push(" RETURNING ").push(MERCHANT_COLUMNS);

@@ -179,7 +179,11 @@ pub fn plan(
         order: &next,
         refund: refund.as_ref(),
     };
-    let notifications = notice::payment_result(event, merchant, policy);
+    let notifications = if merchant.payment_notices.sends(next.product, next.state) {
+        notice::payment_result(event, merchant, policy)
+    } else {
+        Vec::new()
+    };
     Ok(Planned {
         order: next,
         refund,

@@ -114,7 +114,10 @@ pub async fn order_in(app: &TestApp, product: Product, setup: Setup) -> Value {
 /// Creates a merchant notified at nowhere (unless `extra` names a notify URL); returns
 /// the admin API's view of it.
 pub async fn create_merchant(app: &TestApp, mid: &str, extra: Value) -> Value {
-    let mut body = json!({"mid": mid, "name": "测试商户", "notify_url": NOWHERE});
+    // Every change notifies, so the tests see every notice of both products; the
+    // products' own defaults are tested on their own (`payment_notices` "product").
+    let mut body =
+        json!({"mid": mid, "name": "测试商户", "notify_url": NOWHERE, "payment_notices": "all"});
     body.as_object_mut()
         .unwrap()
         .extend(extra.as_object().expect("extra is an object").clone());

@@ -20,7 +20,7 @@ use crate::admin::extract::{ApiJson, ApiPath};
 use crate::admin::ApiError;
 use crate::duration::format_duration;
 use crate::platform::auth::AppKey;
-use crate::platform::merchants::merchant::Merchant;
+use crate::platform::merchants::merchant::{Merchant, PaymentNotices};
 use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
 use crate::platform::merchants::requests::{MerchantField, MerchantRefused};
 use crate::platform::merchants::SignType;
@@ -44,6 +44,8 @@ pub struct MerchantView {
     auto_consent_after: Option<String>,
     auto_pay_after: Option<String>,
     extra_copies: u32,
+    /// Which order changes send a payment-result notice.
+    payment_notices: PaymentNotices,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -62,6 +64,7 @@ impl From<Merchant> for MerchantView {
             auto_consent_after: m.auto_consent_after.map(format_duration),
             auto_pay_after: m.auto_pay_after.map(format_duration),
             extra_copies: m.extra_copies,
+            payment_notices: m.payment_notices,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -97,6 +100,7 @@ fn invalid_code(field: MerchantField) -> &'static str {
         MerchantField::SignType => "invalid_sign_type",
         MerchantField::MsgSrcId => "invalid_msg_src_id",
         MerchantField::ExtraCopies => "invalid_extra_copies",
+        MerchantField::PaymentNotices => "invalid_payment_notices",
     }
 }
 
@@ -106,7 +110,7 @@ fn invalid_code(field: MerchantField) -> &'static str {
     responses(
         (status = 201, description = "Created, with its credentials", body = MerchantView),
         (status = 409, description = "`merchant_exists`", body = ErrorBody),
-        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -162,7 +166,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The merchant as changed", body = MerchantView),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]

@@ -117,6 +117,7 @@ async fn expired_tokens_and_nonces_are_forgotten(db: TestDb) {
         auto_consent_after: Some(Duration::from_secs(5)),
         auto_pay_after: None,
         extra_copies: 0,
+        payment_notices: Default::default(),
     };
     merchants
         .create_merchant(merchant, t0)

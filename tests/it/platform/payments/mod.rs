@@ -10,6 +10,7 @@ mod netpay_h5;
 mod netpay_mini_pre_order;
 mod netpay_orders;
 mod netpay_refund_numbers;
+mod notice_changes;
 mod notices;
 mod orders;
 mod payment_sign;

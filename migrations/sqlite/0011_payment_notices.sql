@@ -1,0 +1,1 @@
+../shared/0011_payment_notices.sql
