@@ -77,7 +77,14 @@ fn request_time(sandbox: &Sandbox, value: Option<&str>) -> Result<(), PlatformEr
         sandbox.now(),
         auth_window(sandbox),
     )
-    .map_err(|skew| PlatformError::new(ErrCode::AbnormalRequestTime, skew.to_string()))
+    // The code is numeric like every code of this API; the text opens with the name
+    // netpay gives the refusal, so a merchant searching for it finds it.
+    .map_err(|skew| {
+        PlatformError::new(
+            ErrCode::AbnormalRequestTime,
+            format!("ABNORMAL_REQUEST_TIME: {skew}"),
+        )
+    })
 }
 
 /// The contract as the platform answers it: the notification's fields but the time of

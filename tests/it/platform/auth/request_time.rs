@@ -137,6 +137,10 @@ async fn contract_sign_refuses_request_times_off_the_clock(db: TestDb) {
     let utc = twice(&app, &shop, SIGN, &sign(UTC_WRITTEN), "1006").await;
     assert_names_the_times(&utc, UTC_WRITTEN);
     assert!(message(&utc).contains("is 8 h 0 min behind"), "{utc}");
+    assert!(
+        message(&utc).starts_with("ABNORMAL_REQUEST_TIME: "),
+        "{utc}"
+    );
     let old = twice(&app, &shop, SIGN, &sign(YEARS_OLD), "1006").await;
     assert_names_the_times(&old, YEARS_OLD);
     let malformed = twice(&app, &shop, SIGN, &sign("20261203101500"), "1004").await;
