@@ -18,6 +18,7 @@ use crate::check::runs::Run;
 use crate::check::Outcome;
 use crate::duration::format_duration;
 use crate::platform::http::admin::merchants::refused;
+use crate::platform::merchants::merchant::PaymentNotices;
 use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
 
 fn create_form(ctx: &Ctx) -> Markup {
@@ -165,6 +166,13 @@ pub async fn show(
                         input name="auto_consent_after" value=(consent); }
                     label { "Extra copies of every notification (0 to 10)"
                         input name="extra_copies" type="number" min="0" max="10" value=(merchant.extra_copies); }
+                    label { "Payment notices"
+                        select name="payment_notices" {
+                            option value="product" selected[merchant.payment_notices == PaymentNotices::Product] {
+                                "as each product sends them (a QR bill: its payment only)" }
+                            option value="all" selected[merchant.payment_notices == PaymentNotices::All] {
+                                "every change of every product (rehearsal)" }
+                        } }
                     button type="submit" { "Save" }
                 }
             }
@@ -227,6 +235,8 @@ pub struct SettingsForm {
     auto_consent_after: String,
     #[serde(default)]
     extra_copies: String,
+    /// `product` or `all`; absent leaves it as it is.
+    payment_notices: Option<String>,
 }
 
 pub async fn update(
@@ -255,6 +265,7 @@ pub async fn update(
         notify_url: blank_is_none(&form.notify_url),
         auto_consent_after: blank_is_none(&form.auto_consent_after),
         extra_copies: Some(copies),
+        payment_notices: form.payment_notices.map(Some),
         ..PatchMerchant::default()
     };
     let outcome = console.sandbox.merchant_service.update(&mid, patch).await;

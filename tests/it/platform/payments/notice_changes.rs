@@ -10,7 +10,10 @@ use crate::common::payments::{
 };
 use crate::common::TestDb;
 
-both_backends!(each_product_notifies_what_its_sources_say_and_all_is_a_merchant_setting);
+both_backends!(
+    each_product_notifies_what_its_sources_say_and_all_is_a_merchant_setting,
+    the_console_s_merchant_settings_choose_which_changes_notify,
+);
 
 fn notified(answer: &Value) -> usize {
     answer["notification_ids"]
@@ -69,5 +72,48 @@ async fn each_product_notifies_what_its_sources_say_and_all_is_a_merchant_settin
         [1, 1, 1],
         "rehearsing every change"
     );
+    app.stop().await;
+}
+
+async fn the_console_s_merchant_settings_choose_which_changes_notify(db: TestDb) {
+    let app = db.spawn(|s| s.admin_token = None).await;
+    create_merchant(&app, MID_A, json!({"payment_notices": "product"})).await;
+    let page_url = app.url(&format!("/console/merchants/{MID_A}"));
+    let page = app
+        .http
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<option value=\"product\" selected>"),
+        "the current choice is selected"
+    );
+    let at = page
+        .find("name=\"form_token\" value=\"")
+        .expect("a form token")
+        + 25;
+    let token = &page[at..at + page[at..].find('"').unwrap()];
+    let response = app
+        .http
+        .post(&page_url)
+        .header("origin", app.base.as_str())
+        .form(&[
+            ("form_token", token),
+            ("notify_url", "http://127.0.0.1:9/n"),
+            ("auto_consent_after", ""),
+            ("extra_copies", "0"),
+            ("payment_notices", "all"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // Answered with a redirect back to the page, which the client follows.
+    assert_eq!(response.status(), 200, "{}", response.url());
+    let (_, merchant) = app.get(&format!("/admin/v1/merchants/{MID_A}")).await;
+    assert_eq!(merchant["payment_notices"], "all", "{merchant}");
     app.stop().await;
 }
