@@ -154,7 +154,7 @@ pub fn needs(checks: &[&CheckSpec], family: Family) -> bool {
 }
 
 /// Runs `checks` one after another against `target`, leaving out those that cannot run
-/// against it (see [`payment::applies`]).
+/// against it (see [`payment::applies`]); an error when none of them can.
 pub async fn run(
     target: Target,
     checks: &[&'static CheckSpec],
@@ -163,12 +163,29 @@ pub async fn run(
 ) -> anyhow::Result<Report> {
     let started_at = clock.now();
     let probe = probe::Probe::new(target.clone(), settings.request_timeout, clock.clone())?;
-    let mut results = Vec::with_capacity(checks.len());
     let payment = target.payment.as_ref();
-    for spec in checks
+    let mut not_applying = Vec::new();
+    let runnable: Vec<&CheckSpec> = checks
         .iter()
-        .filter(|spec| payment::applies(spec.id, payment))
-    {
+        .copied()
+        .filter(
+            |spec| match payment::applies(spec.id, &target.mid, payment) {
+                Ok(()) => true,
+                Err(why) => {
+                    not_applying.push(format!("{}: {why}", spec.id));
+                    false
+                }
+            },
+        )
+        .collect();
+    if runnable.is_empty() && !checks.is_empty() {
+        anyhow::bail!(
+            "none of the checks asked for can run against this target ({})",
+            not_applying.join("; ")
+        );
+    }
+    let mut results = Vec::with_capacity(runnable.len());
+    for spec in runnable {
         let judged = judge::run(spec, &probe).await;
         results.push(CheckResult::new(spec, judged, settings));
     }

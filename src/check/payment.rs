@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use super::judge::Judged;
 use super::probe::{Exchange, Probe};
 use super::{payment_cases as cases, KnownOrder, PaymentTarget};
+use crate::platform::merchants::SignType;
 use crate::platform::payments::notice::{self, notify_id, Event, Sender};
-use crate::platform::payments::order::{Order, OrderState, Payment, Refund, CHANNELS};
+use crate::platform::payments::order::{Order, OrderState, Payment, Product, Refund, CHANNELS};
 use crate::policy::Destination;
 
 /// The netpay spec's public test key (通讯密钥, §14): with it, and the genuine notice's
@@ -21,17 +22,41 @@ pub const PLATFORM_SAMPLE: &[u8] = include_bytes!("platform_sample.form");
 /// The bill the genuine notice reports paid, and its amount in fen.
 pub const PLATFORM_SAMPLE_BILL: (&str, i64) = ("3194201802132009060877031610", 1);
 
-/// Whether the check `id` can run against `target`: the platform's sample needs the
-/// spec's test key and the sample's bill; every other payment check needs a target.
-pub fn applies(id: &str, target: Option<&PaymentTarget>) -> bool {
-    match (id, target) {
-        ("payment-platform-sample", Some(target)) => {
-            target.md5_key.expose() == SPEC_TEST_KEY
+/// The merchant number of the genuine notice.
+pub const PLATFORM_SAMPLE_MID: &str = "898340149000005";
+
+/// Whether the check `id` can run against `target` (of merchant `mid`), or why not:
+/// - the platform's sample needs the spec's merchant, test key and bill, signed MD5 as
+///   the platform signs that merchant's notices;
+/// - the refund and close notices only come from the products that send them (H5 and
+///   mini-program orders; a QR bill notifies its payment only).
+pub fn applies(id: &str, mid: &str, target: Option<&PaymentTarget>) -> Result<(), String> {
+    let Some(target) = target else {
+        return Ok(());
+    };
+    match id {
+        "payment-platform-sample" => {
+            let fits = mid == PLATFORM_SAMPLE_MID
+                && target.md5_key.expose() == SPEC_TEST_KEY
+                && target.sign_type == SignType::Md5
+                && target.order.product == Product::Bill
                 && target.order.order_no == PLATFORM_SAMPLE_BILL.0
-                && target.order.total_amount == PLATFORM_SAMPLE_BILL.1
+                && target.order.total_amount == PLATFORM_SAMPLE_BILL.1;
+            if fits {
+                Ok(())
+            } else {
+                Err(format!(
+                    "runs only as the spec's test merchant: mid {PLATFORM_SAMPLE_MID}, its public test key, MD5 and bill {}={}",
+                    PLATFORM_SAMPLE_BILL.0, PLATFORM_SAMPLE_BILL.1
+                ))
+            }
         }
-        ("payment-platform-sample", None) => false,
-        _ => true,
+        "payment-acknowledges-refund" | "payment-acknowledges-close"
+            if target.order.product == Product::Bill =>
+        {
+            Err("a QR bill notifies its payment only: the platform sends it no refund or close notice".to_owned())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::policy::success::Verdict;
 use crate::policy::SuccessRule;
 
 /// How much of an answer's body a report keeps.
-pub const ANSWER_BODY_LIMIT: usize = 1024;
+pub const ANSWER_BODY_LIMIT: usize = crate::delivery::sender::RESPONSE_BODY_LIMIT;
 
 /// A request as it went on the wire.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -274,7 +274,7 @@ pub fn documented_fields(
     }
     fields
         .into_iter()
-        .filter(|(_, value)| !value.is_empty())
+        .filter(|(_, value)| !crate::platform::payments::sign::is_blank(value))
         .map(|(name, value)| (name.to_owned(), value))
         .collect()
 }

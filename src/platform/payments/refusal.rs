@@ -30,7 +30,7 @@ pub enum OrderRefusal {
     /// A further refund of an order whose request named no refund order number: only a
     /// first refund may leave it to the platform.
     #[error(
-        "a second refund of {noun} needs its own refundOrderId: expected one (6 to 32 characters, starting with your source number, different on each refund), received none; {refunded} fen were already refunded",
+        "a further refund of {noun} (after the first) needs its own refundOrderId: expected one (6 to 32 characters, starting with your source number, different on each refund), received none; {refunded} fen were already refunded",
         noun = product_noun(.product)
     )]
     RefundOrderIdRequired { product: Product, refunded: i64 },

@@ -24,13 +24,21 @@ pub use crate::platform::merchants::merchant::SignType;
 pub fn signed_string(params: &[(String, String)]) -> String {
     let mut kept: Vec<&(String, String)> = params
         .iter()
-        .filter(|(name, value)| name != "sign" && !value.is_empty())
+        .filter(|(name, value)| name != "sign" && !is_blank(value))
         .collect();
     kept.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     kept.iter()
         .map(|(name, value)| format!("{name}={value}"))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Whether a value is empty or only whitespace: the spec (V3.4) neither sends nor
+/// signs such a value.
+pub fn is_blank(value: &str) -> bool {
+    value
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .is_empty()
 }
 
 /// The `sign` of `params`: UPPERCASE hex of the hash of the signed string and the key.
@@ -79,6 +87,7 @@ mod tests {
             ("sign", "X"),
             ("billNo", "B1"),
             ("attachedData", ""),
+            ("memo", " \t\r\n"),
             ("Zeta", "z"),
             ("signType", "SHA256"),
         ]);

@@ -9,10 +9,9 @@ use ums_notify::platform::payments::sign::SignType;
 
 use crate::common::check::{
     failed, not_passed, order, outcomes, payment_reference_handler,
-    payment_reference_handler_keyed, run_payment, run_payment_keyed, serve, AMOUNT, MD5_KEY,
-    ORDER_NO,
+    payment_reference_handler_keyed, run_payment, serve, AMOUNT, MD5_KEY, ORDER_NO,
 };
-use ums_notify::check::payment::{PLATFORM_SAMPLE_BILL, SPEC_TEST_KEY};
+use ums_notify::check::payment::{PLATFORM_SAMPLE_BILL, PLATFORM_SAMPLE_MID, SPEC_TEST_KEY};
 use ums_notify::platform::payments::sign::{sign, verify};
 
 /// Every field name the sandbox documents for its notices.
@@ -328,55 +327,95 @@ async fn a_handler_that_decodes_the_whole_body_before_splitting_fails_decodes_on
     );
 }
 
+/// The payment checks of `known`, as the merchant `mid` with the key `key`.
+async fn run_as(
+    mid: &str,
+    key: &str,
+    sign_type: SignType,
+    known: KnownOrder,
+    only: &[String],
+) -> anyhow::Result<ums_notify::check::Report> {
+    use ums_notify::check::{self, Family, PaymentTarget, Settings, Target};
+    let url = payment_reference_handler_keyed(key, std::slice::from_ref(&known)).await;
+    let checks = check::select(only, Family::Payment).unwrap();
+    let target = Target {
+        notify_url: url,
+        app_id: String::new(),
+        app_key: ums_notify::platform::auth::AppKey::new(""),
+        mid: mid.to_owned(),
+        payment: Some(PaymentTarget {
+            md5_key: ums_notify::platform::auth::AppKey::new(key),
+            sign_type,
+            order: known,
+        }),
+    };
+    check::run(
+        target,
+        &checks,
+        &Settings::default(),
+        ums_notify::clock::Clock::system(),
+    )
+    .await
+}
+
 #[tokio::test]
-async fn the_platform_s_own_notice_runs_with_the_spec_s_key_and_fails_a_sha256_only_handler() {
+async fn the_platform_s_own_notice_runs_as_the_spec_s_test_merchant_only() {
     let bill = KnownOrder {
         product: Product::Bill,
         order_no: PLATFORM_SAMPLE_BILL.0.to_owned(),
         total_amount: PLATFORM_SAMPLE_BILL.1,
         bill_date: None,
     };
-    let url = payment_reference_handler_keyed(SPEC_TEST_KEY, std::slice::from_ref(&bill)).await;
-    let report = run_payment_keyed(url, SPEC_TEST_KEY, SignType::Md5, bill.clone()).await;
-    assert_eq!(report.checks.len(), 12, "{:?}", outcomes(&report));
+    let report = run_as(
+        PLATFORM_SAMPLE_MID,
+        SPEC_TEST_KEY,
+        SignType::Md5,
+        bill.clone(),
+        &[],
+    )
+    .await
+    .unwrap();
+    // A QR bill: no refund or close checks, since its product sends no such notice.
+    assert_eq!(report.checks.len(), 10, "{:?}", outcomes(&report));
     assert!(not_passed(&report).is_empty(), "{:?}", outcomes(&report));
     let sample = report
         .checks
         .iter()
         .find(|c| c.id == "payment-platform-sample")
-        .unwrap();
+        .expect("the sample ran");
     assert_eq!(
         sample.exchanges[0].request.body.as_bytes(),
         ums_notify::check::payment::PLATFORM_SAMPLE
     );
 
-    // A handler that always hashes with SHA-256, whatever signType says: the sandbox's
-    // SHA-256 notices pass it, the platform's MD5 notice does not.
-    let app = axum::Router::new().fallback(|body: Bytes| async move {
-        let params: Vec<(String, String)> =
-            url::form_urlencoded::parse(&body).into_owned().collect();
-        let expected = sign(&params, SPEC_TEST_KEY, SignType::Sha256);
-        let right = get(&params, "sign").is_some_and(|g| g.eq_ignore_ascii_case(&expected));
-        let ours = get(&params, "billNo") == Some(PLATFORM_SAMPLE_BILL.0)
-            && get(&params, "totalAmount") == Some("1");
-        if right && ours {
-            "SUCCESS"
-        } else {
-            "FAILED"
-        }
-    });
-    let report = run_payment_keyed(
-        serve(app, "/pay/notify").await,
+    // Signed SHA-256, the merchant would never get the platform's MD5 notice: it does
+    // not run, and asked for alone, the run says why instead of passing empty.
+    let report = run_as(
+        PLATFORM_SAMPLE_MID,
+        SPEC_TEST_KEY,
+        SignType::Sha256,
+        bill.clone(),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(report
+        .checks
+        .iter()
+        .all(|c| c.id != "payment-platform-sample"));
+    let only = ["payment-platform-sample".to_owned()];
+    let refused = run_as(
+        PLATFORM_SAMPLE_MID,
         SPEC_TEST_KEY,
         SignType::Sha256,
         bill,
+        &only,
     )
-    .await;
-    assert_eq!(
-        not_passed(&report),
-        ["payment-platform-sample"],
-        "{:?}",
-        outcomes(&report)
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("runs only as the spec's test merchant"),
+        "{refused}"
     );
-    assert!(report.passed, "a should-level check only warns");
 }

@@ -118,7 +118,7 @@ async fn a_bill_refund_without_a_number_gets_one_only_the_first_time(db: TestDb)
     assert_error(
         &second,
         "BAD_REQUEST",
-        "a second refund of a bill needs its own refundOrderId",
+        "a further refund of a bill (after the first) needs its own refundOrderId",
     );
     assert_eq!(refund_rows(&counter).await, before, "nothing was written");
 
@@ -182,7 +182,7 @@ async fn a_trade_refund_without_a_number_gets_one_only_the_first_time(db: TestDb
     assert_error(
         &second,
         "BAD_REQUEST",
-        "a second refund of an order needs its own refundOrderId",
+        "a further refund of an order (after the first) needs its own refundOrderId",
     );
     assert_eq!(refund_rows(&counter).await, before, "nothing was written");
     let own = shop
