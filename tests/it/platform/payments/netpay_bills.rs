@@ -99,6 +99,34 @@ async fn a_bill_paid_is_queried_with_its_payment(db: TestDb) {
     assert_eq!(payment["targetSys"], "Alipay", "{paid}");
     assert_eq!(payment["totalAmount"], 1000);
     assert!(payment["payTime"].is_string() && payment["buyerId"].is_string());
+    // The payment's merOrderId (the bill number and an attempt digit) names the bill
+    // too, as the spec allows.
+    assert_eq!(payment["merOrderId"], "3194B00010", "{paid}");
+    let by_mer_order_id = shop
+        .call(
+            &app,
+            BILL_QUERY,
+            &body(
+                &app,
+                "QRPAYDEFAULT",
+                json!({"billNo": "3194B00010", "billDate": date}),
+            ),
+        )
+        .await;
+    assert_eq!(by_mer_order_id["billStatus"], "PAID", "{by_mer_order_id}");
+    assert_eq!(by_mer_order_id["billNo"], "3194B0001");
+    let unknown = shop
+        .call(
+            &app,
+            BILL_QUERY,
+            &body(
+                &app,
+                "QRPAYDEFAULT",
+                json!({"billNo": "3194B00020", "billDate": date}),
+            ),
+        )
+        .await;
+    assert_error(&unknown, "NO_ORDER", "3194B00020");
     app.stop().await;
 }
 

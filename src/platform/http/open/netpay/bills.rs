@@ -41,12 +41,30 @@ fn check_bill_date(date: &str) -> Result<(), NetpayError> {
         .ok_or_else(|| NetpayError::bad(format!("billDate {date:?} is not yyyy-MM-dd")))
 }
 
-/// The bill `billNo` of `billDate`.
+/// The bill `billNo` of `billDate`. The spec lets `billNo` be the payment's
+/// `merOrderId` too (SPEC §3.7, §3.8): the bill number and an attempt digit `0`, as the
+/// notice's `billPayment` carries it, so a number no bill has is tried without it.
 async fn bill(request: &Request, sandbox: &Sandbox) -> Result<Order, NetpayError> {
-    let bill_no = request.order_no("billNo", order_no_max(Product::Bill))?;
+    let bill_no = request.order_no("billNo", order_no_max(Product::Bill) + 1)?;
     let bill_date = request.required("billDate")?;
     check_bill_date(bill_date)?;
-    let order = request.order(sandbox, Product::Bill, bill_no).await?;
+    let order = match request.order(sandbox, Product::Bill, bill_no).await {
+        Err(NetpayError::Refused {
+            code: NetpayCode::NoOrder,
+            message,
+        }) => {
+            let no_such = || NetpayError::new(NetpayCode::NoOrder, message.clone());
+            let number = bill_no
+                .strip_suffix('0')
+                .filter(|n| !n.is_empty())
+                .ok_or_else(no_such)?;
+            request
+                .order(sandbox, Product::Bill, number)
+                .await
+                .map_err(|_| no_such())?
+        }
+        other => other?,
+    };
     if order.bill_date != bill_date {
         return Err(NetpayError::new(
             NetpayCode::NoOrder,
