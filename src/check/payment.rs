@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use super::judge::Judged;
 use super::probe::{Exchange, Probe};
 use super::{payment_cases as cases, KnownOrder, PaymentTarget};
+use crate::platform::merchants::merchant::PaymentNotices;
 use crate::platform::merchants::SignType;
+use crate::platform::payments::events::refund_target_order_id;
+use crate::platform::payments::fields::{generate_order_no, source_number};
 use crate::platform::payments::notice::{self, notify_id, Event, Sender};
 use crate::platform::payments::order::{Order, OrderState, Payment, Product, Refund, CHANNELS};
 use crate::policy::Destination;
@@ -51,10 +54,21 @@ pub fn applies(id: &str, mid: &str, target: Option<&PaymentTarget>) -> Result<()
                 ))
             }
         }
-        "payment-acknowledges-refund" | "payment-acknowledges-close"
-            if target.order.product == Product::Bill =>
-        {
-            Err("a QR bill notifies its payment only: the platform sends it no refund or close notice".to_owned())
+        "payment-acknowledges-refund" | "payment-acknowledges-close" => {
+            let state = if id == "payment-acknowledges-refund" {
+                OrderState::Refunded
+            } else {
+                OrderState::Closed
+            };
+            let product = target.order.product;
+            if PaymentNotices::default().sends(product, state) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the platform sends a {product} no {} notice",
+                    state.wire(product)
+                ))
+            }
         }
         _ => Ok(()),
     }
@@ -100,9 +114,8 @@ fn unjudged(reason: &str) -> Judged {
 pub(super) struct Shape {
     /// `totalAmount` in fen.
     pub amount: i64,
+    /// A refunded order's notice carries a full refund.
     pub state: OrderState,
-    /// A full refund of the order rides along.
-    pub refund: bool,
     /// The order description (`billDesc` or `orderDesc`); a plain one when `None`.
     pub description: Option<String>,
     /// The merchant name (`merName`); the check's own when `None`.
@@ -115,7 +128,6 @@ impl Shape {
         Self {
             amount,
             state: OrderState::Paid,
-            refund: false,
             description: None,
             merchant_name: None,
         }
@@ -132,7 +144,7 @@ pub(super) struct Notice<'a> {
 impl Notice<'_> {
     /// The known order as `shape` says, at `now`.
     fn order(&self, order: &KnownOrder, shape: &Shape, now: DateTime<Utc>) -> Order {
-        let msg_src: String = order.order_no.chars().take(4).collect();
+        let refunded = shape.state == OrderState::Refunded;
         Order {
             id: i64::from(rand::random::<u32>()),
             mid: self.probe.target().mid.clone(),
@@ -146,11 +158,11 @@ impl Notice<'_> {
                 .unwrap_or_else(|| crate::platform::wire::time::format_wall_clock(now, "%Y-%m-%d")),
             state: shape.state,
             total_amount: shape.amount,
-            refunded_amount: if shape.refund { shape.amount } else { 0 },
+            refunded_amount: if refunded { shape.amount } else { 0 },
             description: shape
                 .description
                 .clone()
-                .unwrap_or_else(|| format!("{msg_src} conformance check")),
+                .unwrap_or_else(|| format!("{} conformance check", source_number(&order.order_no))),
             notify: Destination::stored(self.probe.target().notify_url.clone(), String::new()),
             own_notify: true,
             payment: Some(Payment::simulate(CHANNELS[0], now)),
@@ -167,11 +179,10 @@ impl Notice<'_> {
     pub fn fields_of(&self, shape: &Shape) -> Vec<(String, String)> {
         let now = self.probe.now();
         let order = self.order(&self.target.order, shape, now);
-        let msg_src: String = order.order_no.chars().take(4).collect();
-        let refund = shape.refund.then(|| Refund {
-            refund_order_id: format!("{msg_src}{}", now.format("%Y%m%d%H%M%S%3f")),
+        let refund = (shape.state == OrderState::Refunded).then(|| Refund {
+            refund_order_id: generate_order_no(&source_number(&order.order_no), now),
             amount: shape.amount,
-            target_order_id: format!("5030{}", now.format("%Y%m%d%H%M%S%3f")),
+            target_order_id: refund_target_order_id(),
             created_at: now,
         });
         let event = Event {

@@ -163,7 +163,6 @@ pub(super) async fn platform_sample(notice: Notice<'_>) -> Judged {
 pub(super) async fn acknowledges_refund(notice: Notice<'_>) -> Judged {
     let shape = Shape {
         state: OrderState::Refunded,
-        refund: true,
         ..Shape::paid(notice.target.order.total_amount)
     };
     let status = shape.state.wire(notice.target.order.product);

@@ -1,12 +1,12 @@
 //! A merchant of the platform: who it is, where its notices go by default, the
 //! credentials it signs with, and how its simulated users and buyers behave.
 
-use crate::platform::payments::order::{OrderState, Product};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::platform::auth::AppKey;
+use crate::platform::payments::order::{OrderState, Product};
 use crate::platform::wire::fields;
 use crate::policy::Destination;
 

@@ -85,7 +85,7 @@ pub struct Planned {
 }
 
 /// A random channel refund number.
-fn refund_target_order_id() -> String {
+pub(crate) fn refund_target_order_id() -> String {
     let digits: String = (0..24)
         .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
         .collect();

@@ -95,6 +95,25 @@ pub struct Merchant {
 }
 
 impl Merchant {
+    /// Sends `request` signed to `path` twice with one nonce and returns the first
+    /// answer; both must carry errCode `code`: a refusal spends no nonce, so the second
+    /// is refused the same way, not as a replay.
+    pub async fn refused_twice(
+        &self,
+        app: &TestApp,
+        path: &str,
+        request: &Value,
+        code: &str,
+    ) -> Value {
+        let bytes = serde_json::to_vec(request).unwrap();
+        let header = self.sig(app, &bytes);
+        let (_, first) = app.platform(path, Some(&header), &bytes).await;
+        assert_eq!(first["errCode"], code, "{first}");
+        let (_, again) = app.platform(path, Some(&header), &bytes).await;
+        assert_eq!(again["errCode"], code, "the nonce was spent: {again}");
+        first
+    }
+
     /// An `OPEN-BODY-SIG` header for `body`, at the app's current time, with a new nonce.
     pub fn sig(&self, app: &TestApp, body: &[u8]) -> String {
         self.sig_with(&compact(app.clock.now()), &nonce(), body)

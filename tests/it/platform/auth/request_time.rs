@@ -9,8 +9,8 @@
 use serde_json::{json, Value};
 
 use crate::common::netpay::{body, extended, merchant, UNIFIED_ORDER};
-use crate::common::platform::{at, cst, sign_body, Counter, Merchant, MID, SIGN};
-use crate::common::{TestApp, TestDb};
+use crate::common::platform::{at, cst, sign_body, Counter, MID, SIGN};
+use crate::common::TestDb;
 use ums_notify::clock::Clock;
 use ums_notify::db::Sql;
 
@@ -34,19 +34,6 @@ async fn rows(counter: &Counter) -> Vec<i64> {
         n.push(count);
     }
     n
-}
-
-/// Sends `request` signed to `path` twice with one nonce and returns the first answer;
-/// both must carry errCode `code` (the refusal spent no nonce, so the second is no
-/// replay).
-async fn twice(app: &TestApp, shop: &Merchant, path: &str, request: &Value, code: &str) -> Value {
-    let bytes = serde_json::to_vec(request).unwrap();
-    let header = shop.sig(app, &bytes);
-    let (_, first) = app.platform(path, Some(&header), &bytes).await;
-    assert_eq!(first["errCode"], code, "{first}");
-    let (_, again) = app.platform(path, Some(&header), &bytes).await;
-    assert_eq!(again["errCode"], code, "the nonce was spent: {again}");
-    first
 }
 
 fn message(answer: &Value) -> String {
@@ -78,36 +65,36 @@ async fn netpay_refuses_request_times_off_the_clock(db: TestDb) {
         )
     };
     let before = rows(&counter).await;
-    let utc = twice(
-        &app,
-        &shop,
-        UNIFIED_ORDER,
-        &order("3194T0001", UTC_WRITTEN),
-        "ABNORMAL_REQUEST_TIME",
-    )
-    .await;
+    let utc = shop
+        .refused_twice(
+            &app,
+            UNIFIED_ORDER,
+            &order("3194T0001", UTC_WRITTEN),
+            "ABNORMAL_REQUEST_TIME",
+        )
+        .await;
     assert_names_the_times(&utc, UTC_WRITTEN);
     assert!(
         message(&utc).contains("is 8 h 0 min behind") && message(&utc).contains("writing UTC?"),
         "{utc}"
     );
-    let old = twice(
-        &app,
-        &shop,
-        UNIFIED_ORDER,
-        &order("3194T0001", YEARS_OLD),
-        "ABNORMAL_REQUEST_TIME",
-    )
-    .await;
+    let old = shop
+        .refused_twice(
+            &app,
+            UNIFIED_ORDER,
+            &order("3194T0001", YEARS_OLD),
+            "ABNORMAL_REQUEST_TIME",
+        )
+        .await;
     assert_names_the_times(&old, YEARS_OLD);
-    let malformed = twice(
-        &app,
-        &shop,
-        UNIFIED_ORDER,
-        &order("3194T0001", "2026-12-03T10:15:00"),
-        "BAD_REQUEST",
-    )
-    .await;
+    let malformed = shop
+        .refused_twice(
+            &app,
+            UNIFIED_ORDER,
+            &order("3194T0001", "2026-12-03T10:15:00"),
+            "BAD_REQUEST",
+        )
+        .await;
     for part in ["yyyy-MM-dd HH:mm:ss", "\"2026-12-03T10:15:00\""] {
         assert!(message(&malformed).contains(part), "{malformed}");
     }
@@ -134,16 +121,22 @@ async fn contract_sign_refuses_request_times_off_the_clock(db: TestDb) {
         request
     };
     let before = rows(&counter).await;
-    let utc = twice(&app, &shop, SIGN, &sign(UTC_WRITTEN), "1006").await;
+    let utc = shop
+        .refused_twice(&app, SIGN, &sign(UTC_WRITTEN), "1006")
+        .await;
     assert_names_the_times(&utc, UTC_WRITTEN);
     assert!(message(&utc).contains("is 8 h 0 min behind"), "{utc}");
     assert!(
         message(&utc).starts_with("ABNORMAL_REQUEST_TIME: "),
         "{utc}"
     );
-    let old = twice(&app, &shop, SIGN, &sign(YEARS_OLD), "1006").await;
+    let old = shop
+        .refused_twice(&app, SIGN, &sign(YEARS_OLD), "1006")
+        .await;
     assert_names_the_times(&old, YEARS_OLD);
-    let malformed = twice(&app, &shop, SIGN, &sign("20261203101500"), "1004").await;
+    let malformed = shop
+        .refused_twice(&app, SIGN, &sign("20261203101500"), "1004")
+        .await;
     assert!(
         message(&malformed).contains("yyyy-MM-dd HH:mm:ss"),
         "{malformed}"

@@ -10,7 +10,7 @@ use crate::common::netpay::{
     admin_id, assert_error, assert_success, body, extended, merchant, BILL_QUERY, BILL_REFUND,
     GET_QRCODE, REFUND, REFUND_QUERY, SRC, UNIFIED_ORDER,
 };
-use crate::common::platform::{Counter, Merchant};
+use crate::common::platform::Counter;
 use crate::common::{TestApp, TestDb};
 use ums_notify::db::Sql;
 
@@ -43,25 +43,6 @@ async fn pay(app: &TestApp, no: &str) {
         )
         .await;
     assert_eq!(status, 200, "{paid}");
-}
-
-/// Sends `request` signed to `path`, twice with the same nonce when the first answer is
-/// `code`: a refusal spends no nonce, so the second is refused the same way, not as a
-/// replay. Returns the first answer.
-async fn refused_twice(
-    app: &TestApp,
-    shop: &Merchant,
-    path: &str,
-    request: &Value,
-    code: &str,
-) -> Value {
-    let bytes = serde_json::to_vec(request).unwrap();
-    let header = shop.sig(app, &bytes);
-    let (_, first) = app.platform(path, Some(&header), &bytes).await;
-    assert_eq!(first["errCode"], code, "{first}");
-    let (_, again) = app.platform(path, Some(&header), &bytes).await;
-    assert_eq!(again["errCode"], code, "the nonce was spent: {again}");
-    first
 }
 
 async fn a_bill_refund_without_a_number_gets_one_only_the_first_time(db: TestDb) {
@@ -107,14 +88,14 @@ async fn a_bill_refund_without_a_number_gets_one_only_the_first_time(db: TestDb)
     assert_eq!(found["refundBillPayment"]["totalAmount"], 300, "{found}");
 
     let before = refund_rows(&counter).await;
-    let second = refused_twice(
-        &app,
-        &shop,
-        BILL_REFUND,
-        &refund(json!({"refundAmount": 200})),
-        "BAD_REQUEST",
-    )
-    .await;
+    let second = shop
+        .refused_twice(
+            &app,
+            BILL_REFUND,
+            &refund(json!({"refundAmount": 200})),
+            "BAD_REQUEST",
+        )
+        .await;
     assert_error(
         &second,
         "BAD_REQUEST",
@@ -171,14 +152,14 @@ async fn a_trade_refund_without_a_number_gets_one_only_the_first_time(db: TestDb
         "{first}"
     );
     let before = refund_rows(&counter).await;
-    let second = refused_twice(
-        &app,
-        &shop,
-        REFUND,
-        &request(json!({"refundAmount": 100})),
-        "BAD_REQUEST",
-    )
-    .await;
+    let second = shop
+        .refused_twice(
+            &app,
+            REFUND,
+            &request(json!({"refundAmount": 100})),
+            "BAD_REQUEST",
+        )
+        .await;
     assert_error(
         &second,
         "BAD_REQUEST",
