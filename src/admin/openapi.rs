@@ -28,6 +28,7 @@ use utoipa::Modify;
         (name = "checks", description = "Conformance checks of a merchant's notify handler"),
         (name = "platform", description = "The platform's own API, as merchants' client code calls it"),
         (name = "netpay", description = "The platform's netpay order API (QR bills, mini-program orders), answering `errCode` `SUCCESS` or an error name"),
+        (name = "gateway", description = "The netpay bill gateway (网付, msgType and sign in the JSON body), as the official demo calls it"),
         (name = "health", description = "Liveness, readiness, metrics and this description"),
     ),
     modifiers(&AdminToken)

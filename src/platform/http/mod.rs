@@ -1,8 +1,10 @@
 //! The HTTP surface of the platform simulation, with [`Sandbox`] as its state: the admin
-//! routes ([`admin`]) and the platform's own (`/v1/...`, [`open`]), each with its
-//! audience, authentication and error shape.
+//! routes ([`admin`]), the platform's own (`/v1/...`, [`open`]) and the netpay bill
+//! gateway (`/netpay-route-server/api/`, [`gateway`]), each with its audience,
+//! authentication and error shape.
 
 pub mod admin;
+pub mod gateway;
 pub mod open;
 
 use axum::routing::{any, get, post};
@@ -50,6 +52,9 @@ pub fn open_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(gateway_answers(routes!(open::netpay::h5::alipay)))
         .routes(gateway_answers(routes!(open::netpay::h5::wxpay)))
         .routes(gateway_answers(routes!(open::netpay::h5::unionpay)))
+        // The bill gateway, with its trailing slash (as the spec writes it) and without.
+        .routes(routes!(gateway::api))
+        .routes(routes!(gateway::api_without_slash))
         // Any other path under /v1/: the gateway's 404, outside the API description.
         .route("/v1/", any(open::unmatched::no_such_api))
         .route("/v1/{*rest}", any(open::unmatched::no_such_api))

@@ -28,6 +28,10 @@ pub struct Merchant {
     /// The source number (来源编号, msgSrcId): four characters every order number and
     /// refund order number of the merchant starts with.
     pub msg_src_id: String,
+    /// The message source (系统来源, `msgSrc`) the merchant calls the bill gateway as.
+    /// A source owns one communication key (this `md5_key`, shared by every merchant of
+    /// the source) and may serve several merchants.
+    pub msg_src: String,
     /// Simulated consent: new contracts sign themselves after this delay.
     pub auto_consent_after: Option<Duration>,
     /// Simulated buyers: new orders are paid after this delay.
@@ -69,9 +73,11 @@ pub struct NewMerchant {
     pub notify_url: Option<String>,
     pub app_id: String,
     pub app_key: AppKey,
-    pub md5_key: AppKey,
+    /// The key the merchant brings; the source's when it joins one, else a random one.
+    pub md5_key: Option<AppKey>,
     pub sign_type: SignType,
     pub msg_src_id: String,
+    pub msg_src: String,
     pub auto_consent_after: Option<Duration>,
     pub auto_pay_after: Option<Duration>,
     pub extra_copies: u32,

@@ -22,6 +22,10 @@ pub struct CreateMerchant {
     pub sign_type: Option<String>,
     /// The source number (来源编号): 4 letters or digits; a random one when left out.
     pub msg_src_id: Option<String>,
+    /// The message source (`msgSrc`) it calls the bill gateway as: 1 to 20 printable
+    /// ASCII characters; its `mid` when left out. Joining a source that serves merchants
+    /// already shares the source's communication key.
+    pub msg_src: Option<String>,
     pub extra_copies: Option<u32>,
     /// Which order changes send a payment-result notice: `product` (the default, as each
     /// product's sources say) or `all`.
@@ -87,6 +91,7 @@ pub enum MerchantField {
     Md5Key,
     SignType,
     MsgSrcId,
+    MsgSrc,
     ExtraCopies,
     PaymentNotices,
 }
@@ -103,6 +108,7 @@ impl MerchantField {
             Self::Md5Key => "md5_key",
             Self::SignType => "sign_type",
             Self::MsgSrcId => "msg_src_id",
+            Self::MsgSrc => "msg_src",
             Self::ExtraCopies => "extra_copies",
             Self::PaymentNotices => "payment_notices",
         }

@@ -13,7 +13,7 @@ use crate::platform::merchants::merchant::{
 use crate::platform::merchants::requests::{
     CreateMerchant, MerchantField, MerchantRefused, PatchMerchant,
 };
-use crate::platform::merchants::store::MerchantStore;
+use crate::platform::merchants::store::{MerchantCreateOutcome, MerchantStore};
 use crate::platform::wire::fields;
 
 /// The most extra copies a merchant can ask for.
@@ -44,8 +44,18 @@ impl MerchantService {
             Err(refused) => return Ok(Err(refused)),
         };
         let mid = new.mid.clone();
-        let Some(merchant) = self.store.create_merchant(new, self.clock.now()).await? else {
-            return Ok(Err(MerchantRefused::Exists(mid)));
+        let merchant = match self.store.create_merchant(new, self.clock.now()).await? {
+            MerchantCreateOutcome::Created(merchant) => *merchant,
+            MerchantCreateOutcome::MidTaken => return Ok(Err(MerchantRefused::Exists(mid))),
+            MerchantCreateOutcome::SourceKeyDiffers(msg_src) => {
+                return Ok(Err(MerchantRefused::invalid(
+                    MerchantField::Md5Key,
+                    format!(
+                        "message source {msg_src} already has a communication key, which all \
+                         of its merchants share: leave `md5_key` out to take it, or give that key"
+                    ),
+                )))
+            }
         };
         tracing::info!(%mid, app_id = %merchant.app_id, "merchant created");
         Ok(Ok(merchant))
@@ -81,7 +91,12 @@ fn new_merchant(request: CreateMerchant) -> Checked<NewMerchant> {
             .as_deref()
             .ok_or_else(|| MerchantRefused::invalid(MerchantField::Name, "`name` is required"))?,
     )?;
+    let msg_src = match request.msg_src.as_deref() {
+        Some(source) => check_msg_src(source)?,
+        None => mid.clone(),
+    };
     Ok(NewMerchant {
+        msg_src,
         mid,
         name,
         notify_url: request
@@ -91,10 +106,7 @@ fn new_merchant(request: CreateMerchant) -> Checked<NewMerchant> {
             .transpose()?,
         app_id: generate_credential(CREDENTIAL_LEN),
         app_key: AppKey::generate(),
-        md5_key: match request.md5_key.as_deref() {
-            Some(key) => check_md5_key(key)?,
-            None => AppKey::generate(),
-        },
+        md5_key: request.md5_key.as_deref().map(check_md5_key).transpose()?,
         sign_type: request
             .sign_type
             .as_deref()
@@ -235,6 +247,21 @@ fn check_md5_key(key: &str) -> Checked<AppKey> {
         ));
     }
     Ok(AppKey::new(key))
+}
+
+/// A message source: 1 to 20 printable ASCII characters without spaces (spec field
+/// `msgSrc`, String 1–20).
+fn check_msg_src(source: &str) -> Checked<String> {
+    if !(1..=20).contains(&source.len()) || !source.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(MerchantRefused::invalid(
+            MerchantField::MsgSrc,
+            format!(
+                "`msg_src` must have 1 to 20 printable ASCII characters without spaces, such as WWW.TEST.COM; received {:?}",
+                source.chars().take(24).collect::<String>()
+            ),
+        ));
+    }
+    Ok(source.to_owned())
 }
 
 /// A source number: exactly 4 ASCII letters or digits.

@@ -12,7 +12,7 @@ use crate::platform::merchants::SignType;
 
 const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
      extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id, \
-     payment_notices";
+     payment_notices, msg_src";
 
 #[derive(sqlx::FromRow)]
 struct MerchantRow {
@@ -30,6 +30,7 @@ struct MerchantRow {
     auto_pay_ms: Option<i64>,
     msg_src_id: String,
     payment_notices: String,
+    msg_src: Option<String>,
 }
 
 impl TryFrom<MerchantRow> for Merchant {
@@ -48,14 +49,16 @@ impl TryFrom<MerchantRow> for Merchant {
                 row.mid, row.payment_notices
             )
         })?;
+        let mid = row.mid;
         Ok(Merchant {
-            mid: row.mid,
+            mid: mid.clone(),
             name: row.name,
             notify_url: row.notify_url,
             app_id: row.app_id,
             app_key: AppKey::new(row.app_key),
             md5_key: AppKey::new(row.md5_key),
             sign_type,
+            msg_src: row.msg_src.unwrap_or_else(|| mid.clone()),
             msg_src_id: row.msg_src_id,
             auto_consent_after: row.auto_consent_ms.map(stored_duration),
             auto_pay_after: row.auto_pay_ms.map(stored_duration),
@@ -85,6 +88,16 @@ pub(crate) async fn merchant_in(tx: &mut Tx, mid: &str) -> anyhow::Result<Option
     row.map(TryInto::try_into).transpose()
 }
 
+/// What creating a merchant did.
+#[derive(Debug)]
+pub enum MerchantCreateOutcome {
+    Created(Box<Merchant>),
+    /// Another merchant has the `mid`.
+    MidTaken,
+    /// The merchant joins this message source with a key other than the source's.
+    SourceKeyDiffers(String),
+}
+
 /// Merchants. Cheap to clone.
 #[derive(Clone)]
 pub struct MerchantStore {
@@ -96,15 +109,33 @@ impl MerchantStore {
         Self { db }
     }
 
-    /// Creates a merchant; `None` if the `mid` is taken.
+    /// Creates a merchant. A merchant joining a message source that already serves
+    /// merchants takes the source's communication key: one it brings must be that key.
+    /// On PostgreSQL two merchants creating one new source at the same moment with
+    /// different keys are not kept apart; each source's key is then what the first of
+    /// them reads.
     pub async fn create_merchant(
         &self,
         new: NewMerchant,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<Merchant>> {
+    ) -> anyhow::Result<MerchantCreateOutcome> {
+        let mut tx = self.db.begin().await?;
+        let source_key: Option<(String,)> = tx
+            .fetch_optional(
+                &Sql::new("SELECT md5_key FROM merchants WHERE msg_src = $1 LIMIT 1")
+                    .bind(new.msg_src.as_str()),
+            )
+            .await?;
+        let md5_key = match (source_key, new.md5_key) {
+            (Some((shared,)), Some(given)) if given.expose() != shared => {
+                return Ok(MerchantCreateOutcome::SourceKeyDiffers(new.msg_src));
+            }
+            (Some((shared,)), _) => AppKey::new(shared),
+            (None, given) => given.unwrap_or_else(AppKey::generate),
+        };
         let sql = Sql::new(format!(
             "INSERT INTO merchants ({MERCHANT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
         ))
         .bind(new.mid)
@@ -115,13 +146,28 @@ impl MerchantStore {
         .bind(duration_ms(new.auto_consent_after))
         .bind(new.extra_copies)
         .bind(now)
-        .bind(new.md5_key.expose())
+        .bind(md5_key.expose())
         .bind(new.sign_type.as_str())
         .bind(duration_ms(new.auto_pay_after))
         .bind(new.msg_src_id)
-        .bind(new.payment_notices.as_str());
-        let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
-        row.map(TryInto::try_into).transpose()
+        .bind(new.payment_notices.as_str())
+        .bind(new.msg_src);
+        let row: Option<MerchantRow> = tx.fetch_optional(&sql).await?;
+        let Some(row) = row else {
+            return Ok(MerchantCreateOutcome::MidTaken);
+        };
+        tx.commit().await?;
+        Ok(MerchantCreateOutcome::Created(Box::new(row.try_into()?)))
+    }
+
+    /// The merchants message source `msg_src` serves, by `mid`.
+    pub async fn merchants_of_source(&self, msg_src: &str) -> anyhow::Result<Vec<Merchant>> {
+        let sql = Sql::new(format!(
+            "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE msg_src = $1 ORDER BY mid"
+        ))
+        .bind(msg_src);
+        let rows: Vec<MerchantRow> = self.db.read_all(&sql).await?;
+        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     /// Every merchant, by `mid`.
@@ -154,13 +200,26 @@ impl MerchantStore {
         row.map(TryInto::try_into).transpose()
     }
 
-    /// Applies a patch; `None` if there is no such merchant.
+    /// Applies a patch; `None` if there is no such merchant. A new communication key is
+    /// the key of the merchant's message source, so every merchant of it takes it.
     pub async fn update_merchant(
         &self,
         mid: &str,
         patch: MerchantPatch,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Merchant>> {
+        let mut tx = self.db.begin().await?;
+        if let Some(key) = &patch.md5_key {
+            // A message source has one key: its other merchants change with this one.
+            let shared = Sql::new(
+                "UPDATE merchants SET md5_key = $1, updated_at = $2 \
+                 WHERE msg_src = (SELECT msg_src FROM merchants WHERE mid = $3) AND mid <> $3",
+            )
+            .bind(key.expose())
+            .bind(now)
+            .bind(mid);
+            tx.execute(&shared).await?;
+        }
         let mut sql = Sql::new("UPDATE merchants SET updated_at = ");
         sql.push_bind(now);
         if let Some(name) = patch.name {
@@ -193,7 +252,8 @@ impl MerchantStore {
         }
         sql.push(" WHERE mid = ").push_bind(mid);
         sql.push(" RETURNING ").push(MERCHANT_COLUMNS);
-        let row: Option<MerchantRow> = self.db.write_optional(&sql).await?;
+        let row: Option<MerchantRow> = tx.fetch_optional(&sql).await?;
+        tx.commit().await?;
         row.map(TryInto::try_into).transpose()
     }
 }

@@ -127,11 +127,17 @@ impl<'a> BillPayment<'a> {
             buyer_pay_amount: order.total_amount,
             target_order_id: &payment.target_order_id,
             pay_detail: pay_detail(order.total_amount),
-            mer_order_id: format!("{}0", order.order_no),
+            mer_order_id: payment_order_id(order),
             status: OrderState::Paid.wire(Product::Trade),
             target_sys: &payment.target_sys,
         }
     }
+}
+
+/// A bill's payment attempt's order number (`billPayment.merOrderId`): the bill number
+/// and an attempt digit `0`, as the genuine notice has it.
+pub fn payment_order_id(order: &Order) -> String {
+    format!("{}0", order.order_no)
 }
 
 /// The payment detail text, as the genuine notice words it: "现金支付0.01元。" (paid in

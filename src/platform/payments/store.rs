@@ -264,6 +264,17 @@ impl OrderStore {
         row.map(TryInto::try_into).transpose()
     }
 
+    /// The newest bill of merchant `mid` made on terminal `tid`.
+    pub async fn last_bill(&self, mid: &str, tid: &str) -> anyhow::Result<Option<Order>> {
+        let sql = Sql::new(order_where(
+            "mid = $1 AND tid = $2 AND product = 'bill' ORDER BY id DESC LIMIT 1",
+        ))
+        .bind(mid)
+        .bind(tid);
+        let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
     /// Newest first.
     pub async fn orders(&self, filter: &OrderFilter) -> anyhow::Result<Vec<Order>> {
         let mut sql = Sql::new(order_where("1 = 1"));

@@ -4,6 +4,7 @@
 
 mod auth;
 mod contracts;
+mod gateway;
 mod merchants;
 mod payments;
 mod unmatched;

@@ -41,6 +41,8 @@ pub struct MerchantView {
     sign_type: SignType,
     /// The source number (来源编号) every order number of the merchant starts with.
     msg_src_id: String,
+    /// The message source (`msgSrc`) it calls the bill gateway as.
+    msg_src: String,
     auto_consent_after: Option<String>,
     auto_pay_after: Option<String>,
     extra_copies: u32,
@@ -61,6 +63,7 @@ impl From<Merchant> for MerchantView {
             md5_key: m.md5_key,
             sign_type: m.sign_type,
             msg_src_id: m.msg_src_id,
+            msg_src: m.msg_src,
             auto_consent_after: m.auto_consent_after.map(format_duration),
             auto_pay_after: m.auto_pay_after.map(format_duration),
             extra_copies: m.extra_copies,
@@ -99,6 +102,7 @@ fn invalid_code(field: MerchantField) -> &'static str {
         MerchantField::Md5Key => "invalid_md5_key",
         MerchantField::SignType => "invalid_sign_type",
         MerchantField::MsgSrcId => "invalid_msg_src_id",
+        MerchantField::MsgSrc => "invalid_msg_src",
         MerchantField::ExtraCopies => "invalid_extra_copies",
         MerchantField::PaymentNotices => "invalid_payment_notices",
     }
@@ -110,7 +114,7 @@ fn invalid_code(field: MerchantField) -> &'static str {
     responses(
         (status = 201, description = "Created, with its credentials", body = MerchantView),
         (status = 409, description = "`merchant_exists`", body = ErrorBody),
-        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_msg_src`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]

@@ -13,6 +13,7 @@ use ums_notify::clock::Clock;
 use ums_notify::platform::auth::store::{AuthStore, NewToken, NonceUse};
 use ums_notify::platform::auth::AppKey;
 use ums_notify::platform::merchants::merchant::NewMerchant;
+use ums_notify::platform::merchants::store::MerchantCreateOutcome;
 use ums_notify::platform::merchants::MerchantStore;
 
 both_backends!(
@@ -111,19 +112,20 @@ async fn expired_tokens_and_nonces_are_forgotten(db: TestDb) {
         notify_url: None,
         app_id: "A".repeat(32),
         app_key: AppKey::new("K".repeat(32)),
-        md5_key: AppKey::new("M".repeat(32)),
+        md5_key: Some(AppKey::new("M".repeat(32))),
         sign_type: Default::default(),
         msg_src_id: "3194".into(),
+        msg_src: MID.into(),
         auto_consent_after: Some(Duration::from_secs(5)),
         auto_pay_after: None,
         extra_copies: 0,
         payment_notices: Default::default(),
     };
-    merchants
-        .create_merchant(merchant, t0)
-        .await
-        .unwrap()
-        .expect("created");
+    let created = merchants.create_merchant(merchant, t0).await.unwrap();
+    assert!(
+        matches!(created, MerchantCreateOutcome::Created(_)),
+        "{created:?}"
+    );
     let nonce = |n: &str, until| NonceUse {
         app_id: "A".repeat(32),
         nonce: n.into(),

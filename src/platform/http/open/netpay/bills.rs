@@ -12,7 +12,7 @@ use crate::platform::http::open::netpay::{
 };
 use crate::platform::payments::fields::order_no_max;
 use crate::platform::payments::notice::{
-    bill_qr_code, order_id_of_qr_code, qr_code_id, BillPayment,
+    bill_qr_code, order_id_of_qr_code, payment_order_id, qr_code_id, BillPayment,
 };
 use crate::platform::payments::order::{Order, Product, Refund};
 use crate::platform::payments::service::OrderTerms;
@@ -20,7 +20,7 @@ use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::time::format_cst;
 
 /// The fields every bill answer carries.
-fn bill_fields(order: &Order) -> Map<String, Value> {
+pub fn bill_fields(order: &Order) -> Map<String, Value> {
     let mut fields = Map::new();
     put(&mut fields, "mid", order.mid.as_str());
     put(&mut fields, "tid", order.tid.as_str());
@@ -87,6 +87,14 @@ pub async fn get_qrcode(
     body: Bytes,
 ) -> NetpayResult {
     let mut request = Request::read(&sandbox, &headers, &body).await?;
+    let order = create(&sandbox, &mut request).await?;
+    let mut fields = bill_fields(&order);
+    request.echo(&mut fields);
+    answer(&sandbox, "QR code created", fields)
+}
+
+/// Creates the bill a `get-qrcode` request (or the gateway's `bills.getQRCode`) asks for.
+pub async fn create(sandbox: &Sandbox, request: &mut Request) -> Result<Order, NetpayError> {
     let bill_no = request
         .order_no("billNo", order_no_max(Product::Bill))?
         .to_owned();
@@ -99,14 +107,11 @@ pub async fn get_qrcode(
         bill_date,
         ..request.terms(Product::Bill, &bill_no, total_amount, description, now)?
     };
-    let order = request
-        .create(&sandbox, terms, now, |no| {
+    request
+        .create(sandbox, terms, now, |no| {
             format!("账单号重复: billNo {no} was already used; query it with bills/query")
         })
-        .await?;
-    let mut fields = bill_fields(&order);
-    request.echo(&mut fields);
-    answer(&sandbox, "QR code created", fields)
+        .await
 }
 
 /// The `billPayment` object of a paid bill: the same fields as in its notice.
@@ -141,7 +146,18 @@ pub async fn query(
     body: Bytes,
 ) -> NetpayResult {
     let mut request = Request::read(&sandbox, &headers, &body).await?;
-    let order = bill(&request, &sandbox).await?;
+    let mut fields = query_fields(&sandbox, &mut request).await?;
+    request.echo(&mut fields);
+    answer(&sandbox, "query succeeded", fields)
+}
+
+/// What a bill query answers: the bill named by `billNo` and `billDate`, its payment, and
+/// with `refundOrderId` that refund.
+pub async fn query_fields(
+    sandbox: &Sandbox,
+    request: &mut Request,
+) -> Result<Map<String, Value>, NetpayError> {
+    let order = bill(request, sandbox).await?;
     let refund_order_id = request.optional("refundOrderId")?.map(str::to_owned);
     let mut fields = bill_fields(&order);
     put(&mut fields, "billStatus", order.status());
@@ -173,9 +189,8 @@ pub async fn query(
             refund_bill_payment(&order, refund),
         );
     }
-    request.spend_nonce(&sandbox).await?;
-    request.echo(&mut fields);
-    answer(&sandbox, "query succeeded", fields)
+    request.spend_nonce(sandbox).await?;
+    Ok(fields)
 }
 
 /// Refund part or all of a paid bill. `refundOrderId` is generated when left out, which
@@ -192,18 +207,31 @@ pub async fn refund(
     body: Bytes,
 ) -> NetpayResult {
     let mut request = Request::read(&sandbox, &headers, &body).await?;
-    let order = bill(&request, &sandbox).await?;
+    let mut fields = refund_fields(&sandbox, &mut request).await?;
+    request.echo(&mut fields);
+    answer(&sandbox, "refund succeeded", fields)
+}
+
+/// Refunds the bill named by `billNo` and `billDate` as a refund request asks; what it
+/// answers.
+pub async fn refund_fields(
+    sandbox: &Sandbox,
+    request: &mut Request,
+) -> Result<Map<String, Value>, NetpayError> {
+    let order = bill(request, sandbox).await?;
     let amount = request.amount("refundAmount")?;
     let refund_order_id = request.refund_order_id()?;
     let (order, refund) = request
-        .refund(&sandbox, &order, refund_order_id, amount)
+        .refund(sandbox, &order, refund_order_id, amount)
         .await?;
     let mut fields = bill_fields(&order);
     put(&mut fields, "billStatus", order.status());
     put(&mut fields, "totalAmount", order.total_amount);
+    if order.payment.is_some() {
+        put(&mut fields, "merOrderId", payment_order_id(&order));
+    }
     put_refund(&mut fields, &refund);
-    request.echo(&mut fields);
-    answer(&sandbox, "refund succeeded", fields)
+    Ok(fields)
 }
 
 /// Close an unpaid bill's QR code, by `qrCodeId`.
@@ -220,22 +248,27 @@ pub async fn close_qrcode(
 ) -> NetpayResult {
     let mut request = Request::read(&sandbox, &headers, &body).await?;
     let qr_code = request.required("qrCodeId")?.to_owned();
-    let no_such = || NetpayError::new(NetpayCode::NoOrder, format!("no QR code {qr_code}"));
-    let order_id = order_id_of_qr_code(&qr_code).ok_or_else(no_such)?;
-    let order = sandbox
-        .orders
-        .store
-        .order(order_id)
-        .await?
-        .filter(|o| {
-            o.product == Product::Bill
-                && o.mid == request.caller.merchant.mid
-                && qr_code_id(o) == qr_code
-        })
-        .ok_or_else(no_such)?;
+    let order = bill_of_qr_code(&sandbox, &request.caller.merchant.mid, &qr_code).await?;
     let order = request.close(&sandbox, &order).await?;
     let mut fields = bill_fields(&order);
     put(&mut fields, "billStatus", order.status());
     request.echo(&mut fields);
     answer(&sandbox, "QR code closed", fields)
+}
+
+/// The bill of merchant `mid` whose QR code is `qr_code`, or `NO_ORDER`.
+pub async fn bill_of_qr_code(
+    sandbox: &Sandbox,
+    mid: &str,
+    qr_code: &str,
+) -> Result<Order, NetpayError> {
+    let no_such = || NetpayError::new(NetpayCode::NoOrder, format!("no QR code {qr_code}"));
+    let order_id = order_id_of_qr_code(qr_code).ok_or_else(no_such)?;
+    sandbox
+        .orders
+        .store
+        .order(order_id)
+        .await?
+        .filter(|o| o.product == Product::Bill && o.mid == mid && qr_code_id(o) == qr_code)
+        .ok_or_else(no_such)
 }

@@ -54,11 +54,18 @@ pub enum NetpayCode {
     /// The order's state does not allow the operation (closing a paid order, refunding
     /// more than is left, …).
     OperationNotAllowed,
+    /// The bill gateway: `msgSrc` names no message source, or one that does not serve
+    /// the `mid`.
+    InvalidMsgSrc,
+    /// The bill gateway: the `sign` is wrong.
+    BadSign,
+    /// The bill gateway: no operation has the `msgType`.
+    NoService,
     InternalError,
 }
 
 impl NetpayCode {
-    pub const ALL: [NetpayCode; 8] = [
+    pub const ALL: [NetpayCode; 11] = [
         Self::Success,
         Self::BadRequest,
         Self::AbnormalRequestTime,
@@ -66,6 +73,9 @@ impl NetpayCode {
         Self::NoOrder,
         Self::DupOrder,
         Self::OperationNotAllowed,
+        Self::InvalidMsgSrc,
+        Self::BadSign,
+        Self::NoService,
         Self::InternalError,
     ];
 
@@ -78,6 +88,9 @@ impl NetpayCode {
             Self::NoOrder => "NO_ORDER",
             Self::DupOrder => "DUP_ORDER",
             Self::OperationNotAllowed => "OPERATION_NOT_ALLOWED",
+            Self::InvalidMsgSrc => "INVALID_MSGSRC",
+            Self::BadSign => "BAD_SIGN",
+            Self::NoService => "NO_SERVICE",
             Self::InternalError => "INTERNAL_ERROR",
         }
     }
@@ -98,7 +111,7 @@ impl NetpayError {
         }
     }
 
-    fn bad(message: impl Into<String>) -> Self {
+    pub(crate) fn bad(message: impl Into<String>) -> Self {
         Self::new(NetpayCode::BadRequest, message)
     }
 }

@@ -44,18 +44,17 @@ impl Request {
         let fields: Map<String, Value> = serde_json::from_slice(body).map_err(|error| {
             NetpayError::bad(format!("the body must be a JSON object: {error}"))
         })?;
+        Self::of_fields(sandbox, caller, fields)
+    }
+
+    /// A request of `caller` with `fields`, checked as [`Request::checked`] checks them.
+    pub fn of_fields(
+        sandbox: &Sandbox,
+        caller: Caller,
+        fields: Map<String, Value>,
+    ) -> Result<Self, NetpayError> {
         let request = Self { caller, fields };
-        let timestamp = request.required("requestTimestamp")?;
-        let at =
-            parse_cst(timestamp).map_err(|e| NetpayError::bad(format!("requestTimestamp: {e}")))?;
-        check_skew(
-            "requestTimestamp",
-            timestamp,
-            at,
-            sandbox.now(),
-            auth_window(sandbox),
-        )
-        .map_err(|e| NetpayError::new(NetpayCode::AbnormalRequestTime, e.to_string()))?;
+        request.check_time(sandbox)?;
         let mid = request.required("mid")?;
         if mid != request.caller.merchant.mid {
             return Err(NetpayError::new(
@@ -67,6 +66,22 @@ impl Request {
         order_fields::inst_mid("instMid", request.required("instMid")?)
             .map_err(NetpayError::bad)?;
         Ok(request)
+    }
+
+    /// `requestTimestamp`: present, `yyyy-MM-dd HH:mm:ss` China time, and within the auth
+    /// window of the sandbox's clock (else `ABNORMAL_REQUEST_TIME`).
+    pub fn check_time(&self, sandbox: &Sandbox) -> Result<(), NetpayError> {
+        let timestamp = self.required("requestTimestamp")?;
+        let at =
+            parse_cst(timestamp).map_err(|e| NetpayError::bad(format!("requestTimestamp: {e}")))?;
+        check_skew(
+            "requestTimestamp",
+            timestamp,
+            at,
+            sandbox.now(),
+            auth_window(sandbox),
+        )
+        .map_err(|e| NetpayError::new(NetpayCode::AbnormalRequestTime, e.to_string()))
     }
 
     /// A string field; absent, `null` and `""` are all no value.
