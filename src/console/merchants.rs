@@ -30,6 +30,8 @@ fn create_form(ctx: &Ctx) -> Markup {
                 label { "Merchant number (mid)" input name="mid" required pattern="[0-9A-Za-z]{1,15}" placeholder="898310048161234"; }
                 label { "Name" input name="name" required; }
                 label { "Notify URL" input name="notify_url" type="url" placeholder="http://127.0.0.1:9000/notify"; }
+                label title="The bill gateway's msgSrc; the merchant's mid when left empty. Merchants of one source share its key." {
+                    "Message source (msgSrc)" input name="msg_src" maxlength="20" placeholder="WWW.TEST.COM"; }
                 button type="submit" { "Create" }
             }
         }
@@ -74,6 +76,8 @@ pub struct CreateForm {
     name: String,
     #[serde(default)]
     notify_url: String,
+    #[serde(default)]
+    msg_src: String,
 }
 
 /// Creates through the merchant service, as the admin API does, and shows the
@@ -91,6 +95,7 @@ pub async fn create(
         mid: Some(form.mid.trim().to_owned()),
         name: Some(form.name),
         notify_url: (!notify_url.is_empty()).then(|| notify_url.to_owned()),
+        msg_src: Some(form.msg_src.trim().to_owned()).filter(|s| !s.is_empty()),
         ..CreateMerchant::default()
     };
     let merchant = match console.sandbox.merchant_service.create(request).await {
@@ -150,6 +155,7 @@ pub async fn show(
                     dt { "Name" } dd { (merchant.name) }
                     dt { "appId" } dd.mono { (merchant.app_id) }
                     dt { "Source number" } dd.mono { (merchant.msg_src_id) }
+                    dt { "Message source" } dd.mono { (merchant.msg_src) }
                     dt { "signType" } dd.mono { (merchant.sign_type.as_str()) }
                     dt { "Created" } dd { (time(Some(merchant.created_at))) }
                 }
