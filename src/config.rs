@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser};
 
 use crate::duration::parse_duration;
+use crate::egress::{parse_network, Destinations, EgressGuard};
 use crate::policy::schedule::DEFAULT_DELAYS;
 use crate::policy::{RetryPolicy, RetrySchedule, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_LIMIT};
 
@@ -87,6 +88,16 @@ pub struct ServeArgs {
     /// The largest notification body accepted, in bytes.
     #[arg(long, env = "UMS_NOTIFY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Where notifications and checks may be sent: `public` refuses loopback, private,
+    /// link-local, unique-local, CGNAT, multicast, unspecified and broadcast addresses
+    /// (checked on the addresses a name resolves to, when connecting); `any` sends
+    /// anywhere. Default: `any` when listening on a loopback address, `public` otherwise.
+    #[arg(long, env = "UMS_NOTIFY_DESTINATIONS", value_enum)]
+    pub destinations: Option<Destinations>,
+    /// A network exempt from `--destinations public`, such as `10.20.0.0/16` or one
+    /// address; repeat the flag, or separate several with commas.
+    #[arg(long = "allow-destination", env = "UMS_NOTIFY_ALLOW_DESTINATION", value_delimiter = ',', value_parser = parse_network)]
+    pub allow_destination: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub platform: crate::platform::PlatformArgs,
 }
@@ -117,6 +128,22 @@ impl ServeArgs {
         }
     }
 
+    /// The destinations in force: `--destinations` when given, else `any` on a loopback
+    /// listen address and `public` on any other.
+    pub fn destinations(&self) -> Destinations {
+        self.destinations
+            .unwrap_or(if self.listen.ip().is_loopback() {
+                Destinations::Any
+            } else {
+                Destinations::Public
+            })
+    }
+
+    /// The egress guard these settings ask for (resolving with the system's resolver).
+    pub fn egress_guard(&self) -> EgressGuard {
+        EgressGuard::new(self.destinations(), self.allow_destination.clone())
+    }
+
     /// Checks the combinations a single flag cannot check.
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.lease <= self.request_timeout {
@@ -139,5 +166,47 @@ impl ServeArgs {
             anyhow::bail!("UMS_NOTIFY_ADMIN_TOKEN is set but empty");
         }
         self.platform.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        let mut argv = vec!["ums-notify"];
+        argv.extend_from_slice(args);
+        ServeOnly::try_parse_from(argv).unwrap().args
+    }
+
+    #[test]
+    fn destinations_default_to_the_listen_address() {
+        let on = |listen: &str| serve(&["--listen", listen]).destinations();
+        assert_eq!(on("127.0.0.1:8080"), Destinations::Any);
+        assert_eq!(on("[::1]:8080"), Destinations::Any);
+        assert_eq!(on("0.0.0.0:8080"), Destinations::Public);
+        assert_eq!(on("10.0.0.5:8080"), Destinations::Public);
+        let given = serve(&["--listen", "0.0.0.0:8080", "--destinations", "any"]);
+        assert_eq!(given.destinations(), Destinations::Any);
+        let given = serve(&["--destinations", "public"]);
+        assert_eq!(given.destinations(), Destinations::Public);
+    }
+
+    #[test]
+    fn allowed_destinations_repeat_or_come_comma_separated() {
+        let args = serve(&[
+            "--allow-destination",
+            "10.20.0.0/16,192.168.1.7",
+            "--allow-destination",
+            "fd00::/8",
+        ]);
+        let nets: Vec<String> = args
+            .allow_destination
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(nets, ["10.20.0.0/16", "192.168.1.7/32", "fd00::/8"]);
+        let bad = ServeOnly::try_parse_from(["ums-notify", "--allow-destination", "intranet"]);
+        assert!(bad.is_err());
     }
 }

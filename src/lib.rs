@@ -4,7 +4,8 @@
 //! notifications through [`producer`] into an outbox table ([`store`]); the worker pool
 //! ([`delivery`]) claims them with a lease, POSTs the same bytes on every try and records
 //! what [`policy`] decides: delivered on HTTP 200, another try later, or failed once the
-//! tries run out. The admin API ([`api`]) drives it; [`metrics`] watches it.
+//! tries run out. The admin API ([`api`]) drives it; [`metrics`] watches it; [`egress`]
+//! decides which addresses the sandbox may send to.
 
 pub mod admin;
 pub mod bench;
@@ -15,6 +16,7 @@ pub mod console;
 pub mod db;
 pub mod delivery;
 pub mod duration;
+pub mod egress;
 pub mod metrics;
 pub mod outbox;
 pub mod platform;
