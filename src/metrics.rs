@@ -43,7 +43,7 @@ impl Metrics {
         let attempts = IntCounterVec::new(
             Opts::new(
                 "ums_notify_attempts_total",
-                "Delivery tries by outcome: success, http_status, unexpected_body, timeout, connect, other.",
+                "Delivery tries by outcome: success, http_status, unexpected_body, timeout, connect, destination_not_allowed, other.",
             ),
             &["outcome"],
         )?;
@@ -144,6 +144,7 @@ impl Metrics {
             "unexpected_body",
             "timeout",
             "connect",
+            "destination_not_allowed",
             "other",
         ] {
             attempts.with_label_values(&[outcome]);

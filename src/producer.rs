@@ -1,7 +1,8 @@
 //! The one door into the outbox: the admin API and every notice family enqueue through
 //! [`Producer`] (or, inside a transaction of their own, through [`enqueue_in`] and its
 //! [`Receipt`]), and move stored notifications by it; it counts what was accepted and
-//! wakes the dispatcher.
+//! wakes the dispatcher. It carries the egress guard, so every producer can refuse a
+//! destination when it is given.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::db::Tx;
 use crate::delivery::Wakeup;
+use crate::egress::EgressGuard;
 use crate::metrics::Metrics;
 use crate::outbox::{ActionOutcome, AdminAction, Enqueued, NewNotification, Status, Store};
 
@@ -20,6 +22,9 @@ pub struct Producer {
     pub metrics: Metrics,
     pub wakeup: Wakeup,
     pub clock: Clock,
+    /// Which destinations may be given: producers refuse the others when a URL comes in
+    /// (delivery checks again when it connects).
+    pub egress: EgressGuard,
 }
 
 /// Notifications written inside a caller's transaction. Nothing counts them or wakes the

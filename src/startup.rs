@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::db::{self, Db};
 use crate::delivery::{Dispatcher, DispatcherConfig, Wakeup};
+use crate::egress::{Destinations, EgressGuard, NameLookup, SystemNames};
 use crate::metrics::Metrics;
 use crate::outbox::Store;
 use crate::platform::{self, Sandbox};
@@ -33,7 +34,18 @@ pub struct Application {
 impl Application {
     /// Opens and migrates the database and binds the listener (port 0 picks a free port).
     pub async fn build(settings: ServeArgs, clock: Clock) -> anyhow::Result<Self> {
+        Self::build_resolving_with(settings, clock, Arc::new(SystemNames)).await
+    }
+
+    /// As [`Application::build`], with the egress guard looking names up in `names`
+    /// instead of the system's resolver (tests give a fixed table).
+    pub async fn build_resolving_with(
+        settings: ServeArgs,
+        clock: Clock,
+        names: Arc<dyn NameLookup>,
+    ) -> anyhow::Result<Self> {
         settings.validate()?;
+        let egress = settings.egress_guard().resolving_with(names);
         let database_url = &settings.database.database_url;
         let db = Db::connect(database_url, &settings.database.store_options())
             .await
@@ -54,6 +66,7 @@ impl Application {
                 policy: settings.retry_policy(),
                 max_body_bytes: settings.max_body_bytes,
             }),
+            egress,
         };
         let platform = Sandbox::new(
             &db,
@@ -69,6 +82,7 @@ impl Application {
                 check::Settings {
                     request_timeout: settings.request_timeout,
                     max_attempts: settings.retry_policy().max_attempts,
+                    egress: state.egress.clone(),
                 },
             ),
         };
@@ -148,6 +162,7 @@ impl Application {
             database = %db::redact_url(&settings.database.database_url),
             "ums-notify serving"
         );
+        log_egress(&state.egress, &settings);
         let server =
             axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let retention = tokio::spawn(sweep_retention(
@@ -201,9 +216,57 @@ fn dispatcher(
             request_timeout: settings.request_timeout,
             poll_interval: settings.poll_interval,
             shutdown_grace: settings.shutdown_grace,
+            egress: state.egress.clone(),
         },
         platform.signers(),
     )
+}
+
+/// Says which destinations are in force, and why.
+fn log_egress(egress: &EgressGuard, settings: &ServeArgs) {
+    let chosen = match settings.destinations {
+        Some(_) => "set by --destinations".to_owned(),
+        None => format!(
+            "the default on {}, {} loopback address",
+            settings.listen,
+            if settings.listen.ip().is_loopback() {
+                "a"
+            } else {
+                "not a"
+            }
+        ),
+    };
+    let allowed: Vec<String> = egress.allowed().iter().map(|n| n.to_string()).collect();
+    let allowed = allowed.join(",");
+    match egress.mode() {
+        Destinations::Public => {
+            tracing::info!(
+                destinations = "public",
+                %chosen,
+                %allowed,
+                "egress guard: sending only to public addresses and the allowed networks"
+            );
+            let proxies = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
+            if proxies.iter().any(|name| {
+                std::env::var_os(name).is_some()
+                    || std::env::var_os(name.to_ascii_lowercase()).is_some()
+            }) {
+                tracing::warn!(
+                    "a proxy variable is set; with --destinations public notifications do not go through a proxy, so the guard checks the merchant's own address"
+                );
+            }
+        }
+        Destinations::Any => {
+            tracing::info!(
+                destinations = "any",
+                %chosen,
+                "egress guard off: sending to any address, this host and its network included"
+            );
+            if !egress.allowed().is_empty() {
+                tracing::warn!(%allowed, "--allow-destination has no effect with --destinations any");
+            }
+        }
+    }
 }
 
 /// Deletes finished notifications older than the retention, in small batches so no

@@ -110,6 +110,12 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// 422 `destination_not_allowed`: the URL in `field` names an address the egress
+    /// guard refuses.
+    pub fn destination_not_allowed(field: &str, refused: &crate::egress::NotAllowed) -> Self {
+        Self::invalid("destination_not_allowed", format!("`{field}`: {refused}"))
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

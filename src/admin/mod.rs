@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 
 use crate::clock::Clock;
 use crate::delivery::Wakeup;
+use crate::egress::EgressGuard;
 use crate::metrics::Metrics;
 use crate::outbox::Store;
 use crate::policy::RetryPolicy;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub clock: Clock,
     pub wakeup: Wakeup,
     pub defaults: Arc<NotificationDefaults>,
+    /// Which destinations may be given and sent to.
+    pub egress: EgressGuard,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             metrics: self.metrics.clone(),
             wakeup: self.wakeup.clone(),
             clock: self.clock.clone(),
+            egress: self.egress.clone(),
         }
     }
 }

@@ -131,6 +131,10 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
         .url
         .ok_or_else(|| ApiError::invalid("missing_url", "`url` is required"))?;
     let destination = validate_url(&url)?;
+    state
+        .egress
+        .admit_url(&destination.url)
+        .map_err(|refused| ApiError::destination_not_allowed("url", &refused))?;
     let (body, content_type) = match (request.body, request.body_text) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid(
@@ -239,7 +243,7 @@ fn build(request: CreateRequest, state: &AppState) -> Result<NewNotification, Ap
         (status = 201, description = "Stored; it will be delivered", body = NotificationView),
         (status = 200, description = "The idempotency key already named this notification", body = NotificationView),
         (status = 409, description = "`idempotency_key_reused`: the key names a notification with another url or body", body = ErrorBody),
-        (status = 422, description = "`missing_url`, `invalid_url`, `conflicting_body`, `missing_body`, `missing_content_type`, `invalid_content_type`, `invalid_header`, `body_too_large`, `invalid_max_attempts`, `invalid_retry_schedule`, `invalid_idempotency_key`, `invalid_success`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`missing_url`, `invalid_url`, `destination_not_allowed`, `conflicting_body`, `missing_body`, `missing_content_type`, `invalid_content_type`, `invalid_header`, `body_too_large`, `invalid_max_attempts`, `invalid_retry_schedule`, `invalid_idempotency_key`, `invalid_success`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]

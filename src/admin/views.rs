@@ -44,7 +44,8 @@ pub struct AttemptView {
     started_at: DateTime<Utc>,
     duration_ms: i64,
     status_code: Option<u16>,
-    /// `http_status`, `unexpected_body`, `timeout`, `connect` or `other`; absent on
+    /// `http_status`, `unexpected_body`, `timeout`, `connect`, `destination_not_allowed`
+    /// (the egress guard refused the address; nothing was sent) or `other`; absent on
     /// success.
     #[schema(value_type = Option<String>)]
     failure_kind: Option<&'static str>,

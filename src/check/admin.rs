@@ -66,7 +66,7 @@ pub struct RunList {
     responses(
         (status = 202, description = "Started; poll the `Location`", body = Run),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`no_notify_url`, `invalid_notify_url`, `unknown_check`, `no_order`, `unknown_order`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`no_notify_url`, `invalid_notify_url`, `destination_not_allowed`, `unknown_check`, `no_order`, `unknown_order`, `unknown_field`, `invalid_request`", body = ErrorBody),
         (status = 429, description = "`checks_busy`", body = ErrorBody),
         AdminErrors,
     ),
@@ -108,6 +108,11 @@ pub async fn start_run(state: &Checks, mid: &str, request: StartCheck) -> Result
     };
     fields::validate_notify_url(&notify_url)
         .map_err(|error| ApiError::invalid("invalid_notify_url", error.message))?;
+    sandbox
+        .producer
+        .egress
+        .admit_url(&notify_url)
+        .map_err(|refused| ApiError::destination_not_allowed("notify_url", &refused))?;
     let checks = check::select(&request.only, request.family)
         .map_err(|error| ApiError::invalid("unknown_check", error.to_string()))?;
     let payment = if check::needs(&checks, Family::Payment) {

@@ -30,6 +30,7 @@ pub mod runs;
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::egress::EgressGuard;
 use crate::platform::auth::AppKey;
 use crate::platform::merchants::SignType;
 use crate::platform::payments::order::Product;
@@ -105,6 +106,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Tries the platform makes of one notice, the first included.
     pub max_attempts: u32,
+    /// Which addresses the checks may send to: the sandbox's guard for runs started
+    /// from the sandbox; none for the command line, which runs on the merchant's side.
+    pub egress: EgressGuard,
 }
 
 impl Default for Settings {
@@ -112,6 +116,7 @@ impl Default for Settings {
         Self {
             request_timeout: Duration::from_secs(10),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            egress: EgressGuard::any(),
         }
     }
 }
@@ -162,7 +167,12 @@ pub async fn run(
     clock: Clock,
 ) -> anyhow::Result<Report> {
     let started_at = clock.now();
-    let probe = probe::Probe::new(target.clone(), settings.request_timeout, clock.clone())?;
+    let probe = probe::Probe::new(
+        target.clone(),
+        settings.request_timeout,
+        clock.clone(),
+        &settings.egress,
+    )?;
     let payment = target.payment.as_ref();
     let mut not_applying = Vec::new();
     let runnable: Vec<&CheckSpec> = checks

@@ -1,5 +1,6 @@
 //! One request of a check and what came back: notices built and signed exactly like the
-//! sandbox's own, sent without following redirects, and recorded as an [`Exchange`].
+//! sandbox's own, sent without following redirects and only where the egress guard
+//! admits, and recorded as an [`Exchange`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Target;
 use crate::clock::Clock;
+use crate::egress::{EgressGuard, NotAllowed};
 use crate::platform::auth::{
     format_compact_timestamp, generate_credential, open_body_sig_header, CREDENTIAL_LEN,
 };
@@ -133,8 +135,17 @@ pub struct Probe {
 }
 
 impl Probe {
-    pub fn new(target: Target, timeout: Duration, clock: Clock) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+    /// A probe whose requests go only where `egress` admits; a notify URL with a literal
+    /// address it refuses is refused here.
+    pub fn new(
+        target: Target,
+        timeout: Duration,
+        clock: Clock,
+        egress: &EgressGuard,
+    ) -> anyhow::Result<Self> {
+        egress.admit_url(&target.notify_url)?;
+        let client = egress
+            .client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -303,10 +314,12 @@ fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// What went wrong, in words: timeouts and refused connections named first, then the
-/// error with its cause chain as the sender tells it.
+/// What went wrong, in words: the egress guard's refusal, timeouts and refused
+/// connections named first, then the error with its cause chain as the sender tells it.
 fn describe(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
+    let kind = if NotAllowed::in_chain(error).is_some() {
+        "not sent"
+    } else if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
         "could not connect"

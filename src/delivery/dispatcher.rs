@@ -23,6 +23,7 @@ use super::signing::Signers;
 use super::trier::Trier;
 use super::{News, Wakeup};
 use crate::clock::Clock;
+use crate::egress::EgressGuard;
 use crate::metrics::Metrics;
 use crate::outbox::{ClaimRequest, Store};
 
@@ -40,6 +41,8 @@ pub struct DispatcherConfig {
     pub poll_interval: Duration,
     /// On shutdown, how long in-flight tries may take to finish.
     pub shutdown_grace: Duration,
+    /// Which addresses tries may connect to.
+    pub egress: EgressGuard,
 }
 
 pub struct Dispatcher {
@@ -87,7 +90,7 @@ impl Dispatcher {
         signers: Signers,
     ) -> anyhow::Result<Self> {
         Ok(Self {
-            sender: Sender::new(config.request_timeout)?,
+            sender: Sender::new(config.request_timeout, &config.egress)?,
             store,
             metrics,
             clock,

@@ -3,11 +3,14 @@
 //! Only HTTP 200 is success, with the answer body the notification's success rule asks
 //! for, if any. Redirects are never followed: a 3xx is a failed try like any other
 //! non-200 status. Only the first [`RESPONSE_BODY_LIMIT`] bytes of an answer are kept.
+//! Connections go only where the egress guard admits: its resolver filters the
+//! addresses a name resolves to, and a literal address is checked before the request.
 
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 
+use crate::egress::{EgressGuard, NotAllowed};
 use crate::outbox::{FailureKind, SuccessRule};
 use crate::policy::success::{BodyMatch, Verdict};
 
@@ -37,21 +40,36 @@ pub struct Outgoing<'a> {
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    egress: EgressGuard,
 }
 
 impl Sender {
-    pub fn new(timeout: Duration) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+    pub fn new(timeout: Duration, egress: &EgressGuard) -> anyhow::Result<Self> {
+        let client = egress
+            .client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            egress: egress.clone(),
+        })
     }
 
     pub async fn send(&self, outgoing: &Outgoing<'_>, extra: HeaderMap) -> TryResult {
         let started = Instant::now();
+        // A literal address never reaches the guard's resolver.
+        if let Err(refused) = self.egress.admit_url(outgoing.url) {
+            return TryResult {
+                duration: started.elapsed(),
+                status_code: None,
+                failure: Some(FailureKind::DestinationNotAllowed),
+                message: Some(refused.to_string()),
+                response_body: None,
+            };
+        }
         let result = self.exchange(outgoing, extra).await;
         let duration = started.elapsed();
         match result {
@@ -138,7 +156,9 @@ impl Sender {
 }
 
 fn classify(error: &reqwest::Error) -> FailureKind {
-    if error.is_timeout() {
+    if NotAllowed::in_chain(error).is_some() {
+        FailureKind::DestinationNotAllowed
+    } else if error.is_timeout() {
         FailureKind::Timeout
     } else if error.is_connect() {
         FailureKind::Connect
@@ -148,8 +168,11 @@ fn classify(error: &reqwest::Error) -> FailureKind {
 }
 
 /// The error with its whole cause chain, which is where the useful part usually is
-/// ("connection refused", "dns error: ...").
+/// ("connection refused", "dns error: ..."); the guard's refusal alone when it refused.
 pub(crate) fn describe(error: &reqwest::Error) -> String {
+    if let Some(refused) = NotAllowed::in_chain(error) {
+        return refused.to_string();
+    }
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

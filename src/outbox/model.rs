@@ -84,6 +84,9 @@ pub enum FailureKind {
     Timeout,
     /// The connection could not be made: refused, unreachable, DNS or TLS failure.
     Connect,
+    /// The egress guard refused the destination's address (`--destinations public`);
+    /// nothing was sent.
+    DestinationNotAllowed,
     /// Anything else, such as a connection reset mid-response.
     Other,
 }
@@ -95,6 +98,7 @@ impl FailureKind {
             FailureKind::UnexpectedBody => "unexpected_body",
             FailureKind::Timeout => "timeout",
             FailureKind::Connect => "connect",
+            FailureKind::DestinationNotAllowed => "destination_not_allowed",
             FailureKind::Other => "other",
         }
     }
@@ -105,6 +109,7 @@ impl FailureKind {
             Self::UnexpectedBody,
             Self::Timeout,
             Self::Connect,
+            Self::DestinationNotAllowed,
             Self::Other,
         ]
         .into_iter()

@@ -62,7 +62,11 @@ impl Sandbox {
             delivery,
         };
         Ok(Self {
-            merchant_service: MerchantService::new(merchants.clone(), producer.clock.clone()),
+            merchant_service: MerchantService::new(
+                merchants.clone(),
+                producer.clock.clone(),
+                producer.egress.clone(),
+            ),
             merchants,
             auth: AuthStore::new(db.clone()),
             contracts: ContractService::new(

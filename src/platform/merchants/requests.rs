@@ -125,6 +125,9 @@ pub enum MerchantRefused {
         field: MerchantField,
         message: String,
     },
+    /// The notify URL names an address the egress guard refuses.
+    #[error("`notify_url`: {0}")]
+    DestinationNotAllowed(String),
     /// A patch that changes nothing.
     #[error(
         "give at least one of name, notify_url, auto_consent_after, auto_pay_after, \
@@ -144,6 +147,7 @@ impl MerchantRefused {
         match self {
             Self::Invalid { field, .. } => Some(*field),
             Self::Exists(_) => Some(MerchantField::Mid),
+            Self::DestinationNotAllowed(_) => Some(MerchantField::NotifyUrl),
             Self::EmptyPatch | Self::NotFound(_) => None,
         }
     }

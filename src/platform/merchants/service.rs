@@ -1,11 +1,13 @@
 //! The merchant service: the rules of creating a merchant (issuing its appId, appKey and
 //! communication key) and of changing its settings, for the admin API and the console
-//! alike, over the merchants' rows ([`MerchantStore`]).
+//! alike, over the merchants' rows ([`MerchantStore`]). A notify URL the egress guard
+//! refuses is refused when it is given.
 
 use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::duration::parse_duration;
+use crate::egress::EgressGuard;
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::merchants::merchant::{
     Merchant, MerchantPatch, NewMerchant, PaymentNotices, SignType,
@@ -27,19 +29,37 @@ const NAME_MAX_LEN: usize = 100;
 pub struct MerchantService {
     pub store: MerchantStore,
     clock: Clock,
+    egress: EgressGuard,
 }
 
 type Checked<T> = Result<T, MerchantRefused>;
 
 impl MerchantService {
-    pub fn new(store: MerchantStore, clock: Clock) -> Self {
-        Self { store, clock }
+    pub fn new(store: MerchantStore, clock: Clock, egress: EgressGuard) -> Self {
+        Self {
+            store,
+            clock,
+            egress,
+        }
+    }
+
+    /// A notify URL the egress guard admits, or none.
+    fn admit(&self, notify_url: Option<&str>) -> Checked<()> {
+        match notify_url {
+            Some(url) => self
+                .egress
+                .admit_url(url)
+                .map_err(|refused| MerchantRefused::DestinationNotAllowed(refused.to_string())),
+            None => Ok(()),
+        }
     }
 
     /// Creates a merchant with a new appId and appKey (and communication key and source
     /// number, unless the request brings its own).
     pub async fn create(&self, request: CreateMerchant) -> anyhow::Result<Checked<Merchant>> {
-        let new = match new_merchant(request) {
+        let new = match new_merchant(request)
+            .and_then(|new| self.admit(new.notify_url.as_deref()).map(|()| new))
+        {
             Ok(new) => new,
             Err(refused) => return Ok(Err(refused)),
         };
@@ -67,7 +87,10 @@ impl MerchantService {
         mid: &str,
         request: PatchMerchant,
     ) -> anyhow::Result<Checked<Merchant>> {
-        let patch = match patch_of(request) {
+        let patch = match patch_of(request).and_then(|patch| {
+            self.admit(patch.notify_url.as_ref().and_then(Option::as_deref))
+                .map(|()| patch)
+        }) {
             Ok(patch) => patch,
             Err(refused) => return Ok(Err(refused)),
         };

@@ -85,6 +85,9 @@ pub fn refused(refusal: MerchantRefused) -> ApiError {
     let message = refusal.to_string();
     match refusal {
         MerchantRefused::Invalid { field, .. } => ApiError::invalid(invalid_code(field), message),
+        MerchantRefused::DestinationNotAllowed(_) => {
+            ApiError::invalid("destination_not_allowed", message)
+        }
         MerchantRefused::EmptyPatch => ApiError::invalid("empty_patch", message),
         MerchantRefused::Exists(_) => ApiError::conflict("merchant_exists", message),
         MerchantRefused::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
@@ -114,7 +117,7 @@ fn invalid_code(field: MerchantField) -> &'static str {
     responses(
         (status = 201, description = "Created, with its credentials", body = MerchantView),
         (status = 409, description = "`merchant_exists`", body = ErrorBody),
-        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_msg_src`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_msg_src`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -170,7 +173,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The merchant as changed", body = MerchantView),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
