@@ -10,5 +10,6 @@ mod admin;
 mod check;
 mod console;
 mod delivery;
+mod egress;
 mod outbox;
 mod platform;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod browser;
 pub mod check;
 pub mod contracts;
+pub mod egress;
 pub mod gateway;
 pub mod netpay;
 pub mod outbox;

@@ -49,15 +49,21 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Starts a receiver that answers every request with `default`.
+    /// Starts a receiver on a free port of 127.0.0.1 that answers every request with
+    /// `default`.
     pub async fn start(default: Reply) -> Self {
+        Self::start_at("127.0.0.1:0".parse().expect("addr"), default).await
+    }
+
+    /// Starts a receiver on `addr` (port 0 picks a free port).
+    pub async fn start_at(addr: SocketAddr, default: Reply) -> Self {
         let inner = Arc::new(Inner {
             log: Mutex::default(),
             queue: Mutex::default(),
             default: Mutex::new(default),
             arrived: Notify::new(),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind receiver");
         let addr = listener.local_addr().expect("receiver addr");
