@@ -78,6 +78,9 @@ pub enum OrderRefused {
     /// `notify_url` is not a URL notices can go to.
     #[error("{0}")]
     InvalidNotifyUrl(String),
+    /// `notify_url` names an address the egress guard refuses.
+    #[error("{0}")]
+    DestinationNotAllowed(String),
     /// No `notify_url`, and the merchant's default cannot stand in for it.
     #[error(transparent)]
     NoDefaultNotify(NoDefaultNotify),
@@ -111,7 +114,9 @@ impl OrderRefused {
             Self::Invalid { field, .. } => Some(*field),
             Self::InvalidState(_) => Some("to"),
             Self::InvalidTargetSys => Some("target_sys"),
-            Self::InvalidNotifyUrl(_) | Self::NoDefaultNotify(_) => Some("notify_url"),
+            Self::InvalidNotifyUrl(_)
+            | Self::DestinationNotAllowed(_)
+            | Self::NoDefaultNotify(_) => Some("notify_url"),
             Self::UnknownMerchant(_) => Some("mid"),
             Self::DuplicateOrderNo { .. } => Some("order_no"),
             Self::RefundRepeated(_) => Some("refund_order_id"),

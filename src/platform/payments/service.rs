@@ -166,6 +166,14 @@ impl OrderService {
             }
             None => generate_order_no(&merchant.msg_src_id, now),
         };
+        if let Some(Err(refused)) = notify
+            .as_ref()
+            .map(|n| self.producer.egress.admit_url(&n.url))
+        {
+            return Ok(Err(OrderRefused::DestinationNotAllowed(format!(
+                "`notify_url`: {refused}"
+            ))));
+        }
         let own_notify = notify.is_some();
         let notify = match notify.map_or_else(|| merchant.default_notify_target(), Ok) {
             Ok(notify) => notify,

@@ -5,3 +5,4 @@
 
 mod connect;
 mod creation;
+mod platform;

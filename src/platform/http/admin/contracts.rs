@@ -174,7 +174,7 @@ pub fn refused(refusal: ContractRefused) -> ApiError {
     responses(
         (status = 201, description = "Created, `UNSIGNED`", body = ContractView),
         (status = 409, description = "`duplicate_contract_no`", body = ErrorBody),
-        (status = 422, description = "`invalid_field`, `unknown_merchant`, `missing_notify_url`, `invalid_notify_url`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`, `unknown_merchant`, `missing_notify_url`, `invalid_notify_url`, `destination_not_allowed`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -201,6 +201,13 @@ pub async fn create(
         .map(fields::notify_target)
         .transpose()
         .map_err(invalid)?;
+    if let Some(notify) = &notify {
+        sandbox
+            .producer
+            .egress
+            .admit_url(&notify.url)
+            .map_err(|refused| ApiError::destination_not_allowed("notify_url", &refused))?;
+    }
     let single_limit_amt = request.single_limit_amt.unwrap_or_default();
     fields::validate_single_limit_amt(Some(&single_limit_amt)).map_err(invalid)?;
     let avl_num = request.avl_num.unwrap_or_default();

@@ -52,6 +52,9 @@ pub fn refused(refusal: OrderRefused) -> ApiError {
         OrderRefused::InvalidState(_) => ApiError::invalid("invalid_state", message),
         OrderRefused::InvalidTargetSys => ApiError::invalid("invalid_target_sys", message),
         OrderRefused::InvalidNotifyUrl(_) => ApiError::invalid("invalid_notify_url", message),
+        OrderRefused::DestinationNotAllowed(_) => {
+            ApiError::invalid("destination_not_allowed", message)
+        }
         OrderRefused::NoDefaultNotify(refused) => super::contracts::no_default_notify(refused),
         OrderRefused::UnknownMerchant(_) => ApiError::invalid("unknown_merchant", message),
         OrderRefused::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
@@ -83,7 +86,7 @@ pub fn refused(refusal: OrderRefused) -> ApiError {
     responses(
         (status = 201, description = "Created, unpaid", body = OrderView),
         (status = 409, description = "`duplicate_order_no`", body = ErrorBody),
-        (status = 422, description = "`invalid_field`, `unknown_merchant`, `missing_notify_url`, `invalid_notify_url`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`, `unknown_merchant`, `missing_notify_url`, `invalid_notify_url`, `destination_not_allowed`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]

@@ -146,6 +146,15 @@ pub async fn sign(
     let notify = optional(&request.notify_url)
         .map(fields::notify_target)
         .transpose()?;
+    if let Some(notify) = &notify {
+        sandbox
+            .producer
+            .egress
+            .admit_url(&notify.url)
+            .map_err(|refused| {
+                PlatformError::new(ErrCode::BadUrl, format!("notifyUrl: {refused}"))
+            })?;
+    }
     let single_limit_amt = optional(&request.single_limit_amt);
     fields::validate_single_limit_amt(single_limit_amt)?;
     let avl_num = optional(&request.avl_num);

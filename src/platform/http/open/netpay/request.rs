@@ -134,10 +134,17 @@ impl Request {
         Ok(text.to_owned())
     }
 
-    /// Where the order's notices go: `notifyUrl`, or the merchant's default.
-    pub fn notify(&self) -> Result<Destination, NetpayError> {
+    /// Where the order's notices go: `notifyUrl` (one the egress guard admits), or the
+    /// merchant's default.
+    pub fn notify(&self, sandbox: &Sandbox) -> Result<Destination, NetpayError> {
         if let Some(url) = self.optional("notifyUrl")? {
-            return fields::notify_target(url).map_err(|e| NetpayError::bad(e.message));
+            let target = fields::notify_target(url).map_err(|e| NetpayError::bad(e.message))?;
+            sandbox
+                .producer
+                .egress
+                .admit_url(url)
+                .map_err(|refused| NetpayError::bad(format!("notifyUrl: {refused}")))?;
+            return Ok(target);
         }
         let url = self.caller.merchant.notify_url.as_deref().ok_or_else(|| {
             NetpayError::bad("notifyUrl is required: the merchant has no default notify URL")
@@ -226,7 +233,7 @@ impl Request {
         now: DateTime<Utc>,
         duplicate: impl FnOnce(&str) -> String,
     ) -> Result<Order, NetpayError> {
-        let notify = self.notify()?;
+        let notify = self.notify(sandbox)?;
         let own_notify = self.optional("notifyUrl")?.is_some();
         let order_no = terms.order_no.clone();
         let new = sandbox
