@@ -2,6 +2,7 @@
 //! platform simulation) mount beside them.
 
 pub mod actions;
+pub mod create_request;
 pub mod duplicates;
 pub mod error;
 pub mod extract;

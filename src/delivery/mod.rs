@@ -16,6 +16,7 @@
 
 pub mod dispatcher;
 pub mod hosts;
+mod idle;
 mod lanes;
 pub mod recorder;
 pub mod sender;
