@@ -29,6 +29,7 @@
 
 pub mod message;
 mod operations;
+pub mod pay_info;
 
 use axum::body::Bytes;
 use axum::extract::State;
