@@ -170,6 +170,7 @@ impl Notice<'_> {
             expires_at: now,
             pay_due_at: None,
             h5: None,
+            guarantee: None,
             created_at: now,
             updated_at: now,
         }

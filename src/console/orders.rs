@@ -1,7 +1,7 @@
-//! The order pages: the list with filters, and one order with its payment, refunds and
-//! notices, a button for every legal move (pay, close, refund the rest) and a form for a
-//! partial refund. The buttons call the order service, as the admin API does, and show
-//! the API's own message when it refuses.
+//! The order pages: the list with filters, and one order with its payment, refunds,
+//! guarantee hold and notices, a button for every legal move (pay, close, refund the
+//! rest) and a form for a partial refund. The buttons call the order service, as the
+//! admin API does, and show the API's own message when it refuses.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,6 +17,7 @@ use super::states;
 use super::{answered, internal, Console};
 use crate::outbox::ListFilter;
 use crate::platform::http::admin::orders::refused;
+use crate::platform::payments::guarantee::{hold_ends_at, SecureStatus};
 use crate::platform::payments::order::{OrderState, Product};
 use crate::platform::payments::requests::{OrderTransition, RefundRequest};
 use crate::platform::payments::store::OrderFilter;
@@ -84,7 +85,7 @@ pub async fn list(
                 thead { tr { th { "Order number" } th { "Status" } th { "Amount (yuan)" } th { "Merchant" } th.hide-narrow { "Updated" } } }
                 tbody { @for o in &orders { tr {
                     td { a href={ "/console/orders/" (o.id) } { (o.order_no) } }
-                    td { (states::order(o)) }
+                    td { (states::order(o)) @if let Some(secure) = o.guarantee.and_then(|g| g.status) { " " (states::secure(secure)) } }
                     td { (yuan(o.total_amount)) }
                     td { (o.mid) }
                     td.hide-narrow { (time(Some(o.updated_at))) }
@@ -145,7 +146,13 @@ pub async fn show(
         .copied()
         .filter(|to| order.check_move(*to).is_ok())
         .collect();
-    let refundable = order.refundable();
+    let refundable = if targets.contains(&OrderState::Refunded) {
+        order.refundable()
+    } else {
+        0
+    };
+    let guarantee = order.guarantee;
+    let held = guarantee.is_some_and(|g| g.status == Some(SecureStatus::Uncompleted));
     let content = html! {
         div.grid2 {
             div.card {
@@ -164,12 +171,22 @@ pub async fn show(
                     @if let Some(payment) = &order.payment {
                         dt { "Paid" } dd { (time(Some(payment.paid_at))) " via " (payment.target_sys) }
                     }
+                    @if let Some(g) = guarantee {
+                        dt { "Guarantee" } dd {
+                            @if let Some(status) = g.status { (states::secure(status)) } @else { span.muted { "nothing held until it is paid" } }
+                            @if g.completed_amount > 0 { " completed " (yuan(g.completed_amount)) " yuan" }
+                            @if let Some(at) = hold_ends_at(&order) { div.muted { "cancelled by itself at " (time(Some(at))) } }
+                        }
+                    }
                     dt { "Expires" } dd { (time(Some(order.expires_at))) }
                     dt { "Buyer pays" } dd { (time(order.pay_due_at)) }
                 }
             }
             div.card {
                 h2 style="margin-top:0" { "Play the buyer and the channel" }
+                @if held {
+                    p.muted { "A guarantee bill: its hold is UNCOMPLETED, so it is not refunded directly. The merchant completes it (secureComplete) or cancels it (secureCancel) through the bill gateway." }
+                }
                 @if targets.is_empty() {
                     p.muted { (order.status()) ": no move is legal." }
                 } @else {

@@ -7,6 +7,7 @@ use super::layout::{badge, Tone};
 use crate::check::Outcome;
 use crate::outbox::Status;
 use crate::platform::contracts::contract::ContractState;
+use crate::platform::payments::guarantee::SecureStatus;
 use crate::platform::payments::order::{Order, OrderState};
 
 /// A notification's status.
@@ -46,6 +47,16 @@ pub const fn order_tone(state: OrderState) -> Tone {
 /// An order's state, as its product names it on the wire (`billStatus` or `status`).
 pub fn order(order: &Order) -> Markup {
     badge(order.status(), order_tone(order.state))
+}
+
+/// A guarantee bill's hold (`secureStatus`).
+pub fn secure(status: SecureStatus) -> Markup {
+    let tone = match status {
+        SecureStatus::Uncompleted => Tone::Info,
+        SecureStatus::PartlyCompleted | SecureStatus::AllCompleted => Tone::Ok,
+        SecureStatus::Canceled => Tone::Idle,
+    };
+    badge(status.as_str(), tone)
 }
 
 /// A check run's status (`running`, `finished`, `interrupted`).

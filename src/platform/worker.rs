@@ -1,6 +1,7 @@
 //! The background work of the simulation: users who consent on their own after their
-//! merchant's delay, buyers who pay after theirs, unpaid orders that expire, and the
-//! pruning of expired tokens and nonces.
+//! merchant's delay, buyers who pay after theirs, unpaid orders that expire, guarantee
+//! holds cancelled 30 days after their payment, and the pruning of expired tokens and
+//! nonces.
 //!
 //! Each round polls rather than sleeps until the next due time, so it follows an injected
 //! clock that jumps, and several instances share the work: a consent, a payment and an
@@ -15,6 +16,7 @@ use crate::platform::contracts::contract::ContractState;
 use crate::platform::contracts::events::Cause;
 use crate::platform::contracts::store::TransitionOutcome;
 use crate::platform::payments::events::{self, OrderEvent};
+use crate::platform::payments::guarantee::Settlement;
 use crate::platform::payments::store::OrderChangeOutcome;
 use crate::platform::sandbox::Sandbox;
 
@@ -92,7 +94,8 @@ async fn consent_round(sandbox: &Sandbox) {
 /// The channel a simulated buyer pays through.
 const AUTO_PAY_CHANNEL: &str = "WXPay";
 
-/// Applies every due simulated payment, then every due expiry.
+/// Applies every due simulated payment, then every due expiry, then every hold due for
+/// its cancel.
 async fn order_round(sandbox: &Sandbox) {
     let now = sandbox.now();
     let rounds = [
@@ -103,6 +106,10 @@ async fn order_round(sandbox: &Sandbox) {
         (
             sandbox.orders.store.due_expiries(now, BATCH).await,
             events::Cause::Expiry,
+        ),
+        (
+            sandbox.orders.store.due_holds(now, BATCH).await,
+            events::Cause::HoldExpiry,
         ),
     ];
     for (due, cause) in rounds {
@@ -122,6 +129,7 @@ async fn order_round(sandbox: &Sandbox) {
                 events::Cause::Buyer => OrderEvent::Pay {
                     target_sys: AUTO_PAY_CHANNEL.to_owned(),
                 },
+                events::Cause::HoldExpiry => OrderEvent::Guarantee(Settlement::Cancel),
                 _ => OrderEvent::Close,
             };
             let step = tracing::info_span!("order_event", order_id, ?cause);

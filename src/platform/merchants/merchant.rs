@@ -159,6 +159,12 @@ impl PaymentNotices {
             (Self::Product, Product::Bill) => state == OrderState::Paid,
         }
     }
+
+    /// Whether a guarantee bill's completion or cancel sends a notice: under `product` a
+    /// bill notifies its payment alone, whatever its state after the change.
+    pub fn sends_guarantee(self) -> bool {
+        self == Self::All
+    }
 }
 
 /// The hash of the merchant's `sign`s with its communication key (md5Key).

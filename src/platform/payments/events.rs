@@ -1,12 +1,14 @@
 //! What happens to an order: a buyer pays, the order is closed or expires, a refund is
-//! made. Each event is checked against the state machine ([`super::order`]) and planned
-//! with its payment-result notices; pure, the store runs it inside the transaction that
-//! writes its result.
+//! made, a guarantee bill's hold is completed or cancelled. Each event is checked against
+//! the state machine ([`super::order`], [`super::guarantee`]) and planned with its
+//! payment-result notices; pure, the store runs it inside the transaction that writes
+//! its result.
 
 use chrono::{DateTime, Utc};
 
 use crate::outbox::NewNotification;
 use crate::platform::merchants::merchant::Merchant;
+use crate::platform::payments::guarantee::{self, Settlement};
 use crate::platform::payments::notice::{self, Event};
 use crate::platform::payments::order::{Order, OrderRefusal, OrderState, Payment, Refund};
 use crate::policy::RetryPolicy;
@@ -27,6 +29,9 @@ pub enum OrderEvent {
         amount: Option<i64>,
         generated: bool,
     },
+    /// A guarantee bill's hold is completed or cancelled ([`guarantee::settle`]); what
+    /// goes back to the buyer is a refund the platform numbers.
+    Guarantee(Settlement),
 }
 
 /// Who makes it happen.
@@ -42,6 +47,9 @@ pub enum Cause {
     Cashier,
     /// The order's expiry, once due.
     Expiry,
+    /// The end of a guarantee bill's hold ([`guarantee::HOLD`] after its payment), once
+    /// due: the hold is cancelled.
+    HoldExpiry,
 }
 
 /// An event asked for at `now`.
@@ -118,6 +126,7 @@ pub fn plan(
         Cause::Expiry if current.state != OrderState::Unpaid || !due(Some(current.expires_at)) => {
             return Err(Refused::NotDue)
         }
+        Cause::HoldExpiry if !guarantee::hold_due(current, now) => return Err(Refused::NotDue),
         _ => {}
     }
     let mut next = current.clone();
@@ -136,6 +145,7 @@ pub fn plan(
             }
             next.state = OrderState::Paid;
             next.payment = Some(Payment::simulate(target_sys, now));
+            guarantee::on_payment(&mut next);
         }
         OrderEvent::Close => {
             current
@@ -174,12 +184,20 @@ pub fn plan(
                 created_at: now,
             });
         }
+        OrderEvent::Guarantee(settlement) => {
+            refund =
+                guarantee::settle(current, &mut next, *settlement, now).map_err(Refused::Rule)?;
+        }
     }
     let event = Event {
         order: &next,
         refund: refund.as_ref(),
     };
-    let notifications = if merchant.payment_notices.sends(next.product, next.state) {
+    let sends = match change.event {
+        OrderEvent::Guarantee(_) => merchant.payment_notices.sends_guarantee(),
+        _ => merchant.payment_notices.sends(next.product, next.state),
+    };
+    let notifications = if sends {
         notice::payment_result(event, merchant, policy)
     } else {
         Vec::new()

@@ -1,11 +1,13 @@
 //! Netpay payments: an order, QR bill or trade order, with its states and refunds
 //! ([`order`]) and why it does not move ([`refusal`]), what paying, closing and
-//! refunding do ([`events`]), the field rules both APIs share ([`fields`]), the payment-result notice family ([`notice`]) and its `sign`
-//! ([`sign`]), drafting orders and applying events, and the rules of an admin's requests
-//! ([`service`], taking and answering [`requests`]) and their rows ([`store`]).
+//! refunding do ([`events`]), a guarantee bill's hold ([`guarantee`]), the field rules
+//! both APIs share ([`fields`]), the payment-result notice family ([`notice`]) and its
+//! `sign` ([`sign`]), drafting orders and applying events, and the rules of an admin's
+//! requests ([`service`], taking and answering [`requests`]) and their rows ([`store`]).
 
 pub mod events;
 pub mod fields;
+pub mod guarantee;
 pub mod notice;
 pub mod order;
 pub mod payment;

@@ -78,6 +78,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "paySeqId",
     "billBizType",
     "subInst",
+    "secureStatus",
+    "completeAmount",
 ];
 
 /// What a notice reports: the order's new state, and the refund that moved it there.
@@ -228,6 +230,7 @@ pub fn documented_fields(
                 ("billDesc", order.description.clone()),
                 ("totalAmount", order.total_amount.to_string()),
             ]);
+            fields.extend(super::guarantee::notice_fields(order));
             if let Some(payment) = paid {
                 // A struct of strings and integers always serializes.
                 let json =

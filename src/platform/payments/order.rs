@@ -22,8 +22,9 @@
 //! | paid | refunded | a refund (the merchant's refund API or the admin API) |
 //! | refunded | refunded | a further partial refund, while some amount is left |
 //!
-//! A refund is at least 1 fen and at most what is left (`total - refunded`). Every
-//! change sends a payment-result notice ([`crate::platform::payments::notice`]).
+//! A refund is at least 1 fen and at most what is left (`total - refunded`); a guarantee
+//! bill's hold adds its rules ([`super::guarantee`]). Every change may send a
+//! payment-result notice ([`crate::platform::payments::notice`]).
 
 use std::{fmt, str::FromStr};
 
@@ -32,6 +33,7 @@ use serde::Serialize;
 
 use crate::policy::Destination;
 
+pub use super::guarantee::Guarantee;
 pub use super::payment::{Payment, Refund, CHANNELS};
 pub use super::refusal::OrderRefusal;
 
@@ -181,6 +183,8 @@ pub struct Order {
     pub pay_due_at: Option<DateTime<Utc>>,
     /// An H5 order's cashier: where it sends the buyer back, and its page's secret.
     pub h5: Option<H5Cashier>,
+    /// A guarantee bill's hold (`secureTransaction=true`); `None` on other orders.
+    pub guarantee: Option<Guarantee>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -233,6 +237,7 @@ impl Order {
                 )
             }));
         }
+        super::guarantee::check_direct_refund(self, to).map_err(illegal)?;
         if to == OrderState::Refunded && self.refundable() == 0 {
             return Err(illegal("the order is refunded in full".to_owned()));
         }
@@ -275,6 +280,8 @@ pub struct NewOrder {
     pub expires_at: DateTime<Utc>,
     pub pay_due_at: Option<DateTime<Utc>>,
     pub h5: Option<H5Cashier>,
+    /// Whether it is a guarantee bill (`secureTransaction=true`).
+    pub guarantee: bool,
 }
 
 impl fmt::Display for Product {
@@ -309,6 +316,7 @@ mod tests {
             expires_at: at,
             pay_due_at: None,
             h5: None,
+            guarantee: None,
             created_at: at,
             updated_at: at,
         }

@@ -1,6 +1,8 @@
 //! Why an order does not move: the refusals of the state machine and the refund rules
-//! ([`OrderRefusal`]), each with the words a merchant or an admin reads.
+//! ([`OrderRefusal`], with a guarantee bill's own), each with the words a merchant or an
+//! admin reads.
 
+use crate::platform::payments::guarantee::GuaranteeRefusal;
 use crate::platform::payments::order::Product;
 
 /// A move the state machine does not allow, or a refund it cannot take.
@@ -34,6 +36,9 @@ pub enum OrderRefusal {
         noun = product_noun(.product)
     )]
     RefundOrderIdRequired { product: Product, refunded: i64 },
+    /// A guarantee bill's hold is not completed or cancelled.
+    #[error(transparent)]
+    Guarantee(#[from] GuaranteeRefusal),
 }
 
 /// What a refusal calls an order of `product`.

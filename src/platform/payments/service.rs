@@ -53,6 +53,8 @@ pub struct OrderTerms {
     pub expires_at: Option<DateTime<Utc>>,
     /// An H5 order's cashier page.
     pub h5: Option<H5Cashier>,
+    /// A guarantee bill (`secureTransaction=true`).
+    pub guarantee: bool,
 }
 
 impl OrderService {
@@ -104,6 +106,7 @@ impl OrderService {
                 .unwrap_or(now),
             pay_due_at: merchant.auto_pay_after.and_then(after),
             h5: terms.h5,
+            guarantee: terms.guarantee,
         }
     }
 
@@ -192,6 +195,7 @@ impl OrderService {
             description: checked.description,
             expires_at: checked.expires_at,
             h5: None,
+            guarantee: false,
         };
         let new = self.draft(&merchant, terms, notify, own_notify, now);
         Ok(match self.store.create_order(new, None, now).await? {

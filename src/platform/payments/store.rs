@@ -1,5 +1,8 @@
 //! Orders in storage: their rows and refunds, creation, listing, and the order event
-//! that writes its refund and enqueues its notices in the same transaction.
+//! that writes its refund and enqueues its notices in the same transaction; a guarantee
+//! bill's columns in [`guarantee`].
+
+mod guarantee;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -18,7 +21,8 @@ use crate::producer::{enqueue_in, Producer, Receipt};
 const ORDER_COLUMNS: &str = "id, mid, tid, inst_mid, product, order_no, bill_date, state, \
      total_amount, refunded_amount, description, notify_url, notify_host, target_sys, \
      target_order_id, buyer_id, seq_id, paid_at, closed_at, expires_at, pay_due_at, \
-     created_at, updated_at, return_url, cashier_token, own_notify";
+     created_at, updated_at, return_url, cashier_token, own_notify, \
+     secure_transaction, secure_status, completed_amount";
 
 const REFUND_COLUMNS: &str = "refund_order_id, amount, target_order_id, created_at";
 
@@ -102,6 +106,8 @@ struct OrderRow {
     updated_at: Ts,
     return_url: Option<String>,
     cashier_token: Option<String>,
+    #[sqlx(flatten)]
+    guarantee: guarantee::GuaranteeRow,
 }
 
 impl TryFrom<OrderRow> for Order {
@@ -147,6 +153,7 @@ impl TryFrom<OrderRow> for Order {
                 token,
                 return_url: row.return_url,
             }),
+            guarantee: row.guarantee.guarantee().with_context(what)?,
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
         })
@@ -208,8 +215,8 @@ impl OrderStore {
         let insert = Sql::new(format!(
             "INSERT INTO orders (mid, tid, inst_mid, product, order_no, bill_date, state, \
              total_amount, description, notify_url, notify_host, expires_at, pay_due_at, \
-             created_at, updated_at, return_url, cashier_token, own_notify) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16) \
+             created_at, updated_at, return_url, cashier_token, own_notify, secure_transaction) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17) \
              ON CONFLICT (mid, order_no) DO NOTHING RETURNING {ORDER_COLUMNS}"
         ))
         .bind(&new.mid)
@@ -227,7 +234,8 @@ impl OrderStore {
         .bind(now)
         .bind(new.h5.as_ref().and_then(|h5| h5.return_url.as_deref()))
         .bind(new.h5.as_ref().map(|h5| h5.token.as_str()))
-        .bind(i32::from(new.own_notify));
+        .bind(i32::from(new.own_notify))
+        .bind(i32::from(new.guarantee));
         let Some(order) = fetch_order(&mut tx, &insert).await? else {
             // Read in the same transaction, which the drop rolls back: the refused request
             // spends no nonce.
@@ -364,10 +372,12 @@ impl OrderStore {
             notifications,
         } = planned;
         let payment = order.payment.as_ref();
+        let (secure_status, completed_amount) = guarantee::stored(&order);
         let update = Sql::new(
             "UPDATE orders SET state = $1, refunded_amount = $2, target_sys = $3, \
              target_order_id = $4, buyer_id = $5, seq_id = $6, paid_at = $7, closed_at = $8, \
-             pay_due_at = $9, updated_at = $10 WHERE id = $11",
+             pay_due_at = $9, updated_at = $10, secure_status = $11, completed_amount = $12 \
+             WHERE id = $13",
         )
         .bind(order.state.as_str())
         .bind(order.refunded_amount)
@@ -379,6 +389,8 @@ impl OrderStore {
         .bind(order.closed_at)
         .bind(order.pay_due_at)
         .bind(order.updated_at)
+        .bind(secure_status)
+        .bind(completed_amount)
         .bind(order.id);
         tx.execute(&update).await?;
         if let Some(refund) = &refund {

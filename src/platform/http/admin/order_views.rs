@@ -1,11 +1,12 @@
-//! How the admin API shows orders, their payments and refunds, and the answers to
-//! order changes.
+//! How the admin API shows orders, their payments, refunds and guarantee holds, and the
+//! answers to order changes.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::platform::payments::guarantee::hold_ends_at;
 use crate::platform::payments::notice::{bill_qr_code, qr_code_id};
-use crate::platform::payments::order::{Order, Product, Refund};
+use crate::platform::payments::order::{Order, OrderState, Product, Refund};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentView {
@@ -35,6 +36,20 @@ impl From<Refund> for RefundView {
     }
 }
 
+/// A guarantee bill's hold (担保交易, made with `secureTransaction=true`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GuaranteeView {
+    /// `UNCOMPLETED`, `PARTLY_COMPLETED`, `ALL_COMPLETED` or `CANCELED`; `null` until the
+    /// bill is paid, when nothing is held yet.
+    secure_status: Option<&'static str>,
+    /// In fen: what the merchant completed (`secureComplete`); what was not completed
+    /// went back to the buyer as a refund.
+    completed_amount: i64,
+    /// While `UNCOMPLETED`: when the hold is cancelled by itself, 30 days after the
+    /// payment.
+    cancels_at: Option<DateTime<Utc>>,
+}
+
 /// An order as the admin API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
@@ -59,6 +74,7 @@ pub struct OrderView {
     allowed_transitions: Vec<&'static str>,
     total_amount: i64,
     refunded_amount: i64,
+    /// What a refund may take now: 0 while a guarantee bill's hold is `UNCOMPLETED`.
     refundable_amount: i64,
     description: String,
     /// Where the order's notices go: its own `notifyUrl`, or the merchant's when
@@ -67,6 +83,9 @@ pub struct OrderView {
     /// Whether `notify_url` is the order's own, not the merchant's.
     own_notify: bool,
     payment: Option<PaymentView>,
+    /// A guarantee bill's hold; absent on other orders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    guarantee: Option<GuaranteeView>,
     /// Oldest first; only in the answers about one order.
     #[serde(skip_serializing_if = "Option::is_none")]
     refunds: Option<Vec<RefundView>>,
@@ -89,6 +108,12 @@ impl OrderView {
             .map(|to| to.wire(order.product))
             .collect();
         let bill = order.product == Product::Bill;
+        let refundable = order.check_move(OrderState::Refunded).is_ok();
+        let guarantee = order.guarantee.map(|g| GuaranteeView {
+            secure_status: g.status.map(|s| s.as_str()),
+            completed_amount: g.completed_amount,
+            cancels_at: hold_ends_at(&order),
+        });
         Self {
             id: order.id,
             qr_code_id: bill.then(|| qr_code_id(&order)),
@@ -96,7 +121,8 @@ impl OrderView {
             bill_date: bill.then(|| order.bill_date.clone()),
             status: order.status(),
             allowed_transitions,
-            refundable_amount: order.refundable(),
+            refundable_amount: if refundable { order.refundable() } else { 0 },
+            guarantee,
             mid: order.mid,
             product: order.product,
             order_no: order.order_no,

@@ -60,9 +60,9 @@ pub fn refused(refusal: OrderRefused) -> ApiError {
         OrderRefused::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
         OrderRefused::DuplicateOrderNo { .. } => ApiError::conflict("duplicate_order_no", message),
         OrderRefused::Rule(rule) => match rule {
-            OrderRefusal::Illegal { .. } | OrderRefusal::Expired(_) => {
-                ApiError::conflict("illegal_transition", message)
-            }
+            OrderRefusal::Illegal { .. }
+            | OrderRefusal::Expired(_)
+            | OrderRefusal::Guarantee(_) => ApiError::conflict("illegal_transition", message),
             OrderRefusal::RefundIdReused(_) => {
                 ApiError::conflict("duplicate_refund_order_id", message)
             }

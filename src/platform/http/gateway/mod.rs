@@ -30,6 +30,7 @@
 pub mod message;
 mod operations;
 pub mod pay_info;
+mod secure;
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -25,20 +25,24 @@ pub enum Operation {
     CloseQrCode,
     QueryQrCodeInfo,
     QueryLastQrCode,
+    SecureCancel,
+    SecureComplete,
 }
 
 /// Every operation under its `msgType`.
-const TABLE: [(&str, Operation); 6] = [
+const TABLE: [(&str, Operation); 8] = [
     ("bills.getQRCode", Operation::GetQrCode),
     ("bills.query", Operation::Query),
     ("bills.refund", Operation::Refund),
     ("bills.closeQRCode", Operation::CloseQrCode),
     ("bills.queryQRCodeInfo", Operation::QueryQrCodeInfo),
     ("bills.queryLastQRCode", Operation::QueryLastQrCode),
+    ("secureCancel", Operation::SecureCancel),
+    ("secureComplete", Operation::SecureComplete),
 ];
 
 /// An answer's message and fields.
-type Answered = (&'static str, Map<String, Value>);
+pub(super) type Answered = (&'static str, Map<String, Value>);
 
 impl Operation {
     /// The operation of `msg_type`; exact and case-sensitive, as the spec writes them.
@@ -70,13 +74,15 @@ impl Operation {
             Self::CloseQrCode => close_qr_code(call).await,
             Self::QueryQrCodeInfo => query_qr_code_info(call).await,
             Self::QueryLastQrCode => query_last_qr_code(call).await,
+            Self::SecureCancel => super::secure::secure_cancel(call).await,
+            Self::SecureComplete => super::secure::secure_complete(call).await,
         }
     }
 }
 
 /// The call as a netpay request of the merchant its `mid` names, with the checks every
 /// netpay request has (`requestTimestamp`, `tid`, `instMid`).
-fn request(call: &Call<'_>) -> Result<Request, NetpayError> {
+pub(super) fn request(call: &Call<'_>) -> Result<Request, NetpayError> {
     let caller = caller(call, required(call, "mid")?)?;
     Request::of_fields(call.sandbox, caller, call.message.fields.clone())
 }

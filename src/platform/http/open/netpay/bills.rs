@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+use crate::platform::http::open::netpay::guarantee::put_guarantee;
 use crate::platform::http::open::netpay::{
     answer, put, put_refund, NetpayCode, NetpayError, NetpayErrors, NetpayResult, Request,
 };
@@ -105,6 +106,7 @@ pub async fn create(sandbox: &Sandbox, request: &mut Request) -> Result<Order, N
     let now = sandbox.now();
     let terms = OrderTerms {
         bill_date,
+        guarantee: request.secure_transaction()?,
         ..request.terms(Product::Bill, &bill_no, total_amount, description, now)?
     };
     request
@@ -172,6 +174,7 @@ pub async fn query_fields(
     if let Some(payment) = bill_payment(&order) {
         put(&mut fields, "billPayment", payment);
     }
+    put_guarantee(&mut fields, &order);
     if let Some(refund_order_id) = refund_order_id {
         let refunds = sandbox.orders.store.refunds(order.id).await?;
         let refund = refunds

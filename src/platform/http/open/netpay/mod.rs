@@ -16,6 +16,7 @@
 
 pub mod bills;
 pub mod cashier;
+pub mod guarantee;
 pub mod h5;
 mod request;
 pub mod trade;

@@ -201,7 +201,8 @@ impl Request {
     }
 
     /// The terms of a new order of `product` numbered `order_no`, with the point of sale
-    /// (`tid`, `instMid`) and the expiry of this request; no bill date, no cashier.
+    /// (`tid`, `instMid`) and the expiry of this request; no bill date, no cashier, no
+    /// guarantee.
     pub fn terms(
         &self,
         product: Product,
@@ -220,6 +221,7 @@ impl Request {
             description,
             expires_at: self.expiry(now)?,
             h5: None,
+            guarantee: false,
         })
     }
 

@@ -1,0 +1,1 @@
+../shared/0013_guarantee_bills.sql
