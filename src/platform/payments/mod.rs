@@ -2,10 +2,15 @@
 //! ([`order`]) and why it does not move ([`refusal`]), what paying, closing and
 //! refunding do ([`events`]), the field rules both APIs share ([`fields`]), the payment-result notice family ([`notice`]) and its `sign`
 //! ([`sign`]), drafting orders and applying events, and the rules of an admin's requests
-//! ([`service`], taking and answering [`requests`]) and their rows ([`store`]).
+//! ([`service`], taking and answering [`requests`]) and their rows ([`store`]); a bill's
+//! QR code and echoed data ([`bill`]), its codes kept and rebound ([`codes`]), and the
+//! signed result a buyer's browser carries back to the merchant ([`front`]).
 
+pub mod bill;
+pub mod codes;
 pub mod events;
 pub mod fields;
+pub mod front;
 pub mod notice;
 pub mod order;
 pub mod payment;
@@ -14,6 +19,7 @@ pub mod requests;
 pub mod service;
 pub mod sign;
 pub mod store;
+mod writes;
 
 pub use service::OrderService;
 pub use store::OrderStore;

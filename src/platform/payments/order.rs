@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use crate::policy::Destination;
 
+pub use super::bill::BillData;
 pub use super::payment::{Payment, Refund, CHANNELS};
 pub use super::refusal::OrderRefusal;
 
@@ -181,6 +182,8 @@ pub struct Order {
     pub pay_due_at: Option<DateTime<Utc>>,
     /// An H5 order's cashier: where it sends the buyer back, and its page's secret.
     pub h5: Option<H5Cashier>,
+    /// A bill's QR code and echoed data ([`super::bill`]); `None` for a trade order.
+    pub bill: Option<BillData>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -275,6 +278,7 @@ pub struct NewOrder {
     pub expires_at: DateTime<Utc>,
     pub pay_due_at: Option<DateTime<Utc>>,
     pub h5: Option<H5Cashier>,
+    pub bill: Option<BillData>,
 }
 
 impl fmt::Display for Product {
@@ -309,6 +313,7 @@ mod tests {
             expires_at: at,
             pay_due_at: None,
             h5: None,
+            bill: None,
             created_at: at,
             updated_at: at,
         }

@@ -29,6 +29,7 @@
 
 pub mod message;
 mod operations;
+mod update;
 
 use axum::body::Bytes;
 use axum::extract::State;
