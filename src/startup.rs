@@ -71,6 +71,7 @@ impl Application {
         let platform = Sandbox::new(
             &db,
             settings.platform.clone(),
+            listener.local_addr().context("the listener's address")?,
             state.producer(),
             settings.retry_policy(),
         )?;

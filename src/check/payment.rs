@@ -11,6 +11,7 @@ use super::probe::{Exchange, Probe};
 use super::{payment_cases as cases, KnownOrder, PaymentTarget};
 use crate::platform::merchants::merchant::PaymentNotices;
 use crate::platform::merchants::SignType;
+use crate::platform::payments::bill::BillTerms;
 use crate::platform::payments::events::refund_target_order_id;
 use crate::platform::payments::fields::{generate_order_no, source_number};
 use crate::platform::payments::notice::{self, notify_id, Event, Sender};
@@ -171,6 +172,11 @@ impl Notice<'_> {
             pay_due_at: None,
             h5: None,
             guarantee: None,
+            // A code as the platform makes them, on its own host: the check stands in for
+            // the platform, not for the sandbox.
+            bill: (order.product == Product::Bill).then(|| {
+                BillTerms::default().data(&order.order_no, "https://qr.chinaums.com", now)
+            }),
             created_at: now,
             updated_at: now,
         }

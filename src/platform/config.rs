@@ -22,9 +22,44 @@ pub struct PlatformArgs {
     /// pruned, at most once a minute).
     #[arg(long = "platform-consent-poll", env = "UMS_NOTIFY_PLATFORM_CONSENT_POLL", default_value = "1s", value_parser = parse_duration)]
     pub consent_poll: Duration,
+    /// The address buyers' browsers reach the sandbox at, such as
+    /// `http://192.168.1.20:8080`: the base of the QR code URLs of new bills
+    /// (`billQRCode`, `{this}/bills/qrCode.do?id=…`), which open the sandbox's bill page.
+    /// Default: `http://` and the address the server listens on (loopback for an
+    /// unspecified one).
+    #[arg(long = "platform-public-url", env = "UMS_NOTIFY_PLATFORM_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+}
+
+/// A base URL: `http` or `https`, a host, no query or fragment; without a trailing `/`.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|error| format!("not a URL ({error}): {text:?}"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "must be an http or https URL with a host and no query or fragment, such as \
+             http://192.168.1.20:8080; received {text:?}"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 impl PlatformArgs {
+    /// The base of the QR code URLs: the public URL, or the address `listening`.
+    pub fn code_base(&self, listening: std::net::SocketAddr) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        let mut addr = listening;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}")
+    }
+
     /// Checks what a single flag cannot.
     pub fn validate(&self) -> anyhow::Result<()> {
         const DAY: u64 = 24 * 3600;

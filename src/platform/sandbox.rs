@@ -3,6 +3,7 @@
 //! dispatcher for its notice family. The application mounts its routers
 //! ([`crate::platform::http`]) and runs its workers ([`crate::platform::worker`]) with it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -39,11 +40,12 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// The simulation over the application's database (already migrated); its notices
-    /// are retried by `delivery`.
+    /// The simulation over the application's database (already migrated), served at
+    /// `listening`; its notices are retried by `delivery`.
     pub fn new(
         db: &Db,
         settings: PlatformArgs,
+        listening: SocketAddr,
         producer: Producer,
         delivery: RetryPolicy,
     ) -> anyhow::Result<Self> {
@@ -56,6 +58,7 @@ impl Sandbox {
             merchants.clone(),
             delivery.clone(),
             producer.clone(),
+            settings.code_base(listening),
         );
         let lifecycle = Lifecycle {
             contract_term,

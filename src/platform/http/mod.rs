@@ -68,5 +68,14 @@ pub fn open_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
             "/netpay/cashier/{token}/cancel",
             post(open::netpay::cashier::cancel),
         )
+        // A QR bill's page, at the path of its billQRCode, outside the API description.
+        .route(
+            "/bills/qrCode.do",
+            get(open::netpay::bill_page::page).post(open::netpay::bill_page::pay),
+        )
+        .route(
+            "/bills/qrCode.do/return",
+            get(open::netpay::bill_page::back),
+        )
         .with_state(sandbox)
 }

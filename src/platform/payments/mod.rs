@@ -3,10 +3,15 @@
 //! refunding do ([`events`]), a guarantee bill's hold ([`guarantee`]), the field rules
 //! both APIs share ([`fields`]), the payment-result notice family ([`notice`]) and its
 //! `sign` ([`sign`]), drafting orders and applying events, and the rules of an admin's
-//! requests ([`service`], taking and answering [`requests`]) and their rows ([`store`]).
+//! requests ([`service`], taking and answering [`requests`]) and their rows ([`store`]);
+//! a bill's QR code and echoed data ([`bill`]), its codes kept and rebound ([`codes`]),
+//! and the signed result a buyer's browser carries back to the merchant ([`front`]).
 
+pub mod bill;
+pub mod codes;
 pub mod events;
 pub mod fields;
+pub mod front;
 pub mod guarantee;
 pub mod notice;
 pub mod order;
@@ -16,6 +21,7 @@ pub mod requests;
 pub mod service;
 pub mod sign;
 pub mod store;
+mod writes;
 
 pub use service::OrderService;
 pub use store::OrderStore;

@@ -52,6 +52,8 @@ const KNOWN_FIELDS: &[&str] = &[
     "billStatus",
     "billDesc",
     "totalAmount",
+    "memberId",
+    "counterNo",
     "merName",
     "notifyId",
     "seqId",
@@ -153,28 +155,6 @@ fn settle_date(at: DateTime<Utc>) -> String {
     crate::platform::wire::time::format_wall_clock(at, "%Y-%m-%d")
 }
 
-/// The order's QR code id: its number's four-character source prefix and its id.
-pub fn qr_code_id(order: &Order) -> String {
-    let prefix: String = order.order_no.chars().take(4).collect();
-    format!("{prefix}{:022}", order.id)
-}
-
-/// The id a [`qr_code_id`] names, if it is one.
-pub fn order_id_of_qr_code(qr_code_id: &str) -> Option<i64> {
-    let digits = qr_code_id.get(4..)?;
-    (digits.len() == 22 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
-        .flatten()
-}
-
-/// The QR code URL of a bill, as the sandbox hands it out.
-pub fn bill_qr_code(order: &Order) -> String {
-    format!(
-        "https://qr.chinaums.com/bills/qrCode.do?id={}",
-        qr_code_id(order)
-    )
-}
-
 /// Who a notice is from and how it is signed: the merchant's name (`merName`), its
 /// communication key and `signType`.
 #[derive(Debug, Clone, Copy)]
@@ -223,7 +203,10 @@ pub fn documented_fields(
         Product::Bill => {
             fields.extend([
                 ("billNo", order.order_no.clone()),
-                ("billQRCode", bill_qr_code(order)),
+                (
+                    "billQRCode",
+                    order.bill_qr_code().unwrap_or_default().to_owned(),
+                ),
                 ("billDate", order.bill_date.clone()),
                 ("createTime", format_cst(order.created_at)),
                 ("billStatus", order.status().to_owned()),
@@ -231,6 +214,13 @@ pub fn documented_fields(
                 ("totalAmount", order.total_amount.to_string()),
             ]);
             fields.extend(super::guarantee::notice_fields(order));
+            // Echoed as the merchant sent them with the bill (spec §13).
+            if let Some(bill) = &order.bill {
+                fields.extend([
+                    ("memberId", bill.member_id.clone().unwrap_or_default()),
+                    ("counterNo", bill.counter_no.clone().unwrap_or_default()),
+                ]);
+            }
             if let Some(payment) = paid {
                 // A struct of strings and integers always serializes.
                 let json =

@@ -33,6 +33,7 @@ use serde::Serialize;
 
 use crate::policy::Destination;
 
+pub use super::bill::BillData;
 pub use super::guarantee::Guarantee;
 pub use super::payment::{Payment, Refund, CHANNELS};
 pub use super::refusal::OrderRefusal;
@@ -185,6 +186,8 @@ pub struct Order {
     pub h5: Option<H5Cashier>,
     /// A guarantee bill's hold (`secureTransaction=true`); `None` on other orders.
     pub guarantee: Option<Guarantee>,
+    /// A bill's QR code and echoed data ([`super::bill`]); `None` for a trade order.
+    pub bill: Option<BillData>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -282,6 +285,7 @@ pub struct NewOrder {
     pub h5: Option<H5Cashier>,
     /// Whether it is a guarantee bill (`secureTransaction=true`).
     pub guarantee: bool,
+    pub bill: Option<BillData>,
 }
 
 impl fmt::Display for Product {
@@ -317,6 +321,7 @@ mod tests {
             pay_due_at: None,
             h5: None,
             guarantee: None,
+            bill: None,
             created_at: at,
             updated_at: at,
         }

@@ -11,6 +11,7 @@ use crate::duration::parse_duration;
 use crate::platform::auth::store::NonceUse;
 use crate::platform::merchants::merchant::Merchant;
 use crate::platform::merchants::MerchantStore;
+use crate::platform::payments::bill::BillTerms;
 use crate::platform::payments::events::{self, Cause, OrderChange, OrderEvent, Refused};
 use crate::platform::payments::fields::{
     self as order_fields, generate_order_no, order_no_max, source_number,
@@ -34,8 +35,10 @@ pub const DEFAULT_EXPIRY: Duration = Duration::from_secs(30 * 60);
 pub struct OrderService {
     pub store: OrderStore,
     merchants: MerchantStore,
-    delivery: RetryPolicy,
-    producer: Producer,
+    pub(super) delivery: RetryPolicy,
+    pub(super) producer: Producer,
+    /// The sandbox's public address, the base of the QR code URLs it hands out.
+    code_base: String,
 }
 
 /// The fields of an order a merchant asks for.
@@ -55,6 +58,8 @@ pub struct OrderTerms {
     pub h5: Option<H5Cashier>,
     /// A guarantee bill (`secureTransaction=true`).
     pub guarantee: bool,
+    /// A bill's own code and echoed data; the default when `None`.
+    pub bill: Option<BillTerms>,
 }
 
 impl OrderService {
@@ -63,12 +68,14 @@ impl OrderService {
         merchants: MerchantStore,
         delivery: RetryPolicy,
         producer: Producer,
+        code_base: String,
     ) -> Self {
         Self {
             store,
             merchants,
             delivery,
             producer,
+            code_base,
         }
     }
 
@@ -89,6 +96,10 @@ impl OrderService {
         now: DateTime<Utc>,
     ) -> NewOrder {
         let after = |delay: Duration| chrono::Duration::from_std(delay).ok().map(|d| now + d);
+        let bill = (terms.product == Product::Bill).then(|| {
+            let bill = terms.bill.unwrap_or_default();
+            bill.data(&terms.order_no, &self.code_base, now)
+        });
         NewOrder {
             mid: merchant.mid.clone(),
             tid: terms.tid,
@@ -107,6 +118,7 @@ impl OrderService {
             pay_due_at: merchant.auto_pay_after.and_then(after),
             h5: terms.h5,
             guarantee: terms.guarantee,
+            bill,
         }
     }
 
@@ -196,6 +208,7 @@ impl OrderService {
             expires_at: checked.expires_at,
             h5: None,
             guarantee: false,
+            bill: None,
         };
         let new = self.draft(&merchant, terms, notify, own_notify, now);
         Ok(match self.store.create_order(new, None, now).await? {
@@ -209,6 +222,9 @@ impl OrderService {
                 order_no: existing.order_no,
             }),
             OrderCreateOutcome::NonceReplayed => anyhow::bail!("no nonce was given"),
+            OrderCreateOutcome::DuplicateQrCode(code) => {
+                anyhow::bail!("the QR code id {code} made up for a bill is taken")
+            }
         })
     }
 

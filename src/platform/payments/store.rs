@@ -2,7 +2,7 @@
 //! that writes its refund and enqueues its notices in the same transaction; a guarantee
 //! bill's columns in [`guarantee`].
 
-mod guarantee;
+pub(super) mod guarantee;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -15,14 +15,17 @@ use crate::platform::payments::events::{Planned, Refused};
 use crate::platform::payments::order::{
     H5Cashier, NewOrder, Order, OrderState, Payment, Product, Refund,
 };
+use crate::platform::payments::writes::{insert_order, write_planned};
+use crate::platform::payments::{bill, codes};
 use crate::policy::Destination;
-use crate::producer::{enqueue_in, Producer, Receipt};
+use crate::producer::{Producer, Receipt};
 
-const ORDER_COLUMNS: &str = "id, mid, tid, inst_mid, product, order_no, bill_date, state, \
+pub(super) const ORDER_COLUMNS: &str =
+    "id, mid, tid, inst_mid, product, order_no, bill_date, state, \
      total_amount, refunded_amount, description, notify_url, notify_host, target_sys, \
      target_order_id, buyer_id, seq_id, paid_at, closed_at, expires_at, pay_due_at, \
-     created_at, updated_at, return_url, cashier_token, own_notify, \
-     secure_transaction, secure_status, completed_amount";
+     created_at, updated_at, return_url, cashier_token, own_notify, qr_code_id, qr_code_url, \
+     member_id, counter_no, goods, secure_transaction, secure_status, completed_amount";
 
 const REFUND_COLUMNS: &str = "refund_order_id, amount, target_order_id, created_at";
 
@@ -31,6 +34,8 @@ pub enum OrderCreateOutcome {
     Created(Order),
     /// The merchant already has an order with this number: this one.
     DuplicateOrderNo(Order),
+    /// The bill's QR code id is already a code's (of any merchant): this one.
+    DuplicateQrCode(String),
     NonceReplayed,
 }
 
@@ -106,6 +111,11 @@ struct OrderRow {
     updated_at: Ts,
     return_url: Option<String>,
     cashier_token: Option<String>,
+    qr_code_id: Option<String>,
+    qr_code_url: Option<String>,
+    member_id: Option<String>,
+    counter_no: Option<String>,
+    goods: Option<String>,
     #[sqlx(flatten)]
     guarantee: guarantee::GuaranteeRow,
 }
@@ -125,13 +135,21 @@ impl TryFrom<OrderRow> for Order {
             }),
             _ => None,
         };
+        let product: Product = row
+            .product
+            .parse()
+            .map_err(anyhow::Error::msg)
+            .with_context(what)?;
+        let bill = bill::of_row(
+            row.id,
+            product,
+            (row.qr_code_id, row.qr_code_url),
+            (row.member_id, row.counter_no, row.goods),
+            row.return_url.clone().filter(|_| product == Product::Bill),
+        )?;
         Ok(Order {
             id: row.id,
-            product: row
-                .product
-                .parse()
-                .map_err(anyhow::Error::msg)
-                .with_context(what)?,
+            product,
             state: OrderState::from_stored(&row.state)
                 .with_context(|| format!("unknown state {:?}", row.state))
                 .with_context(what)?,
@@ -154,6 +172,7 @@ impl TryFrom<OrderRow> for Order {
                 return_url: row.return_url,
             }),
             guarantee: row.guarantee.guarantee().with_context(what)?,
+            bill,
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
         })
@@ -179,11 +198,11 @@ impl From<RefundRow> for Refund {
     }
 }
 
-fn order_where(condition: &str) -> String {
+pub(super) fn order_where(condition: &str) -> String {
     format!("SELECT {ORDER_COLUMNS} FROM orders WHERE {condition}")
 }
 
-async fn fetch_order(tx: &mut Tx, sql: &Sql<'_>) -> anyhow::Result<Option<Order>> {
+pub(super) async fn fetch_order(tx: &mut Tx, sql: &Sql<'_>) -> anyhow::Result<Option<Order>> {
     let row: Option<OrderRow> = tx.fetch_optional(sql).await?;
     row.map(TryInto::try_into).transpose()
 }
@@ -191,7 +210,7 @@ async fn fetch_order(tx: &mut Tx, sql: &Sql<'_>) -> anyhow::Result<Option<Order>
 /// Orders and their refunds. Cheap to clone.
 #[derive(Clone)]
 pub struct OrderStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl OrderStore {
@@ -212,31 +231,7 @@ impl OrderStore {
                 return Ok(OrderCreateOutcome::NonceReplayed);
             }
         }
-        let insert = Sql::new(format!(
-            "INSERT INTO orders (mid, tid, inst_mid, product, order_no, bill_date, state, \
-             total_amount, description, notify_url, notify_host, expires_at, pay_due_at, \
-             created_at, updated_at, return_url, cashier_token, own_notify, secure_transaction) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17) \
-             ON CONFLICT (mid, order_no) DO NOTHING RETURNING {ORDER_COLUMNS}"
-        ))
-        .bind(&new.mid)
-        .bind(&new.tid)
-        .bind(&new.inst_mid)
-        .bind(new.product.as_str())
-        .bind(&new.order_no)
-        .bind(&new.bill_date)
-        .bind(new.total_amount)
-        .bind(&new.description)
-        .bind(&new.notify.url)
-        .bind(&new.notify.host)
-        .bind(new.expires_at)
-        .bind(new.pay_due_at)
-        .bind(now)
-        .bind(new.h5.as_ref().and_then(|h5| h5.return_url.as_deref()))
-        .bind(new.h5.as_ref().map(|h5| h5.token.as_str()))
-        .bind(i32::from(new.own_notify))
-        .bind(i32::from(new.guarantee));
-        let Some(order) = fetch_order(&mut tx, &insert).await? else {
+        let Some(order) = insert_order(&mut tx, &new, now).await? else {
             // Read in the same transaction, which the drop rolls back: the refused request
             // spends no nonce.
             let existing = Sql::new(order_where("mid = $1 AND order_no = $2"))
@@ -247,8 +242,19 @@ impl OrderStore {
                 .context("an order number conflict without an order")?;
             return Ok(OrderCreateOutcome::DuplicateOrderNo(existing));
         };
+        if let Some(code) = order.qr_code_id() {
+            if !codes::insert_code(&mut tx, code, &order).await? {
+                return Ok(OrderCreateOutcome::DuplicateQrCode(code.to_owned()));
+            }
+        }
         tx.commit().await?;
         Ok(OrderCreateOutcome::Created(order))
+    }
+
+    /// The order `sql` reads (a `SELECT` of [`ORDER_COLUMNS`]), if any.
+    pub(super) async fn read_order(&self, sql: &Sql<'_>) -> anyhow::Result<Option<Order>> {
+        let row: Option<OrderRow> = self.db.read_optional(sql).await?;
+        row.map(TryInto::try_into).transpose()
     }
 
     pub async fn order(&self, id: i64) -> anyhow::Result<Option<Order>> {
@@ -268,17 +274,6 @@ impl OrderStore {
         let sql = Sql::new(order_where("mid = $1 AND order_no = $2"))
             .bind(mid)
             .bind(order_no);
-        let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
-        row.map(TryInto::try_into).transpose()
-    }
-
-    /// The newest bill of merchant `mid` made on terminal `tid`.
-    pub async fn last_bill(&self, mid: &str, tid: &str) -> anyhow::Result<Option<Order>> {
-        let sql = Sql::new(order_where(
-            "mid = $1 AND tid = $2 AND product = 'bill' ORDER BY id DESC LIMIT 1",
-        ))
-        .bind(mid)
-        .bind(tid);
         let row: Option<OrderRow> = self.db.read_optional(&sql).await?;
         row.map(TryInto::try_into).transpose()
     }
@@ -366,46 +361,7 @@ impl OrderStore {
                 return Ok(OrderChangeOutcome::NonceReplayed);
             }
         }
-        let Planned {
-            order,
-            refund,
-            notifications,
-        } = planned;
-        let payment = order.payment.as_ref();
-        let (secure_status, completed_amount) = guarantee::stored(&order);
-        let update = Sql::new(
-            "UPDATE orders SET state = $1, refunded_amount = $2, target_sys = $3, \
-             target_order_id = $4, buyer_id = $5, seq_id = $6, paid_at = $7, closed_at = $8, \
-             pay_due_at = $9, updated_at = $10, secure_status = $11, completed_amount = $12 \
-             WHERE id = $13",
-        )
-        .bind(order.state.as_str())
-        .bind(order.refunded_amount)
-        .bind(payment.map(|p| p.target_sys.as_str()))
-        .bind(payment.map(|p| p.target_order_id.as_str()))
-        .bind(payment.map(|p| p.buyer_id.as_str()))
-        .bind(payment.map(|p| p.seq_id.as_str()))
-        .bind(payment.map(|p| p.paid_at))
-        .bind(order.closed_at)
-        .bind(order.pay_due_at)
-        .bind(order.updated_at)
-        .bind(secure_status)
-        .bind(completed_amount)
-        .bind(order.id);
-        tx.execute(&update).await?;
-        if let Some(refund) = &refund {
-            let insert = Sql::new(
-                "INSERT INTO order_refunds (order_id, refund_order_id, amount, target_order_id, \
-                 created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(order.id)
-            .bind(&refund.refund_order_id)
-            .bind(refund.amount)
-            .bind(&refund.target_order_id)
-            .bind(refund.created_at);
-            tx.execute(&insert).await?;
-        }
-        let receipt = enqueue_in(&mut tx, notifications, now).await?;
+        let (order, refund, receipt) = write_planned(&mut tx, planned, now).await?;
         tx.commit().await?;
         Ok(OrderChangeOutcome::Done {
             order: Box::new(order),

@@ -231,3 +231,64 @@ impl Gateway {
         self.post(app, body).await
     }
 }
+
+/// Today in China Standard Time on the app's clock: a bill's `billDate`.
+pub fn today(app: &TestApp) -> String {
+    (app.clock.now() + chrono::Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The admin id of the test merchant's bill `bill_no`.
+pub async fn admin_id(app: &TestApp, bill_no: &str) -> i64 {
+    let (status, list) = app.get(&format!("/admin/v1/orders?mid={TEST_MID}")).await;
+    assert_eq!(status, 200, "{list}");
+    list["orders"]
+        .as_array()
+        .and_then(|orders| orders.iter().find(|o| o["order_no"] == bill_no))
+        .and_then(|o| o["id"].as_i64())
+        .unwrap_or_else(|| panic!("no bill {bill_no} in {list}"))
+}
+
+/// Pays the test merchant's bill `bill_no` through `target_sys`, as the admin API plays
+/// the buyer.
+pub async fn pay(app: &TestApp, bill_no: &str, target_sys: &str) {
+    let id = admin_id(app, bill_no).await;
+    let (status, paid) = app
+        .post(
+            &format!("/admin/v1/orders/{id}/transitions"),
+            json!({"to": "PAID", "target_sys": target_sys}),
+        )
+        .await;
+    assert_eq!(status, 200, "{paid}");
+}
+
+/// What a refused call must leave as it was: the number of orders and of notifications.
+pub async fn written(app: &TestApp) -> (usize, u64) {
+    (
+        super::payments::order_count(app).await,
+        app.stored_total().await,
+    )
+}
+
+impl Gateway {
+    /// `bills.queryQRCodeInfo` of `qr_code` as the spec's example sends it (no `mid`,
+    /// `tid` or `instMid`); the answer, its sign checked.
+    pub async fn code_info(&self, app: &TestApp, qr_code: &str) -> Value {
+        let fields = vec![
+            ("msgSrc".to_owned(), s(&self.msg_src)),
+            ("msgType".to_owned(), s("bills.queryQRCodeInfo")),
+            ("requestTimestamp".to_owned(), s(cst(app.clock.now()))),
+            ("qrCodeId".to_owned(), s(qr_code)),
+        ];
+        let answer = self.post(app, self.body(&fields)).await;
+        self.assert_signed(&answer);
+        answer
+    }
+
+    /// `bills.query` of the test merchant's bill `bill_no` of `date`.
+    pub async fn query(&self, app: &TestApp, bill_no: &str, date: &str) -> Value {
+        let fields = vec![("billNo", s(bill_no)), ("billDate", s(date))];
+        self.call(app, "bills.query", TEST_MID, fields).await
+    }
+}

@@ -16,7 +16,7 @@ use super::{eventually, Receiver, TestApp};
 /// Every field name a notice may carry, from the platform's documentation; a notice
 /// carries exactly one more, with a random two-letter name.
 const DOCUMENTED: &str = "mid tid instMid billNo billQRCode qrCodeId billDate createTime \
-    billStatus billDesc totalAmount merName notifyId seqId receiptAmount billPayment merOrderId \
+    billStatus billDesc totalAmount memberId counterNo merName notifyId seqId receiptAmount billPayment merOrderId \
     status buyerPayAmount invoiceAmount payTime settleDate targetSys targetOrderId buyerId \
     orderDesc refundOrderId refundAmount refundPayTime refundTargetOrderId sign signType";
 

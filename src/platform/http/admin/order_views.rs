@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::platform::payments::guarantee::hold_ends_at;
-use crate::platform::payments::notice::{bill_qr_code, qr_code_id};
 use crate::platform::payments::order::{Order, OrderState, Product, Refund};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -116,8 +115,8 @@ impl OrderView {
         });
         Self {
             id: order.id,
-            qr_code_id: bill.then(|| qr_code_id(&order)),
-            bill_qr_code: bill.then(|| bill_qr_code(&order)),
+            qr_code_id: order.qr_code_id().map(str::to_owned),
+            bill_qr_code: order.bill_qr_code().map(str::to_owned),
             bill_date: bill.then(|| order.bill_date.clone()),
             status: order.status(),
             allowed_transitions,

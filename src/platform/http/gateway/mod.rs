@@ -31,6 +31,7 @@ pub mod message;
 mod operations;
 pub mod pay_info;
 mod secure;
+mod update;
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -8,18 +8,18 @@ use serde_json::{Map, Value};
 use crate::platform::http::gateway::Call;
 use crate::platform::http::open::authn::Caller;
 use crate::platform::http::open::netpay::bills::{
-    self, bill_fields, bill_of_qr_code, refund_fields,
+    self, bill_fields, bill_of_qr_code, put_echoed, refund_fields,
 };
 use crate::platform::http::open::netpay::{put, put_refund, NetpayCode, NetpayError, Request};
 use crate::platform::payments::fields as order_fields;
-use crate::platform::payments::notice::{bill_qr_code, order_id_of_qr_code, qr_code_id};
-use crate::platform::payments::order::{Order, OrderState, Product};
+use crate::platform::payments::order::{Order, OrderState};
 use crate::platform::wire::time::format_cst;
 
 /// An operation of the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     GetQrCode,
+    UpdateQrCode,
     Query,
     Refund,
     CloseQrCode,
@@ -30,8 +30,9 @@ pub enum Operation {
 }
 
 /// Every operation under its `msgType`.
-const TABLE: [(&str, Operation); 8] = [
+const TABLE: [(&str, Operation); 9] = [
     ("bills.getQRCode", Operation::GetQrCode),
+    ("bills.updateQRCode", Operation::UpdateQrCode),
     ("bills.query", Operation::Query),
     ("bills.refund", Operation::Refund),
     ("bills.closeQRCode", Operation::CloseQrCode),
@@ -61,6 +62,7 @@ impl Operation {
     pub async fn run(self, call: &Call<'_>) -> Result<Answered, NetpayError> {
         match self {
             Self::GetQrCode => get_qr_code(call).await,
+            Self::UpdateQrCode => super::update::update_qr_code(call).await,
             Self::Query => {
                 let mut request = request(call)?;
                 let fields = bills::query_fields(call.sandbox, &mut request).await?;
@@ -159,8 +161,8 @@ async fn close_qr_code(call: &Call<'_>) -> Result<Answered, NetpayError> {
 /// the code's address is `qrCodeUrl` here, not `billQRCode`.
 fn code_info(order: &Order, merchant_name: &str) -> Map<String, Value> {
     let mut fields = bill_fields(order);
-    fields.remove("billQRCode");
-    put(&mut fields, "qrCodeUrl", bill_qr_code(order));
+    let url = fields.remove("billQRCode").unwrap_or_default();
+    put(&mut fields, "qrCodeUrl", url);
     put(&mut fields, "totalAmount", order.total_amount);
     put(&mut fields, "billStatus", order.status());
     put(&mut fields, "merName", merchant_name);
@@ -173,8 +175,13 @@ fn code_info(order: &Order, merchant_name: &str) -> Map<String, Value> {
     if order.own_notify {
         put(&mut fields, "notifyUrl", order.notify.url.as_str());
     }
-    if let Some(url) = order.h5.as_ref().and_then(|h5| h5.return_url.as_deref()) {
+    if let Some(url) = order.return_url() {
         put(&mut fields, "returnUrl", url);
+    }
+    put_echoed(&mut fields, order);
+    let goods = order.bill.as_ref().and_then(|b| b.goods.as_deref());
+    if let Some(goods) = goods.and_then(|text| serde_json::from_str::<Value>(text).ok()) {
+        put(&mut fields, "goods", goods);
     }
     fields
 }
@@ -185,13 +192,10 @@ fn code_info(order: &Order, merchant_name: &str) -> Map<String, Value> {
 async fn query_qr_code_info(call: &Call<'_>) -> Result<Answered, NetpayError> {
     let qr_code = required(call, "qrCodeId")?;
     let no_such = || NetpayError::new(NetpayCode::NoOrder, format!("no QR code {qr_code}"));
-    let order = match order_id_of_qr_code(qr_code) {
-        Some(id) => call.sandbox.orders.store.order(id).await?,
-        None => None,
-    }
-    .filter(|o| o.product == Product::Bill && qr_code_id(o) == qr_code)
-    .filter(|o| call.source.iter().any(|m| m.mid == o.mid))
-    .ok_or_else(no_such)?;
+    let order = call.sandbox.orders.store.bill_of_code(qr_code).await?;
+    let (_, order) = order
+        .filter(|(code, _)| call.source.iter().any(|m| m.mid == code.mid))
+        .ok_or_else(no_such)?;
     if let Some(mid) = call.message.text("mid") {
         if mid != order.mid {
             return Err(no_such());

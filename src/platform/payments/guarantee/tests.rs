@@ -31,6 +31,7 @@ fn bill(state: OrderState, status: Option<SecureStatus>) -> Order {
         expires_at: now,
         pay_due_at: None,
         h5: None,
+        bill: None,
         guarantee: Some(Guarantee {
             status,
             completed_amount: 0,

@@ -39,7 +39,7 @@ impl GuaranteeRow {
 }
 
 /// The hold's stored `secure_status` and `completed_amount` of `order`.
-pub(super) fn stored(order: &Order) -> (Option<&'static str>, i64) {
+pub(in crate::platform::payments) fn stored(order: &Order) -> (Option<&'static str>, i64) {
     let guarantee = order.guarantee.unwrap_or_default();
     (
         guarantee.status.map(SecureStatus::as_str),

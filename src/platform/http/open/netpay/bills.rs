@@ -1,22 +1,21 @@
 //! C-scans-B QR bills (C扫B 动态码): `POST /v1/netpay/bills/get-qrcode` (create a bill
-//! and its QR code), `…/bills/query` (its state, and a refund's with `refundOrderId`),
-//! `…/bills/refund` and `…/bills/close-qrcode`.
+//! and its QR code, the platform's or the merchant's own `qrCodeId`), `…/bills/query`
+//! (its state, and a refund's with `refundOrderId`), `…/bills/refund` and
+//! `…/bills/close-qrcode` (the bill the code holds now).
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+use crate::platform::http::open::netpay::bill_terms::{bill_terms, check_bill_date};
 use crate::platform::http::open::netpay::guarantee::put_guarantee;
 use crate::platform::http::open::netpay::{
     answer, put, put_refund, NetpayCode, NetpayError, NetpayErrors, NetpayResult, Request,
 };
 use crate::platform::payments::fields::order_no_max;
-use crate::platform::payments::notice::{
-    bill_qr_code, order_id_of_qr_code, payment_order_id, qr_code_id, BillPayment,
-};
+use crate::platform::payments::notice::{payment_order_id, BillPayment};
 use crate::platform::payments::order::{Order, Product, Refund};
-use crate::platform::payments::service::OrderTerms;
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::time::format_cst;
 
@@ -28,18 +27,30 @@ pub fn bill_fields(order: &Order) -> Map<String, Value> {
     put(&mut fields, "instMid", order.inst_mid.as_str());
     put(&mut fields, "billNo", order.order_no.as_str());
     put(&mut fields, "billDate", order.bill_date.as_str());
-    put(&mut fields, "qrCodeId", qr_code_id(order));
-    put(&mut fields, "billQRCode", bill_qr_code(order));
+    put(
+        &mut fields,
+        "qrCodeId",
+        order.qr_code_id().unwrap_or_default(),
+    );
+    put(
+        &mut fields,
+        "billQRCode",
+        order.bill_qr_code().unwrap_or_default(),
+    );
     fields
 }
 
-/// A bill's `billDate`: `yyyy-MM-dd`.
-fn check_bill_date(date: &str) -> Result<(), NetpayError> {
-    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .ok()
-        .filter(|_| date.len() == 10)
-        .map(drop)
-        .ok_or_else(|| NetpayError::bad(format!("billDate {date:?} is not yyyy-MM-dd")))
+/// The fields a bill echoes (`memberId`, `counterNo`), where it has them.
+pub fn put_echoed(fields: &mut Map<String, Value>, order: &Order) {
+    let Some(bill) = &order.bill else { return };
+    for (name, value) in [
+        ("memberId", &bill.member_id),
+        ("counterNo", &bill.counter_no),
+    ] {
+        if let Some(value) = value {
+            put(fields, name, value.as_str());
+        }
+    }
 }
 
 /// The bill `billNo` of `billDate`. The spec lets `billNo` be the payment's
@@ -94,23 +105,12 @@ pub async fn get_qrcode(
     answer(&sandbox, "QR code created", fields)
 }
 
-/// Creates the bill a `get-qrcode` request (or the gateway's `bills.getQRCode`) asks for.
+/// Creates the bill a `get-qrcode` request (or the gateway's `bills.getQRCode`) asks for,
+/// on the merchant's own `qrCodeId` if it sends one.
 pub async fn create(sandbox: &Sandbox, request: &mut Request) -> Result<Order, NetpayError> {
-    let bill_no = request
-        .order_no("billNo", order_no_max(Product::Bill))?
-        .to_owned();
-    let bill_date = request.required("billDate")?.to_owned();
-    check_bill_date(&bill_date)?;
-    let total_amount = request.amount("totalAmount")?;
-    let description = request.description("billDesc")?;
-    let now = sandbox.now();
-    let terms = OrderTerms {
-        bill_date,
-        guarantee: request.secure_transaction()?,
-        ..request.terms(Product::Bill, &bill_no, total_amount, description, now)?
-    };
+    let terms = bill_terms(sandbox, request, true)?;
     request
-        .create(sandbox, terms, now, |no| {
+        .create(sandbox, terms, sandbox.now(), |no| {
             format!("账单号重复: billNo {no} was already used; query it with bills/query")
         })
         .await
@@ -166,6 +166,7 @@ pub async fn query_fields(
     put(&mut fields, "billDesc", order.description.as_str());
     put(&mut fields, "totalAmount", order.total_amount);
     put(&mut fields, "createTime", format_cst(order.created_at));
+    put_echoed(&mut fields, &order);
     put(
         &mut fields,
         "merName",
@@ -259,19 +260,23 @@ pub async fn close_qrcode(
     answer(&sandbox, "QR code closed", fields)
 }
 
-/// The bill of merchant `mid` whose QR code is `qr_code`, or `NO_ORDER`.
+/// The bill QR code `qr_code` of merchant `mid` holds now, or `NO_ORDER`.
 pub async fn bill_of_qr_code(
     sandbox: &Sandbox,
     mid: &str,
     qr_code: &str,
 ) -> Result<Order, NetpayError> {
-    let no_such = || NetpayError::new(NetpayCode::NoOrder, format!("no QR code {qr_code}"));
-    let order_id = order_id_of_qr_code(qr_code).ok_or_else(no_such)?;
     sandbox
         .orders
         .store
-        .order(order_id)
+        .bill_of_code(qr_code)
         .await?
-        .filter(|o| o.product == Product::Bill && o.mid == mid && qr_code_id(o) == qr_code)
-        .ok_or_else(no_such)
+        .map(|(_, order)| order)
+        .filter(|o| o.mid == mid)
+        .ok_or_else(|| {
+            NetpayError::new(
+                NetpayCode::NoOrder,
+                format!("no QR code {qr_code} of merchant {mid}"),
+            )
+        })
 }

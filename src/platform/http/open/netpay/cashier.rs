@@ -6,16 +6,19 @@
 //!
 //! The page's address holds a random token that only the redirect handed out, so nobody
 //! else can pay the order from it.
+//!
+//! The page itself ([`frame`]) is also the frame of a QR bill's page
+//! ([`super::bill_page`]), which anyone holding the code reaches.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header::LOCATION, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use maud::{html, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 
 use crate::platform::payments::events::{Cause, OrderEvent};
-use crate::platform::payments::order::{Order, OrderState, CHANNELS};
+use crate::platform::payments::order::{Order, OrderState, Product, CHANNELS};
 use crate::platform::payments::store::OrderChangeOutcome;
 use crate::platform::sandbox::Sandbox;
 
@@ -24,8 +27,8 @@ pub struct Via {
     via: Option<String>,
 }
 
-/// The channel named, if it is one the sandbox simulates.
-fn channel(via: Option<&str>) -> &'static str {
+/// The channel named, if it is one the sandbox simulates; the first one otherwise.
+pub(super) fn channel(via: Option<&str>) -> &'static str {
     CHANNELS
         .into_iter()
         .find(|c| Some(*c) == via)
@@ -76,7 +79,29 @@ pub async fn page(
     };
     let via = channel(via.via.as_deref());
     let payable = order.state == OrderState::Unpaid && sandbox.now() < order.expires_at;
-    let markup = html! {
+    let actions = html! {
+        @if payable {
+            form method="post" action={ "/netpay/cashier/" (token) "/pay?via=" (via) } style="display:inline" {
+                button #pay type="submit" { "Pay" }
+            }
+            form method="post" action={ "/netpay/cashier/" (token) "/cancel?via=" (via) } style="display:inline" {
+                button #cancel type="submit" { "Cancel" }
+            }
+        } @else {
+            p { "This order cannot be paid here any more." }
+        }
+    };
+    frame(&order, via, actions).into_response()
+}
+
+/// A cashier page of `order`: its description, amount, number and status, then
+/// `actions`; `note` names the channel or the page.
+pub(super) fn frame(order: &Order, note: &str, actions: Markup) -> Markup {
+    let label = match order.product {
+        Product::Bill => "Bill",
+        Product::Trade => "Order",
+    };
+    html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -84,28 +109,18 @@ pub async fn page(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Sandbox cashier" }
                 style { "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}\
-                    .amount{font-size:2rem;margin:.5rem 0}button{font-size:1rem;padding:.6rem 1.2rem;margin-right:.5rem}\
+                    .amount{font-size:2rem;margin:.5rem 0}button{font-size:1rem;padding:.6rem 1.2rem;margin:0 .5rem .5rem 0}\
                     .muted{color:#666}" }
             }
             body {
-                p.muted { "ums-notify sandbox cashier · " (via) " · nothing is really paid" }
+                p.muted { "ums-notify sandbox cashier · " (note) " · nothing is really paid" }
                 h1 { (order.description.as_str()) }
                 p.amount { "¥" (order.total_amount / 100) "." (format!("{:02}", order.total_amount % 100)) }
-                p.muted { "Order " (order.order_no) " · status " strong #status { (order.status()) } }
-                @if payable {
-                    form method="post" action={ "/netpay/cashier/" (token) "/pay?via=" (via) } style="display:inline" {
-                        button #pay type="submit" { "Pay" }
-                    }
-                    form method="post" action={ "/netpay/cashier/" (token) "/cancel?via=" (via) } style="display:inline" {
-                        button #cancel type="submit" { "Cancel" }
-                    }
-                } @else {
-                    p { "This order cannot be paid here any more." }
-                }
+                p.muted { (label) " " (order.order_no) " · status " strong #status { (order.status()) } }
+                (actions)
             }
         }
-    };
-    markup.into_response()
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,5 +1,6 @@
 //! The netpay order APIs merchants call (`/v1/netpay/...`): C-scans-B QR bills
-//! ([`bills`]), mini-program orders ([`trade`]) and H5 orders by browser redirect
+//! ([`bills`], their terms read by [`bill_terms`], each bill's page at its code's URL in
+//! [`bill_page`]), mini-program orders ([`trade`]) and H5 orders by browser redirect
 //! ([`h5`], with the sandbox's [`cashier`] page), answered in netpay's own style. A
 //! handler reads its call as a [`Request`].
 //!
@@ -14,6 +15,8 @@
 //! are read too); times are China Standard Time `yyyy-MM-dd HH:mm:ss`. Fields are checked
 //! before anything is written, and a refused request spends no nonce.
 
+pub mod bill_page;
+pub mod bill_terms;
 pub mod bills;
 pub mod cashier;
 pub mod guarantee;

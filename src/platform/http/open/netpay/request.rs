@@ -222,12 +222,14 @@ impl Request {
             expires_at: self.expiry(now)?,
             h5: None,
             guarantee: false,
+            bill: None,
         })
     }
 
     /// Creates the caller's order of `terms` at `now`, notified at the request's
     /// `notifyUrl` (or the merchant's), spending the request's nonce with it. A number
-    /// already taken is `DUP_ORDER`, said as `duplicate` says.
+    /// already taken is `DUP_ORDER`, said as `duplicate` says; so is a bill's own QR code
+    /// id that is already a code.
     pub async fn create(
         &mut self,
         sandbox: &Sandbox,
@@ -250,6 +252,13 @@ impl Request {
             OrderCreateOutcome::DuplicateOrderNo(_) => {
                 Err(NetpayError::new(NetpayCode::DupOrder, duplicate(&order_no)))
             }
+            OrderCreateOutcome::DuplicateQrCode(code) => Err(NetpayError::new(
+                NetpayCode::DupOrder,
+                format!(
+                    "qrCodeId {code} is already a QR code: bind a new bill to it with \
+                     bills.updateQRCode, or send another qrCodeId"
+                ),
+            )),
             OrderCreateOutcome::NonceReplayed => Err(replayed(&nonce_text).into()),
         }
     }
