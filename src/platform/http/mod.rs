@@ -26,6 +26,8 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(admin::orders::show))
         .routes(routes!(admin::orders::transition))
         .routes(routes!(admin::orders::refund))
+        .routes(routes!(admin::codes::show))
+        .routes(routes!(admin::codes::scan))
         .with_state(sandbox)
 }
 

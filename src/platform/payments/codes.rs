@@ -66,7 +66,8 @@ pub enum Rebound<N = Vec<i64>> {
 }
 
 /// Records code `qr_code_id` as made with `order`, for the order's merchant and business
-/// type and the merchant's message source; `false` if it is already a code.
+/// type and the merchant's message source; `false` if it is already a code (fixed codes
+/// included).
 pub(super) async fn insert_code(
     tx: &mut Tx,
     qr_code_id: &str,
@@ -76,6 +77,7 @@ pub(super) async fn insert_code(
     let sql = Sql::new(
         "INSERT INTO bill_codes (qr_code_id, mid, inst_mid, msg_src, order_id) \
          SELECT $1, mid, $2, COALESCE(msg_src, mid), $3 FROM merchants WHERE mid = $4 \
+         AND NOT EXISTS (SELECT 1 FROM fixed_codes WHERE qr_code_id = $1) \
          ON CONFLICT (qr_code_id) DO NOTHING",
     )
     .bind(qr_code_id)

@@ -11,6 +11,7 @@ pub mod bill;
 pub mod codes;
 pub mod events;
 pub mod fields;
+pub mod fixed;
 pub mod front;
 pub mod guarantee;
 pub mod notice;

@@ -79,6 +79,11 @@ impl OrderService {
         }
     }
 
+    /// The address a code's URL starts with (the sandbox's public one).
+    pub fn code_base(&self) -> &str {
+        &self.code_base
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.producer.clock.now()
     }

@@ -98,7 +98,7 @@ pub struct OrderView {
 
 impl OrderView {
     /// The view of `order`, with `refunds` when the answer is about this one order.
-    pub(super) fn new(order: Order, refunds: Option<Vec<Refund>>) -> Self {
+    pub fn new(order: Order, refunds: Option<Vec<Refund>>) -> Self {
         let allowed_transitions = order
             .state
             .allowed_targets()

@@ -27,6 +27,7 @@
 //! is known: only a body that cannot be read and an unknown source are answered
 //! unsigned, since there is no key to sign with.
 
+mod fixed;
 pub mod message;
 mod operations;
 pub mod pay_info;

@@ -105,14 +105,11 @@ fn required<'c>(call: &'c Call<'_>, name: &str) -> Result<&'c str, NetpayError> 
 }
 
 /// `bills.getQRCode` (spec §3): a one-time code, the bill of `billNo`, `billDate` and
-/// `totalAmount`.
+/// `totalAmount`; or without `billNo` a fixed code ([`super::fixed`]).
 async fn get_qr_code(call: &Call<'_>) -> Result<Answered, NetpayError> {
     let mut request = request(call)?;
     if request.optional("billNo")?.is_none() {
-        return Err(NetpayError::bad(
-            "billNo is required: the sandbox makes one-time QR codes (billNo, billDate and \
-             totalAmount); fixed codes without a billNo are not simulated",
-        ));
+        return super::fixed::create(call.sandbox, &request).await;
     }
     let order = bills::create(call.sandbox, &mut request).await?;
     // The platform's own wording, as its genuine answer has it.
@@ -134,6 +131,11 @@ async fn close_qr_code(call: &Call<'_>) -> Result<Answered, NetpayError> {
         }
     };
     let mid = request.caller.merchant.mid.clone();
+    if let Some(code) = super::fixed::of_source(call.sandbox, call.source, &qr_code).await? {
+        if code.mid == mid {
+            return super::fixed::close(call.sandbox, &code).await;
+        }
+    }
     let order = bill_of_qr_code(call.sandbox, &mid, &qr_code).await?;
     let refundable = order.refundable();
     if attach_refund && refundable > 0 {
@@ -192,6 +194,17 @@ fn code_info(order: &Order, merchant_name: &str) -> Map<String, Value> {
 async fn query_qr_code_info(call: &Call<'_>) -> Result<Answered, NetpayError> {
     let qr_code = required(call, "qrCodeId")?;
     let no_such = || NetpayError::new(NetpayCode::NoOrder, format!("no QR code {qr_code}"));
+    if let Some(code) = super::fixed::of_source(call.sandbox, call.source, qr_code).await? {
+        if call.message.text("mid").is_some_and(|mid| mid != code.mid) {
+            return Err(no_such());
+        }
+        let request = Request {
+            caller: caller(call, &code.mid)?,
+            fields: call.message.fields.clone(),
+        };
+        request.check_time(call.sandbox)?;
+        return Ok(super::fixed::info(&code, &request.caller.merchant.name));
+    }
     let order = call.sandbox.orders.store.bill_of_code(qr_code).await?;
     let (_, order) = order
         .filter(|(code, _)| call.source.iter().any(|m| m.mid == code.mid))

@@ -37,6 +37,18 @@ pub(super) async fn update_qr_code(call: &Call<'_>) -> Result<Answered, NetpayEr
             format!("no QR code {qr_code} of message source {msg_src}"),
         )
     };
+    if super::fixed::of_source(call.sandbox, call.source, &qr_code)
+        .await?
+        .is_some()
+    {
+        return Err(NetpayError::new(
+            NetpayCode::OperationNotAllowed,
+            format!(
+                "QR code {qr_code} is a fixed code: every scan makes its own bill, so no bill \
+                 is bound to it; close it and make another to change it"
+            ),
+        ));
+    }
     let code = call
         .sandbox
         .orders
@@ -66,8 +78,8 @@ pub(super) async fn update_qr_code(call: &Call<'_>) -> Result<Answered, NetpayEr
     }
     if request.optional("billNo")?.is_none() {
         return Err(NetpayError::bad(
-            "billNo is required: the sandbox binds one-time bills (billNo, billDate and \
-             totalAmount) to codes; fixed codes without a billNo are not simulated",
+            "billNo is required: bills.updateQRCode binds a one-time bill (billNo, billDate \
+             and totalAmount) to a code",
         ));
     }
     let terms = bill_terms(call.sandbox, &request, false)?;

@@ -8,6 +8,7 @@ mod bills;
 mod browser;
 mod codes;
 mod echoed;
+mod fixed;
 mod front;
 mod guarantee;
 mod known_answers;

@@ -137,9 +137,9 @@ async fn a_call_outside_the_rules_changes_nothing(db: TestDb) {
         (
             "bills.getQRCode",
             TEST_MID,
-            vec![("totalAmount", s("5"))],
+            vec![("totalAmount", s("5")), ("billDate", s(&date))],
             "BAD_REQUEST",
-            "billNo is required",
+            "billDate goes with billNo",
         ),
         (
             "bills.getQRCode",
