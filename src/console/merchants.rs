@@ -1,5 +1,6 @@
 //! The merchant pages: the list and the create form (the new appKey is shown once, with
-//! a copy button), one merchant's settings, and its conformance check runs and reports.
+//! a copy button), one merchant's settings and key rotation ([`super::rotation`]), and
+//! its conformance check runs and reports.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -10,8 +11,8 @@ use serde::Deserialize;
 
 use super::layout::{form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::states;
 use super::{answered, back, internal, Console};
+use super::{rotation, states};
 use crate::admin::ApiError;
 use crate::check::admin as checks;
 use crate::check::runs::Run;
@@ -183,6 +184,7 @@ pub async fn show(
                 }
             }
         }
+        (rotation::card(&ctx, &merchant, console.sandbox.now()))
         h2 { "Conformance checks" }
         div.card {
             p { "Sends real, signed notices to the notify URL and judges the answers." }

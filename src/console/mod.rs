@@ -6,7 +6,8 @@
 //!   the per-form token that guards every state change against cross-site requests;
 //! - [`layout`] — the page shell, the stylesheet and the small script;
 //! - [`states`] — every state shown by its name and a colour, one way for all;
-//! - [`notifications`], [`merchants`], [`contracts`], [`orders`] — the pages.
+//! - [`notifications`], [`merchants`] (with the [`rotation`] of their keys),
+//!   [`contracts`], [`orders`] — the pages.
 //!
 //! With no admin token configured (allowed on loopback only), the console is open, like
 //! the API.
@@ -16,6 +17,7 @@ pub mod layout;
 pub mod merchants;
 pub mod notifications;
 pub mod orders;
+pub mod rotation;
 pub mod session;
 pub mod states;
 
@@ -75,6 +77,7 @@ pub fn router(app: AppState, checks: Checks, admin_token: Option<String>) -> Rou
             "/console/merchants/{mid}/checks",
             post(merchants::start_check),
         )
+        .route("/console/merchants/{mid}/rotate", post(rotation::rotate))
         .route("/console/checks/{id}", get(merchants::check_run))
         .route("/console/contracts", get(contracts::list))
         .route("/console/contracts/{id}", get(contracts::show))

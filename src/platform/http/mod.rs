@@ -19,6 +19,7 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
     OpenApiRouter::new()
         .routes(routes!(admin::merchants::create, admin::merchants::list))
         .routes(routes!(admin::merchants::show, admin::merchants::update))
+        .routes(routes!(admin::rotation::rotate))
         .routes(routes!(admin::contracts::create, admin::contracts::list))
         .routes(routes!(admin::contracts::show))
         .routes(routes!(admin::contracts::transition))

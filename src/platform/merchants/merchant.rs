@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::platform::auth::AppKey;
+use crate::platform::merchants::rotation::Grace;
 use crate::platform::payments::order::{OrderState, Product};
 use crate::platform::wire::fields;
 use crate::policy::Destination;
@@ -23,6 +24,12 @@ pub struct Merchant {
     /// The communication key (通讯密钥, "md5Key") that signs payment-result notices;
     /// redacted in `Debug` like the app key.
     pub md5_key: AppKey,
+    /// The appKey a rotation replaced, while it may still be accepted (see
+    /// [`crate::platform::merchants::rotation`]).
+    pub app_key_grace: Option<Grace>,
+    /// The communication key a rotation of the message source replaced, the same on
+    /// every merchant of the source.
+    pub md5_key_grace: Option<Grace>,
     /// How payment-result notices are signed.
     pub sign_type: SignType,
     /// The source number (来源编号, msgSrcId): four characters every order number and

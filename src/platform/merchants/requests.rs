@@ -94,6 +94,10 @@ pub enum MerchantField {
     MsgSrc,
     ExtraCopies,
     PaymentNotices,
+    /// Of a rotation: which key it replaces.
+    Credential,
+    /// Of a rotation: how long the replaced key stays accepted.
+    Grace,
 }
 
 impl MerchantField {
@@ -111,6 +115,8 @@ impl MerchantField {
             Self::MsgSrc => "msg_src",
             Self::ExtraCopies => "extra_copies",
             Self::PaymentNotices => "payment_notices",
+            Self::Credential => "credential",
+            Self::Grace => "grace",
         }
     }
 }

@@ -28,7 +28,7 @@ const NAME_MAX_LEN: usize = 100;
 #[derive(Clone)]
 pub struct MerchantService {
     pub store: MerchantStore,
-    clock: Clock,
+    pub(super) clock: Clock,
     egress: EgressGuard,
 }
 

@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 use crate::db::{Db, Sql, Ts, Tx};
 use crate::platform::auth::AppKey;
 use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant, PaymentNotices};
+use crate::platform::merchants::rotation::Grace;
 use crate::platform::merchants::SignType;
 
-const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, auto_consent_ms, \
-     extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, msg_src_id, \
-     payment_notices, msg_src";
+pub(super) const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, \
+     auto_consent_ms, extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, \
+     msg_src_id, payment_notices, msg_src, app_key_previous, app_key_previous_until, \
+     md5_key_previous, md5_key_previous_until";
 
 #[derive(sqlx::FromRow)]
 struct MerchantRow {
@@ -31,6 +33,10 @@ struct MerchantRow {
     msg_src_id: String,
     payment_notices: String,
     msg_src: Option<String>,
+    app_key_previous: Option<String>,
+    app_key_previous_until: Option<Ts>,
+    md5_key_previous: Option<String>,
+    md5_key_previous_until: Option<Ts>,
 }
 
 impl TryFrom<MerchantRow> for Merchant {
@@ -57,6 +63,8 @@ impl TryFrom<MerchantRow> for Merchant {
             app_id: row.app_id,
             app_key: AppKey::new(row.app_key),
             md5_key: AppKey::new(row.md5_key),
+            app_key_grace: grace(row.app_key_previous, row.app_key_previous_until),
+            md5_key_grace: grace(row.md5_key_previous, row.md5_key_previous_until),
             sign_type,
             msg_src: row.msg_src.unwrap_or_else(|| mid.clone()),
             msg_src_id: row.msg_src_id,
@@ -68,6 +76,14 @@ impl TryFrom<MerchantRow> for Merchant {
             updated_at: row.updated_at.into(),
         })
     }
+}
+
+/// The key a rotation replaced and the end of its grace, when both are stored.
+fn grace(previous: Option<String>, until: Option<Ts>) -> Option<Grace> {
+    Some(Grace {
+        previous: AppKey::new(previous?),
+        until: until?.into(),
+    })
 }
 
 fn stored_duration(ms: i64) -> Duration {
@@ -101,7 +117,7 @@ pub enum MerchantCreateOutcome {
 /// Merchants. Cheap to clone.
 #[derive(Clone)]
 pub struct MerchantStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl MerchantStore {
@@ -111,6 +127,8 @@ impl MerchantStore {
 
     /// Creates a merchant. A merchant joining a message source that already serves
     /// merchants takes the source's communication key: one it brings must be that key.
+    /// It takes the source's grace too: while one lasts, the key the source's last
+    /// rotation replaced is accepted for it as for the others.
     /// On PostgreSQL two merchants creating one new source at the same moment with
     /// different keys are not kept apart; each source's key is then what the first of
     /// them reads.
@@ -120,22 +138,26 @@ impl MerchantStore {
         now: DateTime<Utc>,
     ) -> anyhow::Result<MerchantCreateOutcome> {
         let mut tx = self.db.begin().await?;
-        let source_key: Option<(String,)> = tx
+        let source_key: Option<(String, Option<String>, Option<Ts>)> = tx
             .fetch_optional(
-                &Sql::new("SELECT md5_key FROM merchants WHERE msg_src = $1 LIMIT 1")
-                    .bind(new.msg_src.as_str()),
+                &Sql::new(
+                    "SELECT md5_key, md5_key_previous, md5_key_previous_until \
+                     FROM merchants WHERE msg_src = $1 LIMIT 1",
+                )
+                .bind(new.msg_src.as_str()),
             )
             .await?;
-        let md5_key = match (source_key, new.md5_key) {
-            (Some((shared,)), Some(given)) if given.expose() != shared => {
+        let (md5_key, previous, until) = match (source_key, new.md5_key) {
+            (Some((shared, ..)), Some(given)) if given.expose() != shared => {
                 return Ok(MerchantCreateOutcome::SourceKeyDiffers(new.msg_src));
             }
-            (Some((shared,)), _) => AppKey::new(shared),
-            (None, given) => given.unwrap_or_else(AppKey::generate),
+            (Some((shared, previous, until)), _) => (AppKey::new(shared), previous, until),
+            (None, given) => (given.unwrap_or_else(AppKey::generate), None, None),
         };
         let sql = Sql::new(format!(
             "INSERT INTO merchants ({MERCHANT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, \
+                     NULL, NULL, $15, $16) \
              ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
         ))
         .bind(new.mid)
@@ -151,7 +173,9 @@ impl MerchantStore {
         .bind(duration_ms(new.auto_pay_after))
         .bind(new.msg_src_id)
         .bind(new.payment_notices.as_str())
-        .bind(new.msg_src);
+        .bind(new.msg_src)
+        .bind(previous)
+        .bind(until.map(DateTime::<Utc>::from));
         let row: Option<MerchantRow> = tx.fetch_optional(&sql).await?;
         let Some(row) = row else {
             return Ok(MerchantCreateOutcome::MidTaken);
@@ -201,7 +225,8 @@ impl MerchantStore {
     }
 
     /// Applies a patch; `None` if there is no such merchant. A new communication key is
-    /// the key of the merchant's message source, so every merchant of it takes it.
+    /// the key of the merchant's message source, so every merchant of it takes it; it
+    /// replaces the key at once, so it ends a rotation's grace in progress too.
     pub async fn update_merchant(
         &self,
         mid: &str,
@@ -212,7 +237,8 @@ impl MerchantStore {
         if let Some(key) = &patch.md5_key {
             // A message source has one key: its other merchants change with this one.
             let shared = Sql::new(
-                "UPDATE merchants SET md5_key = $1, updated_at = $2 \
+                "UPDATE merchants SET md5_key = $1, updated_at = $2, \
+                 md5_key_previous = NULL, md5_key_previous_until = NULL \
                  WHERE msg_src = (SELECT msg_src FROM merchants WHERE mid = $3) AND mid <> $3",
             )
             .bind(key.expose())
@@ -237,6 +263,7 @@ impl MerchantStore {
         }
         if let Some(key) = &patch.md5_key {
             sql.push(", md5_key = ").push_bind(key.expose());
+            sql.push(", md5_key_previous = NULL, md5_key_previous_until = NULL");
         }
         if let Some(msg_src_id) = &patch.msg_src_id {
             sql.push(", msg_src_id = ").push_bind(msg_src_id);

@@ -17,6 +17,7 @@ pub mod payments;
 pub mod platform;
 pub mod process;
 pub mod receiver;
+pub mod rotation;
 
 use std::future::Future;
 use std::sync::Arc;

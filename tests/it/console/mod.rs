@@ -4,5 +4,6 @@
 mod browser;
 mod chinese;
 mod pages;
+mod rotation;
 mod states;
 mod times;

@@ -1,5 +1,5 @@
 //! Admin API of merchants: `POST|GET /admin/v1/merchants`, `GET|PATCH
-//! /admin/v1/merchants/{mid}`.
+//! /admin/v1/merchants/{mid}` (rotating a key is [`super::rotation`]'s).
 //!
 //! Creating a merchant issues its appId, appKey and communication key (`md5_key`, which
 //! signs payment-result notices), 32 random characters each; a merchant may bring its own
@@ -23,6 +23,7 @@ use crate::platform::auth::AppKey;
 use crate::platform::merchants::merchant::{Merchant, PaymentNotices};
 use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
 use crate::platform::merchants::requests::{MerchantField, MerchantRefused};
+use crate::platform::merchants::rotation::Credential;
 use crate::platform::merchants::SignType;
 use crate::platform::sandbox::Sandbox;
 
@@ -48,13 +49,34 @@ pub struct MerchantView {
     extra_copies: u32,
     /// Which order changes send a payment-result notice.
     payment_notices: PaymentNotices,
+    /// The rotations whose grace lasts: the key each replaced (never shown) is still
+    /// accepted until `grace_until`. Empty when none does.
+    rotations: Vec<GraceView>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
-impl From<Merchant> for MerchantView {
-    fn from(m: Merchant) -> Self {
+/// A rotation in its grace period.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GraceView {
+    credential: Credential,
+    /// When the replaced key stops being accepted.
+    grace_until: DateTime<Utc>,
+}
+
+impl MerchantView {
+    /// The merchant as the admin API shows it at `now`.
+    pub fn at(m: Merchant, now: DateTime<Utc>) -> Self {
+        let rotations = m
+            .graces(now)
+            .into_iter()
+            .map(|(credential, grace_until)| GraceView {
+                credential,
+                grace_until,
+            })
+            .collect();
         Self {
+            rotations,
             mid: m.mid,
             name: m.name,
             notify_url: m.notify_url,
@@ -108,6 +130,8 @@ fn invalid_code(field: MerchantField) -> &'static str {
         MerchantField::MsgSrc => "invalid_msg_src",
         MerchantField::ExtraCopies => "invalid_extra_copies",
         MerchantField::PaymentNotices => "invalid_payment_notices",
+        MerchantField::Credential => "invalid_credential",
+        MerchantField::Grace => "invalid_grace",
     }
 }
 
@@ -130,7 +154,10 @@ pub async fn create(
         .create(request)
         .await?
         .map_err(refused)?;
-    Ok((StatusCode::CREATED, Json(merchant.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(MerchantView::at(merchant, sandbox.now())),
+    ))
 }
 
 /// Every merchant.
@@ -139,8 +166,12 @@ pub async fn create(
     security(("admin_token" = [])))]
 pub async fn list(State(sandbox): State<Sandbox>) -> Result<Json<MerchantList>, ApiError> {
     let merchants = sandbox.merchants.merchants().await?;
+    let now = sandbox.now();
     Ok(Json(MerchantList {
-        merchants: merchants.into_iter().map(Into::into).collect(),
+        merchants: merchants
+            .into_iter()
+            .map(|m| MerchantView::at(m, now))
+            .collect(),
     }))
 }
 
@@ -162,7 +193,7 @@ pub async fn show(
         .merchant(&mid)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))?;
-    Ok(Json(merchant.into()))
+    Ok(Json(MerchantView::at(merchant, sandbox.now())))
 }
 
 /// Change a merchant's name, notify URL, simulated users and buyers, communication key,
@@ -187,5 +218,5 @@ pub async fn update(
         .update(&mid, request)
         .await?
         .map_err(refused)?;
-    Ok(Json(merchant.into()))
+    Ok(Json(MerchantView::at(merchant, sandbox.now())))
 }

@@ -1,10 +1,11 @@
 //! The platform's admin routes, mounted under `/admin/v1` behind the admin token and
-//! answering the admin API's errors (`{"error": {"code", "message"}}`): [`merchants`],
-//! [`contracts`], [`orders`] (shown by [`order_views`]) and the fixed QR codes a buyer
-//! scans ([`codes`]).
+//! answering the admin API's errors (`{"error": {"code", "message"}}`): [`merchants`]
+//! (with the [`rotation`] of their keys), [`contracts`], [`orders`] (shown by
+//! [`order_views`]) and the fixed QR codes a buyer scans ([`codes`]).
 
 pub mod codes;
 pub mod contracts;
 pub mod merchants;
 pub mod order_views;
 pub mod orders;
+pub mod rotation;

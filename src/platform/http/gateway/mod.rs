@@ -15,7 +15,8 @@
 //!    `BAD_REQUEST`;
 //! 2. `msgSrc` names a message source of the sandbox, else `INVALID_MSGSRC`;
 //! 3. `signType` is `MD5` or `SHA256` (or absent: MD5), else `BAD_REQUEST`;
-//! 4. `sign` is right for the source's key, else `BAD_SIGN`;
+//! 4. `sign` is right for the source's key (or, while a rotation's grace lasts, for the
+//!    key it replaced), else `BAD_SIGN`;
 //! 5. `msgType` names an operation, else `NO_SERVICE`;
 //! 6. the source serves `mid` (agent mode, spec §20.2), else `INVALID_MSGSRC`;
 //! 7. the operation's own fields and rules.
@@ -25,7 +26,8 @@
 //! `systemId`, `mid`, `tid` and `instMid` echoed, and `sign`. An answer is signed with
 //! the source's key by the request's `signType` (echoed when sent) whenever the source
 //! is known: only a body that cannot be read and an unknown source are answered
-//! unsigned, since there is no key to sign with.
+//! unsigned, since there is no key to sign with. A call signed with the key a rotation
+//! replaced, during its grace, is answered signed with that key.
 
 mod fixed;
 pub mod message;
@@ -42,6 +44,7 @@ use axum::Json;
 use serde_json::{Map, Value};
 
 use crate::platform::http::open::netpay::{NetpayCode, NetpayError};
+use crate::platform::merchants::rotation::{grace_note, Credential};
 use crate::platform::merchants::Merchant;
 use crate::platform::payments::sign::{self, SignType};
 use crate::platform::sandbox::Sandbox;
@@ -115,15 +118,24 @@ pub async fn api(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             signer,
         );
     };
-    let signer = Some((key.as_str(), sign_type));
-    if !message.verify(&key) {
+    // During a rotation's grace the source's replaced key is accepted too, and the
+    // answer is signed with the key the call was signed with.
+    let keys = first.accepted_md5_keys(sandbox.now());
+    let Some(key) = keys
+        .iter()
+        .find(|accepted| message.verify(accepted.key.expose()))
+        .map(|accepted| accepted.key.expose().to_owned())
+    else {
         let (string, _) = message.expected_sign(&key, sign_type);
         let why = format!(
-            "sign does not match: the sandbox hashed ({}) the sorted fields \"{string}\" followed by the communication key of {msg_src}",
-            sign_type.as_str()
+            "sign does not match: the sandbox hashed ({}) the sorted fields \"{string}\" followed by the communication key of {msg_src}{}",
+            sign_type.as_str(),
+            grace_note(Credential::Md5Key, &keys)
         );
+        let signer = Some((key.as_str(), sign_type));
         return refusal(&sandbox, Some(&message), NetpayCode::BadSign, why, signer);
-    }
+    };
+    let signer = Some((key.as_str(), sign_type));
     let msg_type = message.text("msgType").unwrap_or_default();
     let Some(operation) = Operation::of(msg_type) else {
         let why = format!(

@@ -1,5 +1,7 @@
 //! Authentication of the platform API: `POST /v1/token/access`, and the check of both
-//! `Authorization` schemes on every other call.
+//! `Authorization` schemes on every other call. While a rotation's grace lasts, a
+//! signature made with the replaced appKey is accepted too, and a token obtained with it
+//! expires when the grace ends at the latest.
 //!
 //! A refused request writes nothing. A nonce is only checked here; it is spent by the
 //! request's own write (see [`Caller::nonce`]), so a request refused later, for a bad
@@ -23,6 +25,7 @@ use crate::platform::auth::{
 };
 use crate::platform::http::open::error::{parse_body, success, PlatformError};
 use crate::platform::merchants::merchant::Merchant;
+use crate::platform::merchants::rotation::{grace_note, AcceptedKey, Credential};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::errcode::ErrCode;
 
@@ -229,18 +232,25 @@ impl BodySignature<'_> {
         check_nonce(self.nonce, malformed)?;
         let merchant = merchant_of(sandbox, self.app_id).await?;
         check_window(sandbox, self.timestamp, at, now)?;
-        let key = merchant.app_key.expose();
-        if !verify_body_signature(
-            self.app_id,
-            key,
-            self.timestamp,
-            self.nonce,
-            body,
-            self.signature,
-        ) {
+        // During a rotation's grace the replaced appKey is accepted too.
+        let keys = merchant.accepted_app_keys(now);
+        let verifies = |key: &AcceptedKey<'_>| {
+            verify_body_signature(
+                self.app_id,
+                key.key.expose(),
+                self.timestamp,
+                self.nonce,
+                body,
+                self.signature,
+            )
+        };
+        if !keys.iter().any(verifies) {
             return Err(PlatformError::new(
                 ErrCode::SignatureMismatch,
-                "Signature does not verify: expected Base64(HMAC-SHA256(appKey, AppId + Timestamp + Nonce + hex(SHA-256(body)))) over the exact body bytes",
+                format!(
+                    "Signature does not verify: expected Base64(HMAC-SHA256(appKey, AppId + Timestamp + Nonce + hex(SHA-256(body)))) over the exact body bytes{}",
+                    grace_note(Credential::AppKey, &keys)
+                ),
             ));
         }
         check_nonce_unspent(sandbox, self.app_id, self.nonce).await?;
@@ -299,26 +309,36 @@ pub async fn access_token(
     let merchant = merchant_of(&sandbox, &app_id).await?;
     let now = sandbox.now();
     check_window(&sandbox, &timestamp, at, now)?;
-    let key = merchant.app_key.expose();
-    if !verify_access_token_signature(&app_id, &timestamp, &nonce, key, &signature) {
+    // During a rotation's grace the replaced appKey is accepted too.
+    let keys = merchant.accepted_app_keys(now);
+    let Some(used) = keys.iter().find(|key| {
+        verify_access_token_signature(&app_id, &timestamp, &nonce, key.key.expose(), &signature)
+    }) else {
         return Err(PlatformError::new(
             ErrCode::SignatureMismatch,
-            "signature does not verify: expected lowercase hex SHA-256 of appId + timestamp + nonce + appKey",
+            format!(
+                "signature does not verify: expected lowercase hex SHA-256 of appId + timestamp + nonce + appKey{}",
+                grace_note(Credential::AppKey, &keys)
+            ),
         ));
-    }
+    };
     check_nonce_unspent(&sandbox, &app_id, &nonce).await?;
     let token = generate_credential(CREDENTIAL_LEN);
     let ttl = sandbox.settings.token_ttl;
+    let full_term = now + chrono::Duration::from_std(ttl).unwrap_or_default();
+    // A token obtained with the replaced key lasts no longer than that key's grace.
+    let expires_at = used.until.map_or(full_term, |until| until.min(full_term));
     let record = NewToken {
         token_hash: token_hash(&token),
         app_id: app_id.clone(),
-        expires_at: now + chrono::Duration::from_std(ttl).unwrap_or_default(),
+        expires_at,
     };
     let spend = nonce_use(&sandbox, &app_id, &nonce, at);
     if !sandbox.auth.issue_token(record, spend, now).await? {
         return Err(replayed(&nonce));
     }
-    success(json!({"accessToken": token, "expiresIn": ttl.as_secs()}))
+    let expires_in = (expires_at - now).num_seconds().max(0);
+    success(json!({"accessToken": token, "expiresIn": expires_in}))
 }
 
 #[cfg(test)]

@@ -213,6 +213,8 @@ mod planned {
             app_id: "app".into(),
             app_key: AppKey::new("app-key"),
             md5_key: AppKey::new("md5-key"),
+            app_key_grace: None,
+            md5_key_grace: None,
             sign_type: SignType::Md5,
             msg_src_id: "3194".into(),
             msg_src: "WWW.TEST.COM".into(),

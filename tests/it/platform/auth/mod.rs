@@ -6,4 +6,5 @@ mod body_sig;
 mod expiry;
 mod guide;
 mod request_time;
+mod rotation;
 mod tokens;

@@ -1,7 +1,8 @@
 //! The netpay bill gateway (`/netpay-route-server/api/`), called by a client written
 //! from the spec: its known answers, every operation on a bill, guarantee bills, the
-//! refusals (with nothing changed), message sources, the fields a bill echoes, self-made
-//! QR codes and bills.updateQRCode (also on a bill made before codes were kept), and the
+//! refusals (with nothing changed), message sources and the rotation of a source's key,
+//! the fields a bill echoes, self-made QR codes and bills.updateQRCode (also on a bill
+//! made before codes were kept), fixed QR codes and the payment-element query, and the
 //! returnUrl front channel of the bill page, also in a real browser.
 
 mod bills;
@@ -14,4 +15,5 @@ mod guarantee;
 mod known_answers;
 mod old_codes;
 mod refusals;
+mod rotation;
 mod sources;
