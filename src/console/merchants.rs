@@ -1,6 +1,6 @@
 //! The merchant pages: the list and the create form (the new appKey is shown once, with
-//! a copy button), one merchant's settings and key rotation ([`super::rotation`]), and
-//! its conformance check runs and reports.
+//! a copy button), one merchant's settings, key rotation ([`super::rotation`]) and fixed
+//! QR codes ([`super::codes`]), and its conformance check runs and reports.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::layout::{form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
 use super::{answered, back, internal, Console};
-use super::{rotation, states};
+use super::{codes, rotation, states};
 use crate::admin::ApiError;
 use crate::check::admin as checks;
 use crate::check::runs::Run;
@@ -21,6 +21,9 @@ use crate::duration::format_duration;
 use crate::platform::http::admin::merchants::refused;
 use crate::platform::merchants::merchant::PaymentNotices;
 use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
+
+/// The most fixed codes a merchant's page lists.
+const CODES_SHOWN: u32 = 50;
 
 fn create_form(ctx: &Ctx) -> Markup {
     html! {
@@ -145,6 +148,13 @@ pub async fn show(
         .await
         .map_err(internal)?;
     let running = runs.iter().any(|run| run.status == "running");
+    let codes = console
+        .sandbox
+        .orders
+        .store
+        .fixed_codes_of(&mid, CODES_SHOWN)
+        .await
+        .map_err(internal)?;
     let consent = merchant
         .auto_consent_after
         .map(format_duration)
@@ -185,6 +195,11 @@ pub async fn show(
             }
         }
         (rotation::card(&ctx, &merchant, console.sandbox.now()))
+        h2 { "Fixed QR codes" }
+        (codes::table(&codes, console.sandbox.now()))
+        @if codes.len() == CODES_SHOWN as usize {
+            p.muted { "The newest " (CODES_SHOWN) " are shown." }
+        }
         h2 { "Conformance checks" }
         div.card {
             p { "Sends real, signed notices to the notify URL and judges the answers." }

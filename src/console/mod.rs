@@ -7,11 +7,13 @@
 //! - [`layout`] — the page shell, the stylesheet and the small script;
 //! - [`states`] — every state shown by its name and a colour, one way for all;
 //! - [`notifications`], [`merchants`] (with the [`rotation`] of their keys),
-//!   [`contracts`], [`orders`] — the pages.
+//!   [`contracts`], [`orders`], [`codes`] (fixed QR codes, scanned from the page) — the
+//!   pages.
 //!
 //! With no admin token configured (allowed on loopback only), the console is open, like
 //! the API.
 
+pub mod codes;
 pub mod contracts;
 pub mod layout;
 pub mod merchants;
@@ -89,6 +91,8 @@ pub fn router(app: AppState, checks: Checks, admin_token: Option<String>) -> Rou
         .route("/console/orders/{id}", get(orders::show))
         .route("/console/orders/{id}/transitions", post(orders::transition))
         .route("/console/orders/{id}/refunds", post(orders::refund))
+        .route("/console/codes/{qr_code_id}", get(codes::show))
+        .route("/console/codes/{qr_code_id}/scans", post(codes::scan))
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),
             session::guard,

@@ -1,7 +1,8 @@
 //! The order pages: the list with filters, and one order with its payment, refunds,
-//! guarantee hold and notices, a button for every legal move (pay, close, refund the
-//! rest) and a form for a partial refund. The buttons call the order service, as the
-//! admin API does, and show the API's own message when it refuses.
+//! guarantee hold and notices (and, for a bill a scan made, its fixed code), a button
+//! for every legal move (pay, close, refund the rest) and a form for a partial refund.
+//! The buttons call the order service, as the admin API does, and show the API's own
+//! message when it refuses.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -31,7 +32,7 @@ pub struct ListQuery {
 }
 
 /// Yuan with two decimals, for people; the wire and the API say fen.
-fn yuan(fen: i64) -> String {
+pub fn yuan(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
 }
 
@@ -124,6 +125,17 @@ pub async fn show(
         .merchant(&order.mid)
         .await
         .map_err(internal)?;
+    // A bill made by a scan links back to its fixed code.
+    let fixed_code = match order.qr_code_id() {
+        Some(qr_code_id) => console
+            .sandbox
+            .orders
+            .store
+            .fixed_code(qr_code_id)
+            .await
+            .map_err(internal)?,
+        None => None,
+    };
     let addresses = merchant
         .as_ref()
         .map(|m| crate::platform::payments::notice::destinations(&order, m))
@@ -160,6 +172,9 @@ pub async fn show(
                     dt { "Status" } dd { (states::order(&order)) }
                     dt { (order.product.order_no_field()) } dd.mono { (order.order_no) }
                     dt { "Merchant" } dd { a href={ "/console/merchants/" (order.mid) } { (order.mid) } }
+                    @if let Some(code) = &fixed_code {
+                        dt { "Fixed code" } dd.mono { a href=(super::codes::href(&code.qr_code_id)) { (code.qr_code_id) } }
+                    }
                     dt { "Amount" } dd { (yuan(order.total_amount)) " yuan (" (order.total_amount) " fen)" }
                     dt { "Refunded" } dd { (yuan(order.refunded_amount)) " yuan" }
                     dt { "Description" } dd { (order.description) }

@@ -1,5 +1,6 @@
 //! How the console tells each state it shows: by its own name and by a colour
-//! ([`Tone`]), the same way for notifications, contracts, orders and check runs.
+//! ([`Tone`]), the same way for notifications, contracts, orders, fixed codes and check
+//! runs.
 
 use maud::Markup;
 
@@ -7,6 +8,7 @@ use super::layout::{badge, Tone};
 use crate::check::Outcome;
 use crate::outbox::Status;
 use crate::platform::contracts::contract::ContractState;
+use crate::platform::payments::fixed::FixedCode;
 use crate::platform::payments::guarantee::SecureStatus;
 use crate::platform::payments::order::{Order, OrderState};
 
@@ -47,6 +49,18 @@ pub const fn order_tone(state: OrderState) -> Tone {
 /// An order's state, as its product names it on the wire (`billStatus` or `status`).
 pub fn order(order: &Order) -> Markup {
     badge(order.status(), order_tone(order.state))
+}
+
+/// A fixed QR code at `now`: `open` (a scan pays), `closed` (by the merchant) or
+/// `expired`.
+pub fn fixed_code(code: &FixedCode, now: chrono::DateTime<chrono::Utc>) -> Markup {
+    if code.open_at(now) {
+        badge("open", Tone::Ok)
+    } else if code.closed_at.is_some() {
+        badge("closed", Tone::Idle)
+    } else {
+        badge("expired", Tone::Idle)
+    }
 }
 
 /// A guarantee bill's hold (`secureStatus`).

@@ -1,7 +1,7 @@
 //! A client of the netpay bill gateway written from the spec (V3.5 §14, the reference's
 //! §2), not from the crate: it writes the JSON body itself, field by field in the order
 //! given, signs the sorted fields with the source's key, and checks the sign of every
-//! answer the same way.
+//! answer the same way; and the merchant's signed answer to a payment-element query.
 
 use md5::{Digest as _, Md5};
 use serde_json::{json, Value};
@@ -195,6 +195,21 @@ pub async fn test_merchant(app: &TestApp, notify_url: &str) -> Value {
         }),
     )
     .await
+}
+
+/// The merchant's answer to a payment-element query: `fields`, signed with `key` by MD5
+/// as the spec's example answer (no signType), written here without the crate.
+pub fn signed_answer(fields: &[(&str, &str)], key: &str) -> &'static str {
+    let pairs: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let mut object = serde_json::Map::new();
+    for (k, v) in fields {
+        object.insert((*k).to_owned(), Value::String((*v).to_owned()));
+    }
+    object.insert("sign".into(), Value::String(sign(&pairs, key, "MD5")));
+    Box::leak(Value::Object(object).to_string().into_boxed_str())
 }
 
 /// The answer's `errCode` and `errMsg`, for a refusal's assertion.

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod browser;
 pub mod check;
+pub mod console;
 pub mod contracts;
 pub mod egress;
 pub mod gateway;

@@ -5,6 +5,7 @@ use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::common::console::form_token;
 use crate::common::{Receiver, Reply, TestApp, TestDb, ADMIN_TOKEN};
 
 fn client() -> reqwest::Client {
@@ -36,15 +37,6 @@ async fn sign_in(app: &TestApp, http: &reqwest::Client) -> String {
         "the cookie does not carry the token itself"
     );
     cookie.split(';').next().unwrap().to_owned()
-}
-
-/// The form token of a page (every form carries the same one).
-fn form_token(html: &str) -> String {
-    let at = html
-        .find("name=\"form_token\" value=\"")
-        .expect("a form token")
-        + 25;
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
 }
 
 both_backends!(

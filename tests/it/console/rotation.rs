@@ -3,41 +3,16 @@
 //! a refused rotation (a bad grace, no form token) changes nothing. Each test runs on
 //! SQLite and PostgreSQL.
 
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use ums_notify::clock::Clock;
 
 use crate::common::auth::t0;
+use crate::common::console::{form_token, signed_in};
 use crate::common::platform::MID;
-use crate::common::{TestApp, TestDb, ADMIN_TOKEN};
+use crate::common::{TestApp, TestDb};
 
 both_backends!(the_merchant_page_rotates_a_key_and_shows_it_once);
-
-/// A client that does not follow redirects, signed in: it and its session cookie.
-async fn signed_in(app: &TestApp) -> (reqwest::Client, String) {
-    let http = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let response = http
-        .post(app.url("/console/sign-in"))
-        .form(&[("token", ADMIN_TOKEN), ("next", "/console/merchants")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    (http, cookie)
-}
-
-/// The form token of a page.
-fn form_token(html: &str) -> String {
-    let marker = "name=\"form_token\" value=\"";
-    let at = html.find(marker).expect("a form token") + marker.len();
-    html[at..at + html[at..].find('"').unwrap()].to_owned()
-}
 
 async fn merchant(app: &TestApp) -> Value {
     let (status, merchant) = app.get(&format!("/admin/v1/merchants/{MID}")).await;

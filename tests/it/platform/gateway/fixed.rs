@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::common::gateway::{
-    assert_refused, s, sign, test_merchant, Gateway, TEST_KEY, TEST_MID, TEST_SRC,
+    assert_refused, s, sign, signed_answer, test_merchant, Gateway, TEST_KEY, TEST_MID, TEST_SRC,
 };
 use crate::common::payment_notices::Notice;
 use crate::common::payments::{order_count, NOWHERE, WAIT};
@@ -118,21 +118,6 @@ async fn a_code_with_an_amount_is_paid_scan_after_scan(db: TestDb) {
         "a closed code makes no bill"
     );
     app.stop().await;
-}
-
-/// The merchant's answer to a payment-element query: `fields`, signed with `key` by MD5
-/// as the spec's example answer (no signType), written here without the crate.
-fn signed_answer(fields: &[(&str, &str)], key: &str) -> &'static str {
-    let pairs: Vec<(String, String)> = fields
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let mut object = serde_json::Map::new();
-    for (k, v) in fields {
-        object.insert((*k).to_owned(), Value::String((*v).to_owned()));
-    }
-    object.insert("sign".into(), Value::String(sign(&pairs, key, "MD5")));
-    Box::leak(Value::Object(object).to_string().into_boxed_str())
 }
 
 async fn a_code_without_an_amount_asks_the_merchant(db: TestDb) {
