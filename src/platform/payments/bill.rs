@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 
 use crate::platform::payments::fields::source_number;
 use crate::platform::payments::order::{Order, Product};
+use crate::platform::payments::split::SplitPlan;
 use crate::platform::wire::time::format_wall_clock;
 
 /// The path of a code's URL, and of the sandbox's bill page.
@@ -46,6 +47,8 @@ pub struct BillData {
     pub goods: Option<String>,
     /// Where the bill page sends the buyer back to, with the signed result.
     pub return_url: Option<String>,
+    /// A split bill's plan and what each share has left ([`super::split`]).
+    pub split: Option<SplitPlan>,
 }
 
 /// The bill data a merchant asks for: its own code (`None`: the platform makes one) and
@@ -57,6 +60,7 @@ pub struct BillTerms {
     pub counter_no: Option<String>,
     pub goods: Option<String>,
     pub return_url: Option<String>,
+    pub split: Option<SplitPlan>,
 }
 
 impl BillTerms {
@@ -73,6 +77,7 @@ impl BillTerms {
             counter_no: self.counter_no,
             goods: self.goods,
             return_url: self.return_url,
+            split: self.split,
         }
     }
 }
@@ -170,6 +175,7 @@ pub(crate) fn of_row(
     code: (Option<String>, Option<String>),
     echoed: (Option<String>, Option<String>, Option<String>),
     return_url: Option<String>,
+    split: Option<SplitPlan>,
 ) -> anyhow::Result<Option<BillData>> {
     if product != Product::Bill {
         return Ok(None);
@@ -185,6 +191,7 @@ pub(crate) fn of_row(
         counter_no,
         goods,
         return_url,
+        split,
     }))
 }
 

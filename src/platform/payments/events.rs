@@ -1,5 +1,6 @@
 //! What happens to an order: a buyer pays, the order is closed or expires, a refund is
-//! made, a guarantee bill's hold is completed or cancelled. Each event is checked against
+//! made (of a split bill's shares too, [`super::split`]), a guarantee bill's hold is
+//! completed or cancelled. Each event is checked against
 //! the state machine ([`super::order`], [`super::guarantee`]) and planned with its
 //! payment-result notices; pure, the store runs it inside the transaction that writes
 //! its result.
@@ -11,6 +12,7 @@ use crate::platform::merchants::merchant::Merchant;
 use crate::platform::payments::guarantee::{self, Settlement};
 use crate::platform::payments::notice::{self, Event};
 use crate::platform::payments::order::{Order, OrderRefusal, OrderState, Payment, Refund};
+use crate::platform::payments::split::{self, ShareRefund};
 use crate::policy::RetryPolicy;
 
 /// What happens.
@@ -32,6 +34,13 @@ pub enum OrderEvent {
     /// A guarantee bill's hold is completed or cancelled ([`guarantee::settle`]); what
     /// goes back to the buyer is a refund the platform numbers.
     Guarantee(Settlement),
+    /// A partial refund of a split bill ([`split`]): one sub-merchant's part and the
+    /// platform's, `share.total()` fen, under `refund_order_id` as for [`Self::Refund`].
+    SplitRefund {
+        refund_order_id: String,
+        share: ShareRefund,
+        generated: bool,
+    },
 }
 
 /// Who makes it happen.
@@ -66,6 +75,9 @@ impl OrderChange {
         match &self.event {
             OrderEvent::Refund {
                 refund_order_id, ..
+            }
+            | OrderEvent::SplitRefund {
+                refund_order_id, ..
             } => Some(refund_order_id),
             _ => None,
         }
@@ -98,6 +110,54 @@ pub(crate) fn refund_target_order_id() -> String {
         .map(|_| char::from(b'0' + rand::random_range(0..10u8)))
         .collect();
     format!("5030{digits}")
+}
+
+/// A refund asked for: `amount` fen under `refund_order_id` (which the platform
+/// `generated`), naming a split bill's `share` or none.
+struct Asked<'a> {
+    refund_order_id: &'a str,
+    amount: i64,
+    generated: bool,
+    share: Option<&'a ShareRefund>,
+}
+
+/// The refund `asked` of `current` at `now`, given the refund already made under its
+/// number: `next` (a copy of `current`) takes the refunded amount and, on a split bill,
+/// what is left of each share.
+fn plan_refund(
+    current: &Order,
+    next: &mut Order,
+    existing_refund: Option<&Refund>,
+    asked: &Asked<'_>,
+    now: DateTime<Utc>,
+) -> Result<Refund, Refused> {
+    let amount = asked.amount;
+    if let Some(existing) = existing_refund {
+        return Err(if existing.amount == amount {
+            Refused::Repeated(existing.clone())
+        } else {
+            Refused::Rule(OrderRefusal::RefundIdReused(
+                asked.refund_order_id.to_owned(),
+            ))
+        });
+    }
+    current.check_refund(amount).map_err(Refused::Rule)?;
+    if asked.generated && current.refunded_amount > 0 {
+        return Err(Refused::Rule(OrderRefusal::RefundOrderIdRequired {
+            product: current.product,
+            refunded: current.refunded_amount,
+        }));
+    }
+    split::on_refund(current, next, amount, asked.share)
+        .map_err(|refusal| Refused::Rule(refusal.into()))?;
+    next.state = OrderState::Refunded;
+    next.refunded_amount += amount;
+    Ok(Refund {
+        refund_order_id: asked.refund_order_id.to_owned(),
+        amount,
+        target_order_id: refund_target_order_id(),
+        created_at: now,
+    })
 }
 
 /// What `change` does to `current` of `merchant`, given the refund already made under
@@ -160,29 +220,39 @@ pub fn plan(
             generated,
         } => {
             // Read under the order's lock, so two refunds of "the rest" cannot both take it.
-            let amount = &amount.unwrap_or(current.refundable());
-            if let Some(existing) = existing_refund {
-                return Err(if existing.amount == *amount {
-                    Refused::Repeated(existing.clone())
-                } else {
-                    Refused::Rule(OrderRefusal::RefundIdReused(refund_order_id.clone()))
-                });
-            }
-            current.check_refund(*amount).map_err(Refused::Rule)?;
-            if *generated && current.refunded_amount > 0 {
-                return Err(Refused::Rule(OrderRefusal::RefundOrderIdRequired {
-                    product: current.product,
-                    refunded: current.refunded_amount,
-                }));
-            }
-            next.state = OrderState::Refunded;
-            next.refunded_amount += amount;
-            refund = Some(Refund {
-                refund_order_id: refund_order_id.clone(),
-                amount: *amount,
-                target_order_id: refund_target_order_id(),
-                created_at: now,
-            });
+            let amount = amount.unwrap_or(current.refundable());
+            let asked = Asked {
+                refund_order_id,
+                amount,
+                generated: *generated,
+                share: None,
+            };
+            refund = Some(plan_refund(
+                current,
+                &mut next,
+                existing_refund,
+                &asked,
+                now,
+            )?);
+        }
+        OrderEvent::SplitRefund {
+            refund_order_id,
+            share,
+            generated,
+        } => {
+            let asked = Asked {
+                refund_order_id,
+                amount: share.total(),
+                generated: *generated,
+                share: Some(share),
+            };
+            refund = Some(plan_refund(
+                current,
+                &mut next,
+                existing_refund,
+                &asked,
+                now,
+            )?);
         }
         OrderEvent::Guarantee(settlement) => {
             refund =

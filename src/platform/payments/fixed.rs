@@ -338,6 +338,7 @@ impl OrderService {
                 counter_no: scan.counter_no.or_else(|| code.counter_no.clone()),
                 goods: None,
                 return_url: code.return_url.clone(),
+                split: None,
             }),
         };
         let mut new = self.draft(merchant, terms, code.notify.clone(), code.own_notify, now);

@@ -1,6 +1,6 @@
 //! Netpay payments: an order, QR bill or trade order, with its states and refunds
 //! ([`order`]) and why it does not move ([`refusal`]), what paying, closing and
-//! refunding do ([`events`]), a guarantee bill's hold ([`guarantee`]), the field rules
+//! refunding do ([`events`]), a guarantee bill's hold ([`guarantee`]), a split bill's plan ([`split`]), the field rules
 //! both APIs share ([`fields`]), the payment-result notice family ([`notice`]) and its
 //! `sign` ([`sign`]), drafting orders and applying events, and the rules of an admin's
 //! requests ([`service`], taking and answering [`requests`]) and their rows ([`store`]);
@@ -21,6 +21,7 @@ pub mod refusal;
 pub mod requests;
 pub mod service;
 pub mod sign;
+pub mod split;
 pub mod store;
 mod writes;
 

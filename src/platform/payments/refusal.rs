@@ -1,9 +1,10 @@
 //! Why an order does not move: the refusals of the state machine and the refund rules
-//! ([`OrderRefusal`], with a guarantee bill's own), each with the words a merchant or an
+//! ([`OrderRefusal`], with a guarantee bill's and a split bill's own), each with the words a merchant or an
 //! admin reads.
 
 use crate::platform::payments::guarantee::GuaranteeRefusal;
 use crate::platform::payments::order::Product;
+use crate::platform::payments::split::SplitRefusal;
 
 /// A move the state machine does not allow, or a refund it cannot take.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +40,9 @@ pub enum OrderRefusal {
     /// A guarantee bill's hold is not completed or cancelled.
     #[error(transparent)]
     Guarantee(#[from] GuaranteeRefusal),
+    /// A refund of a split bill breaks the split's rules.
+    #[error(transparent)]
+    Split(#[from] SplitRefusal),
 }
 
 /// What a refusal calls an order of `product`.

@@ -1,8 +1,9 @@
 //! Orders in storage: their rows and refunds, creation, listing, and the order event
 //! that writes its refund and enqueues its notices in the same transaction; a guarantee
-//! bill's columns in [`guarantee`].
+//! bill's columns in [`guarantee`], a split bill's in [`split`].
 
 pub(super) mod guarantee;
+pub(super) mod split;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -25,7 +26,8 @@ pub(super) const ORDER_COLUMNS: &str =
      total_amount, refunded_amount, description, notify_url, notify_host, target_sys, \
      target_order_id, buyer_id, seq_id, paid_at, closed_at, expires_at, pay_due_at, \
      created_at, updated_at, return_url, cashier_token, own_notify, qr_code_id, qr_code_url, \
-     member_id, counter_no, goods, secure_transaction, secure_status, completed_amount";
+     member_id, counter_no, goods, secure_transaction, secure_status, completed_amount, \
+     split_plan";
 
 const REFUND_COLUMNS: &str = "refund_order_id, amount, target_order_id, created_at";
 
@@ -118,6 +120,7 @@ struct OrderRow {
     goods: Option<String>,
     #[sqlx(flatten)]
     guarantee: guarantee::GuaranteeRow,
+    split_plan: Option<String>,
 }
 
 impl TryFrom<OrderRow> for Order {
@@ -146,6 +149,7 @@ impl TryFrom<OrderRow> for Order {
             (row.qr_code_id, row.qr_code_url),
             (row.member_id, row.counter_no, row.goods),
             row.return_url.clone().filter(|_| product == Product::Bill),
+            split::plan(row.split_plan).with_context(what)?,
         )?;
         Ok(Order {
             id: row.id,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::db::{Sql, Tx};
 use crate::platform::payments::events::Planned;
 use crate::platform::payments::order::{NewOrder, Order, Refund};
-use crate::platform::payments::store::{fetch_order, guarantee, ORDER_COLUMNS};
+use crate::platform::payments::store::{fetch_order, guarantee, split, ORDER_COLUMNS};
 use crate::producer::{enqueue_in, Receipt};
 
 /// Inserts the unpaid order `new` created at `now`; `None` when the merchant already has
@@ -26,9 +26,9 @@ pub(super) async fn insert_order(
         "INSERT INTO orders (mid, tid, inst_mid, product, order_no, bill_date, state, \
          total_amount, description, notify_url, notify_host, expires_at, pay_due_at, \
          created_at, updated_at, return_url, cashier_token, own_notify, qr_code_id, \
-         qr_code_url, member_id, counter_no, goods, secure_transaction) \
+         qr_code_url, member_id, counter_no, goods, secure_transaction, split_plan) \
          VALUES ($1, $2, $3, $4, $5, $6, 'UNPAID', $7, $8, $9, $10, $11, $12, $13, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21, $22) \
+         $15, $16, $17, $18, $19, $20, $21, $22, $23) \
          ON CONFLICT (mid, order_no) DO NOTHING RETURNING {ORDER_COLUMNS}"
     ))
     .bind(&new.mid)
@@ -52,7 +52,8 @@ pub(super) async fn insert_order(
     .bind(bill.and_then(|b| b.member_id.as_deref()))
     .bind(bill.and_then(|b| b.counter_no.as_deref()))
     .bind(bill.and_then(|b| b.goods.as_deref()))
-    .bind(i32::from(new.guarantee));
+    .bind(i32::from(new.guarantee))
+    .bind(split::stored(bill.and_then(|b| b.split.as_ref()))?);
     fetch_order(tx, &insert).await
 }
 
@@ -72,8 +73,8 @@ pub(super) async fn write_planned(
     let update = Sql::new(
         "UPDATE orders SET state = $1, refunded_amount = $2, target_sys = $3, \
          target_order_id = $4, buyer_id = $5, seq_id = $6, paid_at = $7, closed_at = $8, \
-         pay_due_at = $9, updated_at = $10, secure_status = $11, completed_amount = $12 \
-         WHERE id = $13",
+         pay_due_at = $9, updated_at = $10, secure_status = $11, completed_amount = $12, \
+         split_plan = $13 WHERE id = $14",
     )
     .bind(order.state.as_str())
     .bind(order.refunded_amount)
@@ -87,6 +88,9 @@ pub(super) async fn write_planned(
     .bind(order.updated_at)
     .bind(secure_status)
     .bind(completed_amount)
+    .bind(split::stored(
+        order.bill.as_ref().and_then(|b| b.split.as_ref()),
+    )?)
     .bind(order.id);
     tx.execute(&update).await?;
     if let Some(refund) = &refund {

@@ -1,11 +1,12 @@
-//! How the admin API shows orders, their payments, refunds and guarantee holds, and the
-//! answers to order changes.
+//! How the admin API shows orders, their payments, refunds, guarantee holds and split
+//! plans, and the answers to order changes.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::platform::payments::guarantee::hold_ends_at;
 use crate::platform::payments::order::{Order, OrderState, Product, Refund};
+use crate::platform::payments::split::{plan_of, Share, SplitPlan};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentView {
@@ -49,6 +50,54 @@ pub struct GuaranteeView {
     cancels_at: Option<DateTime<Utc>>,
 }
 
+/// One share of a split bill, in fen.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShareView {
+    /// The sub-merchant's `mid`; absent on the platform's share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mid: Option<String>,
+    amount: i64,
+    refunded: i64,
+    /// What is left of it to refund.
+    left: i64,
+}
+
+impl ShareView {
+    fn new(mid: Option<String>, share: Share) -> Self {
+        Self {
+            mid,
+            amount: share.amount,
+            refunded: share.refunded,
+            left: share.left(),
+        }
+    }
+}
+
+/// A split bill's plan (分账, made with `divisionFlag=true`) and what is left of each share.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SplitView {
+    /// `goods` (in proportion to the items' `subOrderAmount`) or `subOrders` (exactly).
+    by: &'static str,
+    /// The platform merchant's share (`platformAmount`).
+    platform: ShareView,
+    /// Each sub-merchant's share.
+    sub_orders: Vec<ShareView>,
+}
+
+impl From<&SplitPlan> for SplitView {
+    fn from(plan: &SplitPlan) -> Self {
+        Self {
+            by: plan.by.as_str(),
+            platform: ShareView::new(None, plan.platform),
+            sub_orders: plan
+                .sub_orders
+                .iter()
+                .map(|sub| ShareView::new(Some(sub.mid.clone()), sub.share))
+                .collect(),
+        }
+    }
+}
+
 /// An order as the admin API shows it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
@@ -85,6 +134,9 @@ pub struct OrderView {
     /// A guarantee bill's hold; absent on other orders.
     #[serde(skip_serializing_if = "Option::is_none")]
     guarantee: Option<GuaranteeView>,
+    /// A split bill's plan; absent on other orders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    split: Option<SplitView>,
     /// Oldest first; only in the answers about one order.
     #[serde(skip_serializing_if = "Option::is_none")]
     refunds: Option<Vec<RefundView>>,
@@ -122,6 +174,7 @@ impl OrderView {
             allowed_transitions,
             refundable_amount: if refundable { order.refundable() } else { 0 },
             guarantee,
+            split: plan_of(&order).map(SplitView::from),
             mid: order.mid,
             product: order.product,
             order_no: order.order_no,

@@ -74,6 +74,11 @@ pub fn refused(refusal: OrderRefused) -> ApiError {
             OrderRefusal::RefundOrderIdRequired { .. } => {
                 ApiError::invalid("invalid_field", message)
             }
+            // The admin API names no share: it refunds a split bill in full only.
+            OrderRefusal::Split(split) if split.is_malformed() => {
+                ApiError::invalid("invalid_amount", message)
+            }
+            OrderRefusal::Split(_) => ApiError::conflict("refund_exceeds_amount", message),
         },
         OrderRefused::RefundRepeated(_) => ApiError::conflict("duplicate_refund_order_id", message),
     }

@@ -48,6 +48,7 @@ pub async fn create(sandbox: &Sandbox, request: &Request) -> Result<Answered, Ne
             Some(url.to_owned())
         }
     };
+    request.no_split("a fixed code")?;
     let bill = bill_data(request, true)?;
     let now = sandbox.now();
     let merchant = &request.caller.merchant;

@@ -146,7 +146,7 @@ async fn close_qr_code(call: &Call<'_>) -> Result<Answered, NetpayError> {
             call.sandbox.now(),
         );
         let (order, refund) = request
-            .refund(call.sandbox, &order, Some(number), refundable)
+            .refund(call.sandbox, &order, Some(number), refundable, None)
             .await?;
         let mut fields = bill_fields(&order);
         put(&mut fields, "billStatus", order.status());

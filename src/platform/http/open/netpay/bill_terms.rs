@@ -2,7 +2,8 @@
 //! `bills/get-qrcode`, the gateway's `bills.getQRCode` and its `bills.updateQRCode`: the
 //! bill's number, date, amount, description and expiry, and what the bill echoes or
 //! sends the buyer back to (`memberId`, `counterNo`, `goods`, `returnUrl`), with the
-//! merchant's own `qrCodeId` where a new code is made.
+//! merchant's own `qrCodeId` and a split bill's plan (`divisionFlag`, [`super::split`])
+//! where a new code is made.
 
 use serde_json::Value;
 
@@ -39,10 +40,16 @@ pub fn bill_terms(
     check_bill_date(&bill_date)?;
     let total_amount = request.amount("totalAmount")?;
     let description = request.description("billDesc")?;
-    let bill = bill_data(request, own_code)?;
+    let guarantee = request.secure_transaction()?;
+    let mut bill = bill_data(request, own_code)?;
+    if own_code {
+        bill.split = request.split_plan(total_amount)?;
+    } else {
+        request.no_split("bills.updateQRCode (its fields have no split, spec §4)")?;
+    }
     Ok(OrderTerms {
         bill_date,
-        guarantee: request.secure_transaction()?,
+        guarantee,
         bill: Some(bill),
         ..request.terms(
             Product::Bill,
@@ -87,5 +94,6 @@ pub fn bill_data(request: &Request, own_code: bool) -> Result<BillTerms, NetpayE
         counter_no: echoed("counterNo")?,
         goods,
         return_url,
+        split: None,
     })
 }

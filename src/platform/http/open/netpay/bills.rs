@@ -216,8 +216,8 @@ pub async fn refund(
     answer(&sandbox, "refund succeeded", fields)
 }
 
-/// Refunds the bill named by `billNo` and `billDate` as a refund request asks; what it
-/// answers.
+/// Refunds the bill named by `billNo` and `billDate` as a refund request asks (of a split
+/// bill: in full, or one sub-merchant's part and the platform's); what it answers.
 pub async fn refund_fields(
     sandbox: &Sandbox,
     request: &mut Request,
@@ -225,8 +225,9 @@ pub async fn refund_fields(
     let order = bill(request, sandbox).await?;
     let amount = request.amount("refundAmount")?;
     let refund_order_id = request.refund_order_id()?;
+    let share = request.share_refund(amount)?;
     let (order, refund) = request
-        .refund(sandbox, &order, refund_order_id, amount)
+        .refund(sandbox, &order, refund_order_id, amount, share)
         .await?;
     let mut fields = bill_fields(&order);
     put(&mut fields, "billStatus", order.status());

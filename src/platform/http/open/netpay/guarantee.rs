@@ -10,7 +10,7 @@ use crate::platform::payments::order::{Guarantee, Order};
 impl Request {
     /// A boolean flag: `"true"` or `"false"` as the spec writes them (or a JSON boolean),
     /// `false` when absent.
-    fn flag(&self, name: &str) -> Result<bool, NetpayError> {
+    pub(super) fn flag(&self, name: &str) -> Result<bool, NetpayError> {
         match self.fields.get(name) {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(flag)) => Ok(*flag),

@@ -1,5 +1,5 @@
 //! The netpay order APIs merchants call (`/v1/netpay/...`): C-scans-B QR bills
-//! ([`bills`], their terms read by [`bill_terms`], each bill's page at its code's URL in
+//! ([`bills`], their terms read by [`bill_terms`], a split bill's by [`split`], each bill's page at its code's URL in
 //! [`bill_page`]), mini-program orders ([`trade`]) and H5 orders by browser redirect
 //! ([`h5`], with the sandbox's [`cashier`] page), answered in netpay's own style. A
 //! handler reads its call as a [`Request`].
@@ -22,6 +22,7 @@ pub mod cashier;
 pub mod guarantee;
 pub mod h5;
 mod request;
+pub mod split;
 pub mod trade;
 
 pub use request::Request;
@@ -190,6 +191,11 @@ pub fn refused(outcome: OrderChangeOutcome, nonce: &str) -> NetpayError {
             }
             // A field the request lacks, as the platform says of any missing field.
             OrderRefusal::RefundOrderIdRequired { .. } => {
+                NetpayError::new(NetpayCode::BadRequest, refusal.to_string())
+            }
+            // A split refund's field missing or not of the bill; more than a share has
+            // left is not allowed, as more than the bill has left is not.
+            OrderRefusal::Split(ref split) if split.is_malformed() => {
                 NetpayError::new(NetpayCode::BadRequest, refusal.to_string())
             }
             _ => NetpayError::new(NetpayCode::OperationNotAllowed, refusal.to_string()),

@@ -12,6 +12,7 @@ use crate::platform::payments::events::{Cause, OrderEvent, Refused};
 use crate::platform::payments::fields as order_fields;
 use crate::platform::payments::order::{Order, Product, Refund};
 use crate::platform::payments::service::OrderTerms;
+use crate::platform::payments::split::ShareRefund;
 use crate::platform::payments::store::{OrderChangeOutcome, OrderCreateOutcome};
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::fields;
@@ -287,13 +288,15 @@ impl Request {
     /// Refunds `amount` fen of `order` under `refund_order_id`: the refund made now, or
     /// the one already made under that number for that amount (not made twice). Without
     /// a number the platform makes one up (the order number's source number, the time and
-    /// random digits), which only a first refund of the order may do.
+    /// random digits), which only a first refund of the order may do. A partial refund
+    /// of a split bill names its `share` (whose total is `amount`).
     pub async fn refund(
         &mut self,
         sandbox: &Sandbox,
         order: &Order,
         refund_order_id: Option<String>,
         amount: i64,
+        share: Option<ShareRefund>,
     ) -> Result<(Order, Refund), NetpayError> {
         let generated = refund_order_id.is_none();
         let refund_order_id = refund_order_id.unwrap_or_else(|| {
@@ -303,10 +306,17 @@ impl Request {
             )
         });
         let (nonce, nonce_text) = self.take_nonce();
-        let event = OrderEvent::Refund {
-            refund_order_id,
-            amount: Some(amount),
-            generated,
+        let event = match share {
+            None => OrderEvent::Refund {
+                refund_order_id,
+                amount: Some(amount),
+                generated,
+            },
+            Some(share) => OrderEvent::SplitRefund {
+                refund_order_id,
+                share,
+                generated,
+            },
         };
         let outcome = sandbox
             .orders

@@ -205,7 +205,7 @@ pub async fn refund(
     let amount = request.amount("refundAmount")?;
     let refund_order_id = request.refund_order_id()?;
     let (order, refund) = request
-        .refund(&sandbox, &order, refund_order_id, amount)
+        .refund(&sandbox, &order, refund_order_id, amount, None)
         .await?;
     let mut fields = trade_fields(&order);
     put_refund(&mut fields, &refund);

@@ -1,0 +1,1 @@
+../shared/0017_split_bills.sql
