@@ -307,6 +307,8 @@ pub enum ScanRefused {
     Payment(OrderChangeOutcome),
     /// The platform's bill number was taken (a near-impossible draw): nothing was made.
     NumberTaken,
+    /// The code was closed, or expired, before the bill was made: nothing was made.
+    Closed,
 }
 
 impl OrderService {
@@ -346,7 +348,22 @@ impl OrderService {
             // The bill carries the code's URL as it was handed out.
             bill.qr_code_url = code.qr_code_url.clone();
         }
+        // The buyer pays now: the simulated buyer's own payment does not race this one.
+        new.pay_due_at = None;
         let mut tx = self.store.db.begin().await?;
+        // The code is read again, locked, in the transaction that makes the bill: one
+        // closed (or expired) while the scan asked the merchant for its amount makes none.
+        let lock = tx.row_lock();
+        let open = Sql::new(format!(
+            "SELECT qr_code_id FROM fixed_codes WHERE qr_code_id = $1 AND closed_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2){lock}"
+        ))
+        .bind(code.qr_code_id.as_str())
+        .bind(now);
+        let still_open: Option<(String,)> = tx.fetch_optional(&open).await?;
+        if still_open.is_none() {
+            return Ok(Err(ScanRefused::Closed));
+        }
         let Some(order) = insert_order(&mut tx, &new, now).await? else {
             return Ok(Err(ScanRefused::NumberTaken));
         };

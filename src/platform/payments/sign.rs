@@ -57,9 +57,10 @@ pub fn verify(params: &[(String, String)], md5_key: &str) -> bool {
     let Some(given) = params.iter().find(|(name, _)| name == "sign") else {
         return false;
     };
+    // A blank signType is neither sent nor signed (V3.4): MD5, as when absent.
     let sign_type = params
         .iter()
-        .find(|(name, _)| name == "signType")
+        .find(|(name, value)| name == "signType" && !is_blank(value))
         .map_or(Some(SignType::Md5), |(_, value)| SignType::parse(value));
     let Some(sign_type) = sign_type else {
         return false;

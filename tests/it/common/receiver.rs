@@ -24,6 +24,8 @@ pub enum Reply {
     Hang,
     /// Answers with the status after a delay.
     Slow(u16, Duration),
+    /// Answers with the status and body once the test lets it (`notify_one`).
+    Held(u16, &'static str, Arc<Notify>),
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +146,10 @@ async fn handle(
         Reply::Slow(code, delay) => {
             tokio::time::sleep(delay).await;
             StatusCode::from_u16(code).unwrap().into_response()
+        }
+        Reply::Held(code, body, gate) => {
+            gate.notified().await;
+            (StatusCode::from_u16(code).unwrap(), body).into_response()
         }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;

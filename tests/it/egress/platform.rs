@@ -86,6 +86,23 @@ async fn a_refused_notify_url_is_refused_at_every_door(db: TestDb) {
             "{answer}"
         );
 
+        let answer = gw
+            .call(
+                &app,
+                "bills.getQRCode",
+                MID,
+                vec![("payInfoQueryAddr", s(*url))],
+            )
+            .await;
+        assert_eq!(answer["errCode"], "BAD_REQUEST", "{url}: {answer}");
+        assert!(
+            answer["errMsg"]
+                .as_str()
+                .unwrap()
+                .starts_with("payInfoQueryAddr: "),
+            "{answer}"
+        );
+
         let contract = sign_body(MID, &format!("C2026120310{n}"), Some(url), app.clock.now());
         let answer = shop.call(&app, SIGN, &contract).await;
         assert_eq!(answer["errCode"], "1005", "{url}: {answer}");
@@ -93,6 +110,8 @@ async fn a_refused_notify_url_is_refused_at_every_door(db: TestDb) {
         assert!(info.contains("--destinations public"), "{answer}");
     }
     assert_eq!(order_count(&app).await, 0);
+    let (_, codes) = app.get(&format!("/admin/v1/merchants/{MID}")).await;
+    assert_eq!(codes["mid"], MID);
     let (_, contracts) = app.get("/admin/v1/contracts").await;
     assert_eq!(contracts["contracts"], json!([]), "{contracts}");
     assert_eq!(app.stored_total().await, 0);

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::admin::ApiError;
 use crate::platform::http::gateway::pay_info::{self, Scanned};
+use crate::platform::merchants::Merchant;
 use crate::platform::payments::fields as order_fields;
 use crate::platform::payments::fixed::{FixedCode, PayInfoQuery, Scan, ScanRefused};
 use crate::platform::payments::order::{Order, CHANNELS};
@@ -112,7 +113,7 @@ pub async fn scan(sandbox: &Sandbox, id: &str, request: ScanRequest) -> Result<P
             ))
         }
         (None, Some(url), None) => {
-            let (query, verdict) = ask(sandbox, &code, merchant.md5_key.expose(), url).await?;
+            let (query, verdict) = ask(sandbox, &code, &merchant, url).await?;
             let Some(amount) = query.amount else {
                 let problems = query.problems.join("; ");
                 return Err(ApiError::conflict(
@@ -146,6 +147,12 @@ pub async fn scan(sandbox: &Sandbox, id: &str, request: ScanRequest) -> Result<P
             notification_ids,
             pay_info_query: asked,
         }),
+        Err(ScanRefused::Closed) => Err(ApiError::conflict(
+            "code_closed",
+            format!(
+                "fixed code {id} was closed or expired while it was scanned: a scan pays nothing"
+            ),
+        )),
         Err(ScanRefused::NumberTaken) => Err(ApiError::conflict(
             "number_taken",
             "the bill number drawn for the scan was taken; scan again",
@@ -156,15 +163,22 @@ pub async fn scan(sandbox: &Sandbox, id: &str, request: ScanRequest) -> Result<P
     }
 }
 
-/// Asks `url` for the amount of a scan of `code`, signed with `key`, and keeps the query;
-/// the query as kept and the verdict on its answer.
+/// Asks `url` for the amount of a scan of `code`, signed with the source's communication
+/// key (an answer signed with the key a rotation replaced is right while its grace
+/// lasts), and keeps the query; the query as kept and the verdict on its answer.
 async fn ask(
     sandbox: &Sandbox,
     code: &FixedCode,
-    key: &str,
+    merchant: &Merchant,
     url: &str,
 ) -> Result<(PayInfoQuery, pay_info::Verdict), ApiError> {
     let now = sandbox.now();
+    let accepted = merchant.accepted_md5_keys(now);
+    let keys: Vec<&str> = accepted
+        .iter()
+        .map(|accepted| accepted.key.expose())
+        .collect();
+    let key = merchant.md5_key.expose();
     let msg_id = format!("{:032x}", rand::random::<u128>());
     let scanned = Scanned {
         msg_src: &code.msg_src,
@@ -181,7 +195,7 @@ async fn ask(
         &sandbox.producer.egress,
         url,
         &fields,
-        key,
+        &keys,
         PAY_INFO_TIMEOUT,
     )
     .await;

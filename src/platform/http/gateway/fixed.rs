@@ -23,6 +23,12 @@ pub async fn create(sandbox: &Sandbox, request: &Request) -> Result<Answered, Ne
              received a billDate without a billNo",
         ));
     }
+    if request.optional("secureTransaction")? == Some("true") {
+        return Err(NetpayError::bad(
+            "secureTransaction true is for one-time codes here: the sandbox does not simulate \
+             guarantee fixed codes; send a billNo, billDate and totalAmount",
+        ));
+    }
     let total_amount = match request.fields.get("totalAmount") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(text)) if text.is_empty() => None,

@@ -145,16 +145,17 @@ pub fn compact(raw: &str) -> String {
             }
             '\\' => match chars.next() {
                 Some('u') => {
-                    let unit = hex4(&mut chars);
+                    let digits: String = (0..4).filter_map(|_| chars.next()).collect();
+                    let unit = (digits.len() == 4)
+                        .then(|| u32::from_str_radix(&digits, 16).ok())
+                        .flatten();
                     match unit.and_then(|high| decode_unit(high, &mut chars)) {
                         Some(ch) if !needs_escape(ch) => out.push(ch),
+                        // Kept as written, its hex digits as sent: an escape JSON needs,
+                        // or one that is no character (a lone surrogate).
                         _ => {
-                            // Kept as written: an escape JSON needs, or one that is no
-                            // character (a lone surrogate).
                             out.push_str("\\u");
-                            if let Some(unit) = unit {
-                                out.push_str(&format!("{unit:04x}"));
-                            }
+                            out.push_str(&digits);
                         }
                     }
                 }

@@ -144,6 +144,15 @@ pub async fn api(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         );
         return refusal(&sandbox, Some(&message), NetpayCode::NoService, why, signer);
     };
+    if let Err(why) = common_lengths(&message) {
+        return refusal(
+            &sandbox,
+            Some(&message),
+            NetpayCode::BadRequest,
+            why,
+            signer,
+        );
+    }
     let call = Call {
         sandbox: &sandbox,
         message: &message,
@@ -180,6 +189,25 @@ pub async fn api(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     ))]
 pub async fn api_without_slash(state: State<Sandbox>, body: Bytes) -> Response {
     api(state, body).await
+}
+
+/// The common fields' lengths (spec §3.3): `msgSrc` 1 to 20 characters, `msgId` at most
+/// 64, `srcReserve` at most 255, `systemId` at most 32.
+fn common_lengths(message: &Message) -> Result<(), String> {
+    for (name, max) in [
+        ("msgSrc", 20),
+        ("msgId", 64),
+        ("srcReserve", 255),
+        ("systemId", 32),
+    ] {
+        let chars = message.text(name).map_or(0, |value| value.chars().count());
+        if chars > max {
+            return Err(format!(
+                "{name} has at most {max} characters; received {chars}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What an operation works with: the sandbox, the message and the merchants of its

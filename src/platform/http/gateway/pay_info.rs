@@ -106,8 +106,9 @@ impl Verdict {
 /// buyer sees), `errMsg` and `responseTimestamp` present, `totalAmount` 1 to 100000000
 /// fen, `msgId` the query's when sent, `billDesc` at most 255 characters, `memberId` and
 /// `counterNo` at most 32, and a `sign` right for the key by the answer's `signType`
-/// (MD5 when absent).
-pub fn judge(status: Option<u16>, answer: &[u8], msg_id: &str, key: &str) -> Verdict {
+/// (MD5 when absent) for one of `keys` (the source's current key first, then one a
+/// rotation replaced while its grace lasts).
+pub fn judge(status: Option<u16>, answer: &[u8], msg_id: &str, keys: &[&str]) -> Verdict {
     match status {
         Some(200) => {}
         Some(other) => return Verdict::refused(format!("expected HTTP 200, got {other}")),
@@ -177,8 +178,9 @@ pub fn judge(status: Option<u16>, answer: &[u8], msg_id: &str, key: &str) -> Ver
             "signType must be MD5 or SHA256 (absent is MD5); received {:?}",
             text("signType")
         )),
-        Some(sign_type) if !message.verify(key) => {
-            let (string, expected) = message.expected_sign(key, sign_type);
+        Some(sign_type) if !keys.iter().any(|key| message.verify(key)) => {
+            let (string, expected) =
+                message.expected_sign(keys.first().copied().unwrap_or_default(), sign_type);
             problems.push(format!(
                 "sign does not match: expected {expected} ({}) over \"{string}\" and the communication key",
                 sign_type.as_str()
@@ -215,7 +217,7 @@ pub async fn ask(
     egress: &EgressGuard,
     url: &str,
     fields: &[(String, String)],
-    key: &str,
+    keys: &[&str],
     timeout: Duration,
 ) -> Asked {
     let request = body(fields);
@@ -229,7 +231,7 @@ pub async fn ask(
         Ok((status, answer)) => (Some(status), answer, None),
         Err(error) => (None, Vec::new(), Some(error)),
     };
-    let mut verdict = judge(status, &answer, &msg_id, key);
+    let mut verdict = judge(status, &answer, &msg_id, keys);
     if let Some(error) = &error {
         verdict.problems = vec![format!("no answer came: {error}")];
     }

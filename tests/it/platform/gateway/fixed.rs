@@ -16,6 +16,7 @@ use crate::common::receiver::{Receiver, Reply};
 use crate::common::{TestApp, TestDb};
 
 both_backends!(
+    a_code_closed_while_its_merchant_is_asked_pays_nothing,
     a_code_with_an_amount_is_paid_scan_after_scan,
     a_code_without_an_amount_asks_the_merchant,
     a_code_without_an_amount_or_query_address_takes_the_buyers,
@@ -209,6 +210,70 @@ async fn a_code_without_an_amount_asks_the_merchant(db: TestDb) {
         (422, &json!("invalid_amount")),
         "{refused}"
     );
+    app.stop().await;
+}
+
+/// A scan asks the merchant for the amount; the code is closed before the answer comes:
+/// the scan pays nothing.
+async fn a_code_closed_while_its_merchant_is_asked_pays_nothing(db: TestDb) {
+    let app = db.spawn(|_| {}).await;
+    test_merchant(&app, NOWHERE).await;
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    let answer = signed_answer(
+        &[
+            ("errCode", "SUCCESS"),
+            ("errMsg", "ok"),
+            ("responseTimestamp", "2026-12-03 12:00:00"),
+            ("totalAmount", "123"),
+        ],
+        TEST_KEY,
+    );
+    let merchant = Receiver::start(Reply::Held(200, answer, gate.clone())).await;
+    let gw = Gateway::new(TEST_SRC, TEST_KEY);
+    let made = gw
+        .call(
+            &app,
+            "bills.getQRCode",
+            TEST_MID,
+            vec![("payInfoQueryAddr", s(merchant.url("/pay-info")))],
+        )
+        .await;
+    let code = made["qrCodeId"].as_str().unwrap().to_owned();
+    let scanning = {
+        let (url, http) = (
+            app.url(&format!("/admin/v1/codes/{code}/scans")),
+            app.http.clone(),
+        );
+        tokio::spawn(async move {
+            let response = http
+                .post(url)
+                .bearer_auth(crate::common::ADMIN_TOKEN)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        })
+    };
+    merchant.wait_for(1, WAIT).await;
+    let closed = gw
+        .call(
+            &app,
+            "bills.closeQRCode",
+            TEST_MID,
+            vec![("qrCodeId", s(&code))],
+        )
+        .await;
+    assert_eq!(closed["errCode"], "SUCCESS", "{closed}");
+    gate.notify_one();
+    let (status, refused) = scanning.await.unwrap();
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (409, &json!("code_closed")),
+        "{refused}"
+    );
+    assert_eq!(order_count(&app).await, 0, "no bill was made");
     app.stop().await;
 }
 

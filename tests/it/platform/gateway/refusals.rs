@@ -144,6 +144,13 @@ async fn a_call_outside_the_rules_changes_nothing(db: TestDb) {
         (
             "bills.getQRCode",
             TEST_MID,
+            vec![("totalAmount", s("5")), ("secureTransaction", s("true"))],
+            "BAD_REQUEST",
+            "guarantee fixed codes",
+        ),
+        (
+            "bills.getQRCode",
+            TEST_MID,
             bill("3194202612039999", vec![("totalAmount", s("5"))]),
             "DUP_ORDER",
             "3194202612039999",

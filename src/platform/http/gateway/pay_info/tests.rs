@@ -59,7 +59,7 @@ fn right() -> Value {
 
 #[test]
 fn a_right_answer_gives_its_amount() {
-    let verdict = judge(Some(200), &answer(right()), "q-1", KEY);
+    let verdict = judge(Some(200), &answer(right()), "q-1", &[KEY]);
     assert_eq!(verdict.problems, Vec::<String>::new());
     assert_eq!(verdict.amount, Some(1234));
     assert_eq!(verdict.bill_desc, "咖啡");
@@ -119,7 +119,7 @@ fn each_mistake_is_named() {
         ),
     ];
     for (status, body, says) in cases {
-        let verdict = judge(status, &body, "q-1", KEY);
+        let verdict = judge(status, &body, "q-1", &[KEY]);
         assert_eq!(verdict.amount, None, "{says}");
         assert!(
             verdict.problems.iter().any(|p| p.contains(says)),

@@ -163,7 +163,10 @@ pub async fn query_fields(
     let refund_order_id = request.optional("refundOrderId")?.map(str::to_owned);
     let mut fields = bill_fields(&order);
     put(&mut fields, "billStatus", order.status());
-    put(&mut fields, "billDesc", order.description.as_str());
+    // An empty value is not sent (spec V3.4).
+    if !order.description.is_empty() {
+        put(&mut fields, "billDesc", order.description.as_str());
+    }
     put(&mut fields, "totalAmount", order.total_amount);
     put(&mut fields, "createTime", format_cst(order.created_at));
     put_echoed(&mut fields, &order);
