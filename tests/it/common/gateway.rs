@@ -278,12 +278,14 @@ pub async fn pay(app: &TestApp, bill_no: &str, target_sys: &str) {
     assert_eq!(status, 200, "{paid}");
 }
 
-/// What a refused call must leave as it was: the number of orders and of notifications.
-pub async fn written(app: &TestApp) -> (usize, u64) {
-    (
-        super::payments::order_count(app).await,
-        app.stored_total().await,
-    )
+/// What a refused call must leave as it was: every order as the admin API lists it
+/// (its state, amounts refunded, guarantee, split plan and last change), and the number
+/// of notifications.
+pub async fn written(app: &TestApp) -> Value {
+    json!({
+        "orders": super::payments::list_all(app, "", 500).await,
+        "notifications": app.stored_total().await,
+    })
 }
 
 impl Gateway {

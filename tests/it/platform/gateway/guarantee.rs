@@ -37,9 +37,7 @@ fn bill(no: &str, date: &str) -> Vec<(&'static str, F)> {
 }
 
 /// What a refused call must leave as it was: the orders and the outbox.
-async fn written(app: &TestApp) -> (usize, u64) {
-    (order_count(app).await, app.stored_total().await)
-}
+use crate::common::gateway::written;
 
 /// The console's page of order `id`.
 async fn console_page(app: &TestApp, id: i64) -> String {

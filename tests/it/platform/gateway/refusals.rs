@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::common::gateway::{
     assert_refused, s, test_merchant, Gateway, F, TEST_KEY, TEST_MID, TEST_SRC,
 };
-use crate::common::payments::{create_merchant, order_count, MID_A, NOWHERE};
+use crate::common::payments::{create_merchant, MID_A, NOWHERE};
 use crate::common::platform::cst;
 use crate::common::{TestApp, TestDb};
 
@@ -26,9 +26,7 @@ fn today(app: &TestApp) -> String {
 type Case<'a> = (&'a str, &'a str, Vec<(&'static str, F)>, &'a str, &'a str);
 
 /// What a refused call must leave as it was: the orders and the outbox.
-async fn written(app: &TestApp) -> (usize, u64) {
-    (order_count(app).await, app.stored_total().await)
-}
+use crate::common::gateway::written;
 
 async fn an_unreadable_or_unsigned_call_is_refused(db: TestDb) {
     let app = db.spawn(|_| {}).await;
