@@ -59,7 +59,7 @@ err_codes! {
     NoSuchApi = "4004", "no platform API at this path";
     MethodNotAllowed = "4005", "the platform API does not take this HTTP method";
     /// Answered with HTTP 429 and `Retry-After`; see docs/operations.md, "Rate limits".
-    RateLimited = "4029", "the appId is over its request budget; retry after Retry-After seconds";
+    RateLimited = "4029", "the appId is over its request budget";
     InternalError = "9999", "internal error";
 }
 
