@@ -5,7 +5,8 @@
 //! ([`delivery`]) claims them with a lease, POSTs the same bytes on every try and records
 //! what [`policy`] decides: delivered on HTTP 200, another try later, or failed once the
 //! tries run out. The admin API ([`api`]) drives it; [`metrics`] watches it; [`egress`]
-//! decides which addresses the sandbox may send to.
+//! decides which addresses the sandbox may send to; [`limits`] keeps callers to their
+//! request budgets.
 
 pub mod admin;
 pub mod bench;
@@ -17,6 +18,7 @@ pub mod db;
 pub mod delivery;
 pub mod duration;
 pub mod egress;
+pub mod limits;
 pub mod metrics;
 pub mod outbox;
 pub mod platform;

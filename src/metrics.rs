@@ -27,6 +27,8 @@ pub struct Metrics {
     pub database_ready: IntGauge,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    /// Requests refused for being over their caller's budget, by API (never by caller).
+    pub rate_limited: IntCounterVec,
 }
 
 impl Metrics {
@@ -109,6 +111,13 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "ums_notify_rate_limited_total",
+                "Requests answered 429 for being over their caller's budget, by API: platform.",
+            ),
+            &["api"],
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new(
                 "ums_notify_build_info",
@@ -131,6 +140,7 @@ impl Metrics {
         registry.register(Box::new(database_ready.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -155,6 +165,7 @@ impl Metrics {
         for status in Status::ALL {
             outbox.with_label_values(&[status.as_str()]);
         }
+        rate_limited.with_label_values(&["platform"]);
 
         Ok(Self {
             registry,
@@ -169,6 +180,7 @@ impl Metrics {
             database_ready,
             http_requests,
             http_duration,
+            rate_limited,
         })
     }
 

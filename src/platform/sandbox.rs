@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::Db;
 use crate::delivery::Signers;
+use crate::limits::RateLimits;
 use crate::platform::auth::AuthStore;
 use crate::platform::config::PlatformArgs;
 use crate::platform::contracts::events::Lifecycle;
@@ -37,6 +38,8 @@ pub struct Sandbox {
     pub settings: Arc<PlatformArgs>,
     /// The outbox door.
     pub producer: Producer,
+    /// The request budgets of the platform API, per appId.
+    pub limits: Arc<RateLimits>,
 }
 
 impl Sandbox {
@@ -79,6 +82,12 @@ impl Sandbox {
             ),
             orders,
             settings: Arc::new(settings),
+            limits: Arc::new(RateLimits::new(
+                producer
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&["platform"]),
+            )),
             producer,
         })
     }

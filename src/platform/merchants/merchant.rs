@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::limits::Budget;
 use crate::platform::auth::AppKey;
 use crate::platform::merchants::rotation::Grace;
 use crate::platform::payments::order::{OrderState, Product};
@@ -47,11 +48,20 @@ pub struct Merchant {
     pub extra_copies: u32,
     /// Which order changes send a payment-result notice.
     pub payment_notices: PaymentNotices,
+    /// The request budget on the platform API, set by the operator; `None` parts are the
+    /// defaults (see [`crate::limits`]).
+    pub rate_limit_per_second: Option<u32>,
+    pub rate_limit_burst: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Merchant {
+    /// The merchant's request budget on the platform API.
+    pub fn budget(&self) -> Budget {
+        Budget::of(self.rate_limit_per_second, self.rate_limit_burst)
+    }
+
     /// The merchant's default notify URL, for an admin request that names none. It was
     /// accepted by the same check when the merchant was saved; should it fail now, the
     /// request is refused rather than every notification of it later.
@@ -89,6 +99,8 @@ pub struct NewMerchant {
     pub auto_pay_after: Option<Duration>,
     pub extra_copies: u32,
     pub payment_notices: PaymentNotices,
+    pub rate_limit_per_second: Option<u32>,
+    pub rate_limit_burst: Option<u32>,
 }
 
 /// A partial update; `None` leaves a field as it is, `Some(None)` clears it.
@@ -103,6 +115,8 @@ pub struct MerchantPatch {
     pub msg_src_id: Option<String>,
     pub extra_copies: Option<u32>,
     pub payment_notices: Option<PaymentNotices>,
+    pub rate_limit_per_second: Option<Option<u32>>,
+    pub rate_limit_burst: Option<Option<u32>>,
 }
 
 impl MerchantPatch {
@@ -117,6 +131,8 @@ impl MerchantPatch {
             && self.msg_src_id.is_none()
             && self.extra_copies.is_none()
             && self.payment_notices.is_none()
+            && self.rate_limit_per_second.is_none()
+            && self.rate_limit_burst.is_none()
     }
 }
 

@@ -31,6 +31,11 @@ pub struct CreateMerchant {
     /// product's sources say) or `all`.
     #[schema(value_type = Option<PaymentNotices>)]
     pub payment_notices: Option<String>,
+    /// The request budget on the platform API: requests per second, 1 to 10000; the
+    /// default (50) when left out.
+    pub rate_limit_per_second: Option<u32>,
+    /// The burst of that budget, 1 to 10000; the default (100) when left out.
+    pub rate_limit_burst: Option<u32>,
 }
 
 /// Absent stays `None`; `null` becomes `Some(None)`: a patch can clear a field.
@@ -78,6 +83,14 @@ pub struct PatchMerchant {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<PaymentNotices>)]
     pub payment_notices: Option<Option<String>>,
+    /// 1 to 10000 requests per second; `null` is the default, 50.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit_per_second: Option<Option<u32>>,
+    /// 1 to 10000; `null` is the default, 100.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit_burst: Option<Option<u32>>,
 }
 
 /// A field of a merchant request.
@@ -94,6 +107,8 @@ pub enum MerchantField {
     MsgSrc,
     ExtraCopies,
     PaymentNotices,
+    RateLimitPerSecond,
+    RateLimitBurst,
     /// Of a rotation: which key it replaces.
     Credential,
     /// Of a rotation: how long the replaced key stays accepted.
@@ -115,6 +130,8 @@ impl MerchantField {
             Self::MsgSrc => "msg_src",
             Self::ExtraCopies => "extra_copies",
             Self::PaymentNotices => "payment_notices",
+            Self::RateLimitPerSecond => "rate_limit_per_second",
+            Self::RateLimitBurst => "rate_limit_burst",
             Self::Credential => "credential",
             Self::Grace => "grace",
         }
@@ -137,7 +154,8 @@ pub enum MerchantRefused {
     /// A patch that changes nothing.
     #[error(
         "give at least one of name, notify_url, auto_consent_after, auto_pay_after, \
-         md5_key, sign_type, msg_src_id, extra_copies, payment_notices"
+         md5_key, sign_type, msg_src_id, extra_copies, payment_notices, \
+         rate_limit_per_second, rate_limit_burst"
     )]
     EmptyPatch,
     #[error("merchant {0} already exists")]

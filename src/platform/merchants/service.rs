@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::duration::parse_duration;
 use crate::egress::EgressGuard;
+use crate::limits::MAX_BUDGET;
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::merchants::merchant::{
     Merchant, MerchantPatch, NewMerchant, PaymentNotices, SignType,
@@ -155,6 +156,14 @@ fn new_merchant(request: CreateMerchant) -> Checked<NewMerchant> {
             .payment_notices
             .as_deref()
             .map_or(Ok(PaymentNotices::default()), check_payment_notices)?,
+        rate_limit_per_second: request
+            .rate_limit_per_second
+            .map(|n| check_budget(MerchantField::RateLimitPerSecond, n))
+            .transpose()?,
+        rate_limit_burst: request
+            .rate_limit_burst
+            .map(|n| check_budget(MerchantField::RateLimitBurst, n))
+            .transpose()?,
     })
 }
 
@@ -212,6 +221,21 @@ fn patch_of(request: PatchMerchant) -> Checked<MerchantPatch> {
                 which
                     .as_deref()
                     .map_or(Ok(PaymentNotices::default()), check_payment_notices)
+            })
+            .transpose()?,
+        // `null` is the default budget.
+        rate_limit_per_second: request
+            .rate_limit_per_second
+            .map(|n| {
+                n.map(|n| check_budget(MerchantField::RateLimitPerSecond, n))
+                    .transpose()
+            })
+            .transpose()?,
+        rate_limit_burst: request
+            .rate_limit_burst
+            .map(|n| {
+                n.map(|n| check_budget(MerchantField::RateLimitBurst, n))
+                    .transpose()
             })
             .transpose()?,
     };
@@ -339,4 +363,18 @@ fn check_copies(copies: u32) -> Checked<u32> {
         ));
     }
     Ok(copies)
+}
+
+/// A part of a request budget: 1 to [`MAX_BUDGET`].
+fn check_budget(field: MerchantField, value: u32) -> Checked<u32> {
+    if !(1..=MAX_BUDGET).contains(&value) {
+        return Err(MerchantRefused::invalid(
+            field,
+            format!(
+                "`{}` must be between 1 and {MAX_BUDGET}, or null for the default",
+                field.name()
+            ),
+        ));
+    }
+    Ok(value)
 }

@@ -14,7 +14,7 @@ use crate::platform::merchants::SignType;
 pub(super) const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, \
      auto_consent_ms, extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, \
      msg_src_id, payment_notices, msg_src, app_key_previous, app_key_previous_until, \
-     md5_key_previous, md5_key_previous_until";
+     md5_key_previous, md5_key_previous_until, rate_limit_per_second, rate_limit_burst";
 
 #[derive(sqlx::FromRow)]
 struct MerchantRow {
@@ -37,6 +37,8 @@ struct MerchantRow {
     app_key_previous_until: Option<Ts>,
     md5_key_previous: Option<String>,
     md5_key_previous_until: Option<Ts>,
+    rate_limit_per_second: Option<i32>,
+    rate_limit_burst: Option<i32>,
 }
 
 impl TryFrom<MerchantRow> for Merchant {
@@ -72,6 +74,8 @@ impl TryFrom<MerchantRow> for Merchant {
             auto_pay_after: row.auto_pay_ms.map(stored_duration),
             extra_copies: row.extra_copies.max(0) as u32,
             payment_notices,
+            rate_limit_per_second: row.rate_limit_per_second.map(stored_count),
+            rate_limit_burst: row.rate_limit_burst.map(stored_count),
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
         })
@@ -88,6 +92,10 @@ fn grace(previous: Option<String>, until: Option<Ts>) -> Option<Grace> {
 
 fn stored_duration(ms: i64) -> Duration {
     Duration::from_millis(ms.max(0) as u64)
+}
+
+fn stored_count(count: i32) -> u32 {
+    count.max(0) as u32
 }
 
 fn duration_ms(duration: Option<Duration>) -> Option<i64> {
@@ -157,7 +165,7 @@ impl MerchantStore {
         let sql = Sql::new(format!(
             "INSERT INTO merchants ({MERCHANT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, \
-                     NULL, NULL, $15, $16) \
+                     NULL, NULL, $15, $16, $17, $18) \
              ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
         ))
         .bind(new.mid)
@@ -175,7 +183,9 @@ impl MerchantStore {
         .bind(new.payment_notices.as_str())
         .bind(new.msg_src)
         .bind(previous)
-        .bind(until.map(DateTime::<Utc>::from));
+        .bind(until.map(DateTime::<Utc>::from))
+        .bind(new.rate_limit_per_second.map(i64::from))
+        .bind(new.rate_limit_burst.map(i64::from));
         let row: Option<MerchantRow> = tx.fetch_optional(&sql).await?;
         let Some(row) = row else {
             return Ok(MerchantCreateOutcome::MidTaken);
@@ -276,6 +286,14 @@ impl MerchantStore {
         }
         if let Some(which) = patch.payment_notices {
             sql.push(", payment_notices = ").push_bind(which.as_str());
+        }
+        if let Some(per_second) = patch.rate_limit_per_second {
+            sql.push(", rate_limit_per_second = ")
+                .push_bind(per_second.map(i64::from));
+        }
+        if let Some(burst) = patch.rate_limit_burst {
+            sql.push(", rate_limit_burst = ")
+                .push_bind(burst.map(i64::from));
         }
         sql.push(" WHERE mid = ").push_bind(mid);
         sql.push(" RETURNING ").push(MERCHANT_COLUMNS);

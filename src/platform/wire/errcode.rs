@@ -1,8 +1,10 @@
 //! The platform's error codes (`errCode`), each written once with its meaning.
 //!
 //! Codes are four-digit strings: `0000` is success, `1xxx` a bad request field, `2xxx` a
-//! business-rule failure, `3xxx` an authentication failure, `4xxx` a request that
-//! reaches no API (an unknown path, a wrong method), `9999` an internal error.
+//! business-rule failure, `3xxx` an authentication failure, `4xxx` a request the
+//! platform does not pass to an API, each answered with the HTTP status its last three
+//! digits name (`4004` an unknown path, `4005` a wrong method, `4029` a caller over its
+//! request budget), `9999` an internal error.
 //! docs/merchant-guide.md lists them for merchants.
 
 macro_rules! err_codes {
@@ -56,6 +58,8 @@ err_codes! {
     BadTokenRequest = "3008", "the access-token request is invalid";
     NoSuchApi = "4004", "no platform API at this path";
     MethodNotAllowed = "4005", "the platform API does not take this HTTP method";
+    /// Answered with HTTP 429 and `Retry-After`; see docs/operations.md, "Rate limits".
+    RateLimited = "4029", "the appId is over its request budget";
     InternalError = "9999", "internal error";
 }
 
@@ -76,7 +80,7 @@ mod tests {
         assert!(codes
             .iter()
             .all(|c| c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit())));
-        assert_eq!(codes.len(), 21);
+        assert_eq!(codes.len(), 22);
         assert!(ErrCode::ALL.iter().all(|code| !code.meaning().is_empty()));
     }
 }

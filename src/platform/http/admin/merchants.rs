@@ -49,6 +49,10 @@ pub struct MerchantView {
     extra_copies: u32,
     /// Which order changes send a payment-result notice.
     payment_notices: PaymentNotices,
+    /// The request budget on the platform API (`null`: the default, 50 per second).
+    rate_limit_per_second: Option<u32>,
+    /// Its burst (`null`: the default, 100).
+    rate_limit_burst: Option<u32>,
     /// The rotations whose grace lasts: the key each replaced (never shown) is still
     /// accepted until `grace_until`. Empty when none does.
     rotations: Vec<GraceView>,
@@ -90,6 +94,8 @@ impl MerchantView {
             auto_pay_after: m.auto_pay_after.map(format_duration),
             extra_copies: m.extra_copies,
             payment_notices: m.payment_notices,
+            rate_limit_per_second: m.rate_limit_per_second,
+            rate_limit_burst: m.rate_limit_burst,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -130,6 +136,8 @@ fn invalid_code(field: MerchantField) -> &'static str {
         MerchantField::MsgSrc => "invalid_msg_src",
         MerchantField::ExtraCopies => "invalid_extra_copies",
         MerchantField::PaymentNotices => "invalid_payment_notices",
+        MerchantField::RateLimitPerSecond => "invalid_rate_limit_per_second",
+        MerchantField::RateLimitBurst => "invalid_rate_limit_burst",
         MerchantField::Credential => "invalid_credential",
         MerchantField::Grace => "invalid_grace",
     }
@@ -141,7 +149,7 @@ fn invalid_code(field: MerchantField) -> &'static str {
     responses(
         (status = 201, description = "Created, with its credentials", body = MerchantView),
         (status = 409, description = "`merchant_exists`", body = ErrorBody),
-        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_msg_src`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`invalid_mid`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_msg_src`, `invalid_extra_copies`, `invalid_payment_notices`, `invalid_rate_limit_per_second`, `invalid_rate_limit_burst`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -204,7 +212,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The merchant as changed", body = MerchantView),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `invalid_rate_limit_per_second`, `invalid_rate_limit_burst`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]

@@ -5,7 +5,8 @@
 //!
 //! A refused request writes nothing. A nonce is only checked here; it is spent by the
 //! request's own write (see [`Caller::nonce`]), so a request refused later, for a bad
-//! field, spends nothing either.
+//! field, spends nothing either. An authenticated request also spends one of its appId's
+//! request budget ([`crate::limits`]); one over it is answered `4029` (HTTP 429).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -151,6 +152,15 @@ pub fn replayed(nonce: &str) -> PlatformError {
     )
 }
 
+/// Spends one request of the authenticated merchant's budget (per appId), before the
+/// request writes anything: a refused request spends no nonce.
+fn spend_budget(sandbox: &Sandbox, merchant: &Merchant) -> Result<(), PlatformError> {
+    sandbox
+        .limits
+        .check(&merchant.app_id, merchant.budget())
+        .map_err(PlatformError::over_budget)
+}
+
 /// Authenticates a platform call from its `Authorization` header and raw body.
 pub async fn authenticate(
     sandbox: &Sandbox,
@@ -184,6 +194,7 @@ pub async fn authenticate(
                 ));
             }
             let merchant = merchant_of(sandbox, &owner).await?;
+            spend_budget(sandbox, &merchant)?;
             Ok(Caller {
                 merchant,
                 nonce: None,
@@ -253,6 +264,7 @@ impl BodySignature<'_> {
                 ),
             ));
         }
+        spend_budget(sandbox, &merchant)?;
         check_nonce_unspent(sandbox, self.app_id, self.nonce).await?;
         let nonce = nonce_use(sandbox, self.app_id, self.nonce, at);
         Ok(Caller {
@@ -322,6 +334,7 @@ pub async fn access_token(
             ),
         ));
     };
+    spend_budget(&sandbox, &merchant)?;
     check_nonce_unspent(&sandbox, &app_id, &nonce).await?;
     let token = generate_credential(CREDENTIAL_LEN);
     let ttl = sandbox.settings.token_ttl;

@@ -3,15 +3,18 @@
 //! Like the platform, every answer the platform decides — success, a bad field, a
 //! business rule, an authentication failure — is HTTP 200 and the client reads
 //! `errCode`; an internal error (`9999`) is HTTP 500, and a request that reaches no API
-//! is HTTP 404 (`4004`) or 405 (`4005`, see [`super::unmatched`]). The codes are in
+//! is HTTP 404 (`4004`) or 405 (`4005`, see [`super::unmatched`]); an appId over its
+//! request budget is HTTP 429 (`4029`) with `Retry-After`. The codes are in
 //! [`crate::platform::wire::errcode::ErrCode`].
 
+use axum::http::header::RETRY_AFTER;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::limits::OverBudget;
 use crate::platform::wire::errcode::ErrCode;
 use crate::platform::wire::fields::FieldError;
 
@@ -19,6 +22,8 @@ use crate::platform::wire::fields::FieldError;
 pub struct PlatformError {
     pub code: ErrCode,
     pub info: String,
+    /// Whole seconds for a `Retry-After` header (an answer over the budget has one).
+    pub retry_after: Option<u64>,
 }
 
 impl PlatformError {
@@ -26,6 +31,21 @@ impl PlatformError {
         Self {
             code,
             info: info.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `4029`: the caller is over its request budget; it may retry after the wait.
+    pub fn over_budget(refused: OverBudget) -> Self {
+        Self {
+            retry_after: Some(refused.retry_after_secs),
+            ..Self::new(
+                ErrCode::RateLimited,
+                format!(
+                    "too many requests: this appId's budget is {}; retry after {}s",
+                    refused.budget, refused.retry_after_secs
+                ),
+            )
         }
     }
 
@@ -57,13 +77,14 @@ impl IntoResponse for PlatformError {
             ErrCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrCode::NoSuchApi => StatusCode::NOT_FOUND,
             ErrCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::OK,
         };
-        (
-            status,
-            Json(json!({"errCode": self.code.code(), "errInfo": self.info})),
-        )
-            .into_response()
+        let body = Json(json!({"errCode": self.code.code(), "errInfo": self.info}));
+        match self.retry_after {
+            Some(secs) => (status, [(RETRY_AFTER, secs.to_string())], body).into_response(),
+            None => (status, body).into_response(),
+        }
     }
 }
 

@@ -222,6 +222,8 @@ mod planned {
             auto_pay_after: None,
             extra_copies: 0,
             payment_notices,
+            rate_limit_per_second: None,
+            rate_limit_burst: None,
             created_at: at(),
             updated_at: at(),
         }

@@ -120,6 +120,8 @@ async fn expired_tokens_and_nonces_are_forgotten(db: TestDb) {
         auto_pay_after: None,
         extra_copies: 0,
         payment_notices: Default::default(),
+        rate_limit_per_second: None,
+        rate_limit_burst: None,
     };
     let created = merchants.create_merchant(merchant, t0).await.unwrap();
     assert!(

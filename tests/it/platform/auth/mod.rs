@@ -5,6 +5,7 @@
 mod body_sig;
 mod expiry;
 mod guide;
+mod rate_limits;
 mod request_time;
 mod rotation;
 mod tokens;

@@ -1,0 +1,1 @@
+../shared/0018_rate_limits.sql
