@@ -11,8 +11,11 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock as _;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
 use prometheus::IntCounter;
 
 /// The steady rate a caller with no budget of its own may send, per second.
@@ -78,18 +81,35 @@ pub struct OverBudget {
 
 /// The limiter of one API: a keyed limiter for each budget in use. Cheap to share.
 pub struct RateLimits {
-    limiters: Mutex<HashMap<Budget, Arc<DefaultKeyedRateLimiter<String>>>>,
-    clock: DefaultClock,
+    limiters: Mutex<HashMap<Budget, Arc<Limiter>>>,
+    clock: SandboxClock,
     /// Counts the refused requests (of this API, never per caller).
     refused: IntCounter,
 }
 
+/// A keyed limiter on the sandbox's clock.
+type Limiter = RateLimiter<String, DashMapStateStore<String>, SandboxClock, NoOpMiddleware<Nanos>>;
+
+/// The sandbox's clock as the limiters read it: a budget refills as the sandbox's time
+/// passes, so a fixed clock (the tests') holds every budget where it is.
+#[derive(Clone)]
+struct SandboxClock(crate::clock::Clock);
+
+impl governor::clock::Clock for SandboxClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        let nanos = self.0.now().timestamp_nanos_opt().unwrap_or(0).max(0);
+        Nanos::from(u64::try_from(nanos).unwrap_or(0))
+    }
+}
+
 impl RateLimits {
     /// A limiter whose refusals are counted by `refused`.
-    pub fn new(refused: IntCounter) -> Self {
+    pub fn new(refused: IntCounter, clock: crate::clock::Clock) -> Self {
         Self {
             limiters: Mutex::new(HashMap::new()),
-            clock: DefaultClock::default(),
+            clock: SandboxClock(clock),
             refused,
         }
     }
@@ -110,7 +130,7 @@ impl RateLimits {
         }
     }
 
-    fn limiter(&self, budget: Budget) -> Arc<DefaultKeyedRateLimiter<String>> {
+    fn limiter(&self, budget: Budget) -> Arc<Limiter> {
         // The map only ever gains complete entries, so a poisoned lock is still usable.
         let mut limiters = self
             .limiters
@@ -118,7 +138,12 @@ impl RateLimits {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         limiters
             .entry(budget)
-            .or_insert_with(|| Arc::new(RateLimiter::keyed(budget.quota())))
+            .or_insert_with(|| {
+                Arc::new(RateLimiter::dashmap_with_clock(
+                    budget.quota(),
+                    self.clock.clone(),
+                ))
+            })
             .clone()
     }
 }
@@ -134,7 +159,10 @@ mod tests {
     use super::*;
 
     fn limits() -> RateLimits {
-        RateLimits::new(IntCounter::new("refused", "refused").unwrap())
+        RateLimits::new(
+            IntCounter::new("refused", "refused").unwrap(),
+            crate::clock::Clock::system(),
+        )
     }
 
     #[test]

@@ -87,6 +87,7 @@ impl Sandbox {
                     .metrics
                     .rate_limited
                     .with_label_values(&["platform"]),
+                producer.clock.clone(),
             )),
             producer,
         })

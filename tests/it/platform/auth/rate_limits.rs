@@ -31,7 +31,11 @@ fn sign(mid: &str, contract_no: &str, app: &TestApp) -> Vec<u8> {
 
 async fn calls_over_the_budget_are_refused_and_write_nothing(db: TestDb) {
     let receiver = Receiver::start(Reply::Status(200)).await;
-    let app = db.spawn(|_| {}).await;
+    // The budgets refill on the sandbox's clock: held still, nothing refills however long
+    // the calls take.
+    let app = db
+        .spawn_with_clock(ums_notify::clock::Clock::fixed(chrono::Utc::now()), |_| {})
+        .await;
     let counter = Counter::new(&db).await;
     let notify = json!(receiver.url("/n"));
     let a = app
