@@ -16,6 +16,7 @@ use crate::common::receiver::{Receiver, Reply};
 use crate::common::{TestApp, TestDb};
 
 both_backends!(
+    an_answer_signed_with_a_key_in_its_grace_is_right_until_the_grace_ends,
     a_code_closed_while_its_merchant_is_asked_pays_nothing,
     a_code_with_an_amount_is_paid_scan_after_scan,
     a_code_without_an_amount_asks_the_merchant,
@@ -210,6 +211,66 @@ async fn a_code_without_an_amount_asks_the_merchant(db: TestDb) {
         (422, &json!("invalid_amount")),
         "{refused}"
     );
+    app.stop().await;
+}
+
+/// The source's communication key is rotated with a grace: the merchant's answer to the
+/// payment-element query, still signed with the replaced key, is right during the grace
+/// and refused after it.
+async fn an_answer_signed_with_a_key_in_its_grace_is_right_until_the_grace_ends(db: TestDb) {
+    let app = db
+        .spawn_with_clock(ums_notify::clock::Clock::fixed(chrono::Utc::now()), |_| {})
+        .await;
+    test_merchant(&app, NOWHERE).await;
+    let answer = signed_answer(
+        &[
+            ("errCode", "SUCCESS"),
+            ("errMsg", "ok"),
+            ("responseTimestamp", "2026-12-03 12:00:00"),
+            ("totalAmount", "321"),
+        ],
+        TEST_KEY,
+    );
+    let merchant = Receiver::start(Reply::Body(200, answer)).await;
+    let gw = Gateway::new(TEST_SRC, TEST_KEY);
+    let made = gw
+        .call(
+            &app,
+            "bills.getQRCode",
+            TEST_MID,
+            vec![("payInfoQueryAddr", s(merchant.url("/pay-info")))],
+        )
+        .await;
+    let code = made["qrCodeId"].as_str().unwrap().to_owned();
+    let (status, rotated) = app
+        .post(
+            &format!("/admin/v1/merchants/{TEST_MID}/rotate"),
+            json!({"credential": "md5_key", "grace": "1h"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let (status, paid) = scan(&app, &code, json!({})).await;
+    assert_eq!(
+        status, 201,
+        "the replaced key is right in its grace: {paid}"
+    );
+    assert_eq!(paid["order"]["total_amount"], 321);
+    app.clock.advance(chrono::Duration::minutes(61));
+    let before = order_count(&app).await;
+    let (status, refused) = scan(&app, &code, json!({})).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (409, &json!("pay_info_refused")),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sign does not match"),
+        "{refused}"
+    );
+    assert_eq!(order_count(&app).await, before);
     app.stop().await;
 }
 
