@@ -17,6 +17,7 @@ use crate::platform::config::PlatformArgs;
 use crate::platform::contracts::events::Lifecycle;
 use crate::platform::contracts::signer::MerchantSigner;
 use crate::platform::contracts::{notice, ContractService, ContractStore};
+use crate::platform::http::gateway::pay_info::PayInfoClient;
 use crate::platform::merchants::{MerchantService, MerchantStore};
 use crate::platform::payments::{OrderService, OrderStore};
 use crate::policy::RetryPolicy;
@@ -40,6 +41,8 @@ pub struct Sandbox {
     pub producer: Producer,
     /// The request budgets of the platform API, per appId.
     pub limits: Arc<RateLimits>,
+    /// Asks merchants for a fixed code's amount (the payment-element query).
+    pub pay_info: PayInfoClient,
 }
 
 impl Sandbox {
@@ -89,6 +92,7 @@ impl Sandbox {
                     .with_label_values(&["platform"]),
                 producer.clock.clone(),
             )),
+            pay_info: PayInfoClient::new(&producer.egress)?,
             producer,
         })
     }

@@ -19,6 +19,15 @@ pub struct Payment {
 /// The channels a simulated buyer may pay through.
 pub const CHANNELS: [&str; 3] = ["WXPay", "Alipay", "UnionPay"];
 
+/// The channel an admin's request names (`target_sys`): the first of [`CHANNELS`] when it
+/// names none, `None` when it names one the sandbox does not simulate.
+pub fn channel_named(given: Option<String>) -> Option<String> {
+    match given {
+        None => Some(CHANNELS[0].to_owned()),
+        Some(channel) => CHANNELS.contains(&channel.as_str()).then_some(channel),
+    }
+}
+
 impl Payment {
     /// A payment through `target_sys` at `now`, with random channel numbers.
     pub fn simulate(target_sys: &str, now: DateTime<Utc>) -> Self {

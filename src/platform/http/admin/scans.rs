@@ -8,8 +8,6 @@
 //! the answer was; a wrong answer pays nothing (`409 pay_info_refused`), as the platform
 //! would show the buyer the merchant's `errMsg` and stop.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use crate::admin::ApiError;
@@ -18,11 +16,9 @@ use crate::platform::merchants::Merchant;
 use crate::platform::payments::fields as order_fields;
 use crate::platform::payments::fixed::{FixedCode, PayInfoQuery, Scan, ScanRefused};
 use crate::platform::payments::order::{Order, CHANNELS};
+use crate::platform::payments::payment::channel_named;
 use crate::platform::sandbox::Sandbox;
 use crate::platform::wire::time::format_cst;
-
-/// How long the sandbox waits for the merchant's answer to a payment-element query.
-pub const PAY_INFO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A buyer's scan of a fixed code.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -70,16 +66,12 @@ pub async fn scan(sandbox: &Sandbox, id: &str, request: ScanRequest) -> Result<P
             format!("fixed code {id} is {why}: a scan pays nothing"),
         ));
     }
-    let target_sys = match request.target_sys {
-        None => CHANNELS[0].to_owned(),
-        Some(channel) if CHANNELS.contains(&channel.as_str()) => channel,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "invalid_target_sys",
-                format!("`target_sys` must be one of {}", CHANNELS.join(", ")),
-            ))
-        }
-    };
+    let target_sys = channel_named(request.target_sys).ok_or_else(|| {
+        ApiError::invalid(
+            "invalid_target_sys",
+            format!("`target_sys` must be one of {}", CHANNELS.join(", ")),
+        )
+    })?;
     let typed = request
         .amount
         .as_ref()
@@ -191,14 +183,7 @@ async fn ask(
         counter_no: code.counter_no.as_deref().unwrap_or_default(),
     };
     let fields = pay_info::query(&scanned, &msg_id, &format_cst(now), key);
-    let asked = pay_info::ask(
-        &sandbox.producer.egress,
-        url,
-        &fields,
-        &keys,
-        PAY_INFO_TIMEOUT,
-    )
-    .await;
+    let asked = sandbox.pay_info.ask(url, &fields, &keys).await;
     let duration_ms = i64::try_from(asked.duration.as_millis()).unwrap_or(i64::MAX);
     let query = sandbox
         .orders

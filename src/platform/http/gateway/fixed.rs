@@ -29,11 +29,7 @@ pub async fn create(sandbox: &Sandbox, request: &Request) -> Result<Answered, Ne
              guarantee fixed codes; send a billNo, billDate and totalAmount",
         ));
     }
-    let total_amount = match request.fields.get("totalAmount") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(text)) if text.is_empty() => None,
-        Some(_) => Some(request.amount("totalAmount")?),
-    };
+    let total_amount = request.optional_amount("totalAmount")?;
     let description = request.description("billDesc")?;
     let pay_info_query_addr = match request.optional("payInfoQueryAddr")? {
         None => None,

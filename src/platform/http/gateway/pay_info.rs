@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::egress::EgressGuard;
 use crate::platform::http::gateway::message::Message;
@@ -211,71 +211,84 @@ pub struct Asked {
     pub verdict: Verdict,
 }
 
-/// Sends the query `fields` (made by [`query`]) to `url` through the egress guard and
-/// judges the answer.
-pub async fn ask(
-    egress: &EgressGuard,
-    url: &str,
-    fields: &[(String, String)],
-    keys: &[&str],
-    timeout: Duration,
-) -> Asked {
-    let request = body(fields);
-    let msg_id = fields
-        .iter()
-        .find(|(name, _)| name == "msgId")
-        .map(|(_, value)| value.clone())
-        .unwrap_or_default();
-    let started = Instant::now();
-    let (status, answer, error) = match send(egress, url, request.clone(), timeout).await {
-        Ok((status, answer)) => (Some(status), answer, None),
-        Err(error) => (None, Vec::new(), Some(error)),
-    };
-    let mut verdict = judge(status, &answer, &msg_id, keys);
-    if let Some(error) = &error {
-        verdict.problems = vec![format!("no answer came: {error}")];
-    }
-    Asked {
-        url: url.to_owned(),
-        request,
-        status,
-        answer,
-        error,
-        duration: started.elapsed(),
-        verdict,
-    }
+/// How long the sandbox waits for the merchant's answer to a payment-element query.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The client the sandbox asks merchants with: built once, its connections through the
+/// egress guard, no redirects followed. Cheap to clone.
+#[derive(Clone)]
+pub struct PayInfoClient {
+    client: reqwest::Client,
+    egress: EgressGuard,
 }
 
-async fn send(
-    egress: &EgressGuard,
-    url: &str,
-    body: Vec<u8>,
-    timeout: Duration,
-) -> Result<(u16, Vec<u8>), String> {
-    egress
-        .admit_url(url)
-        .map_err(|refused| refused.to_string())?;
-    let client = egress
-        .client_builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .build()
-        .map_err(|error| format!("{error:#}"))?;
-    let response = client
-        .post(url)
-        .header("content-type", "application/json; charset=UTF-8")
-        .body(body)
-        .send()
-        .await
-        .map_err(|error| describe(&error))?;
-    let status = response.status().as_u16();
-    let mut answer = response
-        .bytes()
-        .await
-        .map_err(|error| describe(&error))?
-        .to_vec();
-    answer.truncate(ANSWER_LIMIT);
-    Ok((status, answer))
+impl PayInfoClient {
+    pub fn new(egress: &EgressGuard) -> anyhow::Result<Self> {
+        let client = egress
+            .client_builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .build()?;
+        Ok(Self {
+            client,
+            egress: egress.clone(),
+        })
+    }
+
+    /// Sends the query `fields` (made by [`query`]) to `url` and judges the answer by
+    /// `keys`.
+    pub async fn ask(&self, url: &str, fields: &[(String, String)], keys: &[&str]) -> Asked {
+        let request = body(fields);
+        let msg_id = fields
+            .iter()
+            .find(|(name, _)| name == "msgId")
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_default();
+        let started = Instant::now();
+        let (status, answer, error) = match self.send(url, request.clone()).await {
+            Ok((status, answer)) => (Some(status), answer, None),
+            Err(error) => (None, Vec::new(), Some(error)),
+        };
+        let mut verdict = judge(status, &answer, msg_id, keys);
+        if let Some(error) = &error {
+            verdict.problems = vec![format!("no answer came: {error}")];
+        }
+        Asked {
+            url: url.to_owned(),
+            request,
+            status,
+            answer,
+            error,
+            duration: started.elapsed(),
+            verdict,
+        }
+    }
+
+    async fn send(&self, url: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+        // A literal address never reaches the guard's resolver.
+        self.egress
+            .admit_url(url)
+            .map_err(|refused| refused.to_string())?;
+        let mut response = self
+            .client
+            .post(url)
+            .header("content-type", "application/json; charset=UTF-8")
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| describe(&error))?;
+        let status = response.status().as_u16();
+        // Read no more than is kept: an endless answer ends at the limit.
+        let mut answer = Vec::new();
+        while answer.len() < ANSWER_LIMIT {
+            match response.chunk().await.map_err(|error| describe(&error))? {
+                Some(chunk) => answer.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        answer.truncate(ANSWER_LIMIT);
+        Ok((status, answer))
+    }
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -292,14 +305,6 @@ fn describe(error: &reqwest::Error) -> String {
         }
         text
     }
-}
-
-/// The fields of a right answer, signed with `key` as the merchant would (tests and the
-/// reference handler use it).
-pub fn signed_answer(mut fields: Map<String, Value>, key: &str) -> Map<String, Value> {
-    let pairs = super::signed_fields(&fields);
-    fields.insert("sign".into(), sign::sign(&pairs, key, SignType::Md5).into());
-    fields
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use crate::platform::payments::events::{Cause, OrderEvent, Refused};
 use crate::platform::payments::fields::{
     self as order_fields, generate_order_no, order_no_max, source_number,
 };
-use crate::platform::payments::order::{Order, OrderRefusal, OrderState, Product, CHANNELS};
+use crate::platform::payments::order::{Order, OrderRefusal, OrderState, Product};
+use crate::platform::payments::payment::channel_named;
 use crate::platform::payments::requests::{
     CreateOrder, OrderMoved, OrderRefused, OrderTransition, RefundRequest,
 };
@@ -108,10 +109,8 @@ impl OrderService {
             Ok(to) => to,
             Err(message) => return Ok(Err(OrderRefused::InvalidState(message))),
         };
-        let target_sys = match request.target_sys {
-            None => CHANNELS[0].to_owned(),
-            Some(channel) if CHANNELS.contains(&channel.as_str()) => channel,
-            Some(_) => return Ok(Err(OrderRefused::InvalidTargetSys)),
+        let Some(target_sys) = channel_named(request.target_sys) else {
+            return Ok(Err(OrderRefused::InvalidTargetSys));
         };
         let event = match to {
             OrderState::Paid => OrderEvent::Pay { target_sys },

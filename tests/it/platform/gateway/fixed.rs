@@ -23,6 +23,23 @@ both_backends!(
     a_code_without_an_amount_or_query_address_takes_the_buyers,
 );
 
+/// A fixed code without an amount of the spec's test merchant whose payment-element
+/// queries a merchant stub answers with `reply`: the stub, and the code's id.
+async fn code_asking(app: &TestApp, reply: Reply) -> (Receiver, String) {
+    let merchant = Receiver::start(reply).await;
+    let made = Gateway::new(TEST_SRC, TEST_KEY)
+        .call(
+            app,
+            "bills.getQRCode",
+            TEST_MID,
+            vec![("payInfoQueryAddr", s(merchant.url("/pay-info")))],
+        )
+        .await;
+    assert_eq!(made["errCode"], "SUCCESS", "{made}");
+    let code = made["qrCodeId"].as_str().unwrap().to_owned();
+    (merchant, code)
+}
+
 async fn scan(app: &TestApp, code: &str, body: Value) -> (u16, Value) {
     app.post(&format!("/admin/v1/codes/{code}/scans"), body)
         .await
@@ -125,7 +142,7 @@ async fn a_code_with_an_amount_is_paid_scan_after_scan(db: TestDb) {
 async fn a_code_without_an_amount_asks_the_merchant(db: TestDb) {
     let app = db.spawn(|_| {}).await;
     test_merchant(&app, NOWHERE).await;
-    let merchant = Receiver::start(Reply::Status(500)).await;
+    let (merchant, code) = code_asking(&app, Reply::Status(500)).await;
     let right = signed_answer(
         &[
             ("errCode", "SUCCESS"),
@@ -138,17 +155,6 @@ async fn a_code_without_an_amount_asks_the_merchant(db: TestDb) {
         TEST_KEY,
     );
     merchant.set_default(Reply::Body(200, right));
-    let gw = Gateway::new(TEST_SRC, TEST_KEY);
-    let made = gw
-        .call(
-            &app,
-            "bills.getQRCode",
-            TEST_MID,
-            vec![("payInfoQueryAddr", s(merchant.url("/pay-info")))],
-        )
-        .await;
-    assert_eq!(made["errCode"], "SUCCESS", "{made}");
-    let code = made["qrCodeId"].as_str().unwrap().to_owned();
 
     let (status, paid) = scan(&app, &code, json!({"target_sys": "Alipay"})).await;
     assert_eq!(status, 201, "{paid}");
@@ -231,17 +237,7 @@ async fn an_answer_signed_with_a_key_in_its_grace_is_right_until_the_grace_ends(
         ],
         TEST_KEY,
     );
-    let merchant = Receiver::start(Reply::Body(200, answer)).await;
-    let gw = Gateway::new(TEST_SRC, TEST_KEY);
-    let made = gw
-        .call(
-            &app,
-            "bills.getQRCode",
-            TEST_MID,
-            vec![("payInfoQueryAddr", s(merchant.url("/pay-info")))],
-        )
-        .await;
-    let code = made["qrCodeId"].as_str().unwrap().to_owned();
+    let (_merchant, code) = code_asking(&app, Reply::Body(200, answer)).await;
     let (status, rotated) = app
         .post(
             &format!("/admin/v1/merchants/{TEST_MID}/rotate"),
@@ -289,17 +285,8 @@ async fn a_code_closed_while_its_merchant_is_asked_pays_nothing(db: TestDb) {
         ],
         TEST_KEY,
     );
-    let merchant = Receiver::start(Reply::Held(200, answer, gate.clone())).await;
+    let (merchant, code) = code_asking(&app, Reply::Held(200, answer, gate.clone())).await;
     let gw = Gateway::new(TEST_SRC, TEST_KEY);
-    let made = gw
-        .call(
-            &app,
-            "bills.getQRCode",
-            TEST_MID,
-            vec![("payInfoQueryAddr", s(merchant.url("/pay-info")))],
-        )
-        .await;
-    let code = made["qrCodeId"].as_str().unwrap().to_owned();
     let scanning = {
         let (url, http) = (
             app.url(&format!("/admin/v1/codes/{code}/scans")),

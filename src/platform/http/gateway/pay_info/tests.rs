@@ -1,7 +1,7 @@
 //! Tests of the payment-element query: its sign, and the judge of each mistake.
 
 use super::*;
-use serde_json::json;
+use serde_json::{json, Map};
 
 const KEY: &str = "fcAmtnx7MwismjWNhNKdHC44mNXtnEQeJkRrhKJwyrW2ysRR";
 
@@ -127,4 +127,11 @@ fn each_mistake_is_named() {
             verdict.problems
         );
     }
+}
+
+/// The fields of a right answer, signed with `key` as the merchant would.
+fn signed_answer(mut fields: Map<String, Value>, key: &str) -> Map<String, Value> {
+    let pairs = crate::platform::http::gateway::signed_fields(&fields);
+    fields.insert("sign".into(), sign::sign(&pairs, key, SignType::Md5).into());
+    fields
 }

@@ -100,6 +100,15 @@ impl Request {
             .ok_or_else(|| NetpayError::bad(format!("{name} is required")))
     }
 
+    /// An optional amount in fen; absent, `null` and `""` are none.
+    pub fn optional_amount(&self, name: &str) -> Result<Option<i64>, NetpayError> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) if text.is_empty() => Ok(None),
+            Some(_) => self.amount(name).map(Some),
+        }
+    }
+
     /// An amount in fen.
     pub fn amount(&self, name: &str) -> Result<i64, NetpayError> {
         let value = self
