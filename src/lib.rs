@@ -8,6 +8,7 @@
 //! decides which addresses the sandbox may send to; [`limits`] keeps callers to their
 //! request budgets.
 
+pub mod access;
 pub mod admin;
 pub mod bench;
 pub mod check;

@@ -29,6 +29,9 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// Requests refused for being over their caller's budget, by API (never by caller).
     pub rate_limited: IntCounterVec,
+    /// Requests turned away for their credentials or scope, by surface and reason
+    /// (never by caller).
+    pub auth_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -114,9 +117,16 @@ impl Metrics {
         let rate_limited = IntCounterVec::new(
             Opts::new(
                 "ums_notify_rate_limited_total",
-                "Requests answered 429 for being over their caller's budget, by API: platform.",
+                "Requests answered 429 for being over their caller's budget, by API: platform, admin.",
             ),
             &["api"],
+        )?;
+        let auth_failures = IntCounterVec::new(
+            Opts::new(
+                "ums_notify_auth_failures_total",
+                "Requests refused for their credentials or scope, by surface (admin, console) and reason: missing_credentials, malformed_credentials, unknown_credentials, forbidden, rate_limited.",
+            ),
+            &["surface", "reason"],
         )?;
         let build_info = IntGaugeVec::new(
             Opts::new(
@@ -141,6 +151,7 @@ impl Metrics {
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(auth_failures.clone()))?;
         registry.register(Box::new(build_info))?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
@@ -166,6 +177,11 @@ impl Metrics {
             outbox.with_label_values(&[status.as_str()]);
         }
         rate_limited.with_label_values(&["platform"]);
+        rate_limited.with_label_values(&["admin"]);
+        for refusal in crate::access::gate::Refusal::ALL {
+            auth_failures.with_label_values(&["admin", refusal.label()]);
+        }
+        auth_failures.with_label_values(&["console", "unknown_credentials"]);
 
         Ok(Self {
             registry,
@@ -181,6 +197,7 @@ impl Metrics {
             http_requests,
             http_duration,
             rate_limited,
+            auth_failures,
         })
     }
 

@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::gate::{AdminToken, Gate};
 use crate::admin::{self, AppState, NotificationDefaults};
+use crate::limits::RateLimits;
 use crate::check::{self, admin::Checks, runs::CheckRuns};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
@@ -28,6 +30,7 @@ pub struct Application {
     settings: ServeArgs,
     platform: Sandbox,
     checks: Checks,
+    gate: Gate,
     dispatching: bool,
 }
 
@@ -87,12 +90,22 @@ impl Application {
                 },
             ),
         };
+        let gate = Gate {
+            admin: AdminToken::new(settings.admin_token.as_deref()),
+            keys: platform.access_keys.clone(),
+            limits: Arc::new(RateLimits::new(
+                state.metrics.rate_limited.with_label_values(&["admin"]),
+                state.clock.clone(),
+            )),
+            failures: state.metrics.auth_failures.clone(),
+        };
         Ok(Self {
             listener,
             state,
             settings,
             platform,
             checks,
+            gate,
             dispatching: true,
         })
     }
@@ -132,7 +145,7 @@ impl Application {
     pub fn router(&self) -> axum::Router {
         admin::router(
             self.state.clone(),
-            self.settings.admin_token.clone(),
+            self.gate.clone(),
             platform::http::admin_router(self.platform.clone())
                 .merge(check::admin::router(self.checks.clone())),
             platform::http::open_router(self.platform.clone()),
@@ -141,6 +154,7 @@ impl Application {
             self.state.clone(),
             self.checks.clone(),
             self.settings.admin_token.clone(),
+            self.gate.clone(),
         ))
     }
 
@@ -155,6 +169,7 @@ impl Application {
             settings,
             platform,
             checks: _,
+            gate: _,
             dispatching,
         } = self;
         let dispatcher = dispatcher(&state, &settings, &platform)?;

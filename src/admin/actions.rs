@@ -10,14 +10,22 @@ use super::extract::ApiPath;
 use super::notifications::parse_id;
 use super::views::NotificationView;
 use super::{ApiError, AppState};
+use crate::access::Principal;
 use crate::outbox::{ActionOutcome, AdminAction, Status};
 
 async fn act(
     state: AppState,
+    principal: Principal,
     id: String,
     action: AdminAction,
 ) -> Result<Json<NotificationView>, ApiError> {
     let id = parse_id(&id)?;
+    if super::scoped::notification(state.store.as_ref(), &principal, id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(&format!("notification {id}")));
+    }
     match state.producer().act(id, action).await? {
         ActionOutcome::Done(notification) => Ok(Json(NotificationView::new(*notification, None))),
         ActionOutcome::NotFound => Err(ApiError::not_found(&format!("notification {id}"))),
@@ -60,9 +68,10 @@ pub fn refusal(id: i64, action: AdminAction, status: Status) -> ApiError {
     security(("admin_token" = [])))]
 pub async fn redeliver(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationView>, ApiError> {
-    act(state, id, AdminAction::Redeliver).await
+    act(state, principal, id, AdminAction::Redeliver).await
 }
 
 /// Try a pending notification now instead of at its next due time.
@@ -77,9 +86,10 @@ pub async fn redeliver(
     security(("admin_token" = [])))]
 pub async fn deliver_now(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationView>, ApiError> {
-    act(state, id, AdminAction::DeliverNow).await
+    act(state, principal, id, AdminAction::DeliverNow).await
 }
 
 /// Stop trying a notification.
@@ -94,7 +104,8 @@ pub async fn deliver_now(
     security(("admin_token" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationView>, ApiError> {
-    act(state, id, AdminAction::Cancel).await
+    act(state, principal, id, AdminAction::Cancel).await
 }

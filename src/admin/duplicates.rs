@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
+use crate::access::Principal;
 use crate::admin::extract::ApiPath;
 use crate::admin::notifications::NotificationView;
 use crate::admin::ApiError;
@@ -21,10 +22,14 @@ use crate::admin::AppState;
     security(("admin_token" = [])))]
 pub async fn duplicate(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<NotificationView>), ApiError> {
     let not_found = || ApiError::not_found(&format!("notification {id:?}"));
     let id_number: i64 = id.parse().map_err(|_| not_found())?;
+    crate::admin::scoped::notification(state.store.as_ref(), &principal, id_number)
+        .await?
+        .ok_or_else(not_found)?;
     let enqueued = state
         .producer()
         .duplicate(id_number)

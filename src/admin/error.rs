@@ -54,15 +54,22 @@ pub enum AdminErrors {
     /// `malformed_json` (a body that is not JSON), `invalid_query` or `bad_request`.
     #[response(status = 400)]
     BadRequest(#[to_schema] ErrorBody),
-    /// `unauthorized`: no or a wrong `Authorization: Bearer <admin token>`.
+    /// `unauthorized`: no or a wrong `Authorization: Bearer <admin token or access key>`.
     #[response(status = 401)]
     Unauthorized(ErrorBody),
+    /// `forbidden`: a merchant access key on what only the operator may do.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
     /// `body_too_large`.
     #[response(status = 413)]
     TooLarge(ErrorBody),
     /// `unsupported_media_type`: a body without `Content-Type: application/json`.
     #[response(status = 415)]
     UnsupportedMediaType(ErrorBody),
+    /// `rate_limited`: a merchant access key over its request budget; `Retry-After`
+    /// says when to try again.
+    #[response(status = 429)]
+    RateLimited(ErrorBody),
     /// `internal`: the service log has the cause.
     #[response(status = 500)]
     Internal(ErrorBody),
@@ -132,7 +139,7 @@ impl ApiError {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "this endpoint needs `Authorization: Bearer <admin token>`",
+            "this endpoint needs `Authorization: Bearer <admin token>` or `Authorization: Bearer <merchant access key>`",
         )
     }
 

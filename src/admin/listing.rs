@@ -10,6 +10,7 @@ use super::extract::ApiQuery;
 use super::page::PageRequest;
 use super::views::NotificationView;
 use super::{ApiError, AppState};
+use crate::access::Principal;
 use crate::outbox::{ListFilter, Status};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -23,7 +24,8 @@ pub struct ListQuery {
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// Only this tenant's (a merchant's `mid`).
+    /// Only this tenant's (a merchant's `mid`). A merchant access key sees its own
+    /// tenant's only, asked or not.
     tenant: Option<String>,
     /// Only about this subject (a contractId).
     subject: Option<String>,
@@ -50,6 +52,7 @@ pub struct ListView {
     security(("admin_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ListView>, ApiError> {
     let status = query
@@ -58,9 +61,15 @@ pub async fn list(
         .transpose()
         .map_err(ApiError::invalid_query)?;
     let page_request = PageRequest::read(query.limit, query.cursor.as_deref())?;
+    let Ok(tenant) = principal.list_filter(query.tenant) else {
+        return Ok(Json(ListView {
+            notifications: Vec::new(),
+            next_cursor: None,
+        }));
+    };
     let filter = ListFilter {
         status,
-        tenant: query.tenant,
+        tenant,
         subject: query.subject,
         kind: query.kind,
         host: query.host,

@@ -1,56 +1,15 @@
-//! Cross-cutting layers: the admin token check, and the HTTP metrics and request span.
+//! Cross-cutting layers: the HTTP metrics and the request span (who may call what is
+//! [`crate::access::gate`]'s).
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use axum::http::header::{HeaderName, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use axum::response::Response;
 use tracing::Instrument as _;
 
-use super::ApiError;
 use crate::metrics::Metrics;
-
-/// The admin token, kept only as its digest so comparisons take the same time whatever
-/// the input's length or content.
-#[derive(Clone)]
-pub struct AdminToken(Option<Arc<[u8; 32]>>);
-
-impl AdminToken {
-    pub fn new(token: Option<String>) -> Self {
-        Self(token.map(|t| Arc::new(Sha256::digest(t.as_bytes()).into())))
-    }
-
-    fn accepts(&self, header: Option<&str>) -> bool {
-        let Some(expected) = &self.0 else {
-            return true;
-        };
-        let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
-            return false;
-        };
-        let digest: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
-        digest.ct_eq(expected.as_ref()).into()
-    }
-}
-
-pub async fn require_admin(
-    State(token): State<AdminToken>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let header = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    if token.accepts(header) {
-        next.run(request).await
-    } else {
-        ApiError::unauthorized().into_response()
-    }
-}
 
 /// The header that carries a request's id: taken from the client when it sends a usable
 /// one, made up otherwise, and always returned on the answer.

@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod notifications;
 pub mod openapi;
 pub mod page;
+pub mod scoped;
 pub mod views;
 
 use std::sync::Arc;
@@ -69,10 +70,10 @@ pub const BATCH_REQUEST_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The whole router and its OpenAPI description, built from the same route list:
 /// every route is registered from its handler's `#[utoipa::path]`, so the two cannot
-/// disagree. `admin_token` guards everything under `/admin`.
+/// disagree. `gate` guards everything under `/admin`.
 pub fn router(
     state: AppState,
-    admin_token: Option<String>,
+    gate: crate::access::gate::Gate,
     admin_extra: OpenApiRouter<AppState>,
     public_extra: OpenApiRouter<AppState>,
 ) -> Router {
@@ -93,8 +94,8 @@ pub fn router(
         .routes(routes!(duplicates::duplicate))
         .merge(admin_extra)
         .layer(axum::middleware::from_fn_with_state(
-            middleware::AdminToken::new(admin_token),
-            middleware::require_admin,
+            gate,
+            crate::access::gate::admit,
         ));
     let (router, description) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/admin/v1", admin)

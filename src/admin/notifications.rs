@@ -13,6 +13,7 @@ use super::error::{AdminErrors, ErrorBody, ItemError};
 use super::extract::{ApiJson, ApiPath};
 pub use super::views::NotificationView;
 use super::{ApiError, AppState};
+use crate::access::Principal;
 use crate::outbox::KeyConflict;
 
 /// Enqueue one notification. The answer comes once it is durably stored.
@@ -28,9 +29,10 @@ use crate::outbox::KeyConflict;
     security(("admin_token" = [])))]
 pub async fn create(
     State(state): State<AppState>,
+    principal: Principal,
     ApiJson(request): ApiJson<CreateRequest>,
 ) -> Result<Response, ApiError> {
-    let new = build(request, &state)?;
+    let new = owned(build(request, &state)?, &principal)?;
     let enqueued = state
         .producer()
         .enqueue(new)
@@ -47,6 +49,29 @@ pub async fn create(
         Json(NotificationView::new(enqueued.notification, None)),
     )
         .into_response())
+}
+
+/// A notification a merchant access key creates belongs to its merchant: its tenant is
+/// the merchant's `mid`, given or not; naming another tenant is refused. Its idempotency
+/// key is the merchant's own, stored as `<mid>:<key>`, so one merchant's key can neither
+/// find nor block another's notification.
+fn owned(
+    mut new: crate::outbox::NewNotification,
+    principal: &Principal,
+) -> Result<crate::outbox::NewNotification, ApiError> {
+    let Some(mid) = principal.merchant() else {
+        return Ok(new);
+    };
+    match new.tenant.as_deref() {
+        Some(tenant) if tenant != mid => Err(ApiError::forbidden(format!(
+            "`tenant` is {tenant:?}, but this access key belongs to merchant {mid:?}: a merchant's notifications have its own mid as tenant (or leave `tenant` out)"
+        ))),
+        _ => {
+            new.tenant = Some(mid.to_owned());
+            new.idempotency_key = new.idempotency_key.map(|key| format!("{mid}:{key}"));
+            Ok(new)
+        }
+    }
 }
 
 /// A reused idempotency key is the client's conflict; anything else is ours. A batch's
@@ -111,6 +136,7 @@ pub struct BatchView {
     security(("admin_token" = [])))]
 pub async fn create_batch(
     State(state): State<AppState>,
+    principal: Principal,
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<(StatusCode, Json<BatchView>), ApiError> {
     let count = request.notifications.len();
@@ -129,7 +155,7 @@ pub async fn create_batch(
     let mut batch = Vec::with_capacity(count);
     let mut bad = Vec::new();
     for (index, item) in request.notifications.into_iter().enumerate() {
-        match build(item, &state) {
+        match build(item, &state).and_then(|new| owned(new, &principal)) {
             Ok(new) => batch.push(new),
             Err(error) => bad.push(ItemError {
                 index,
@@ -177,22 +203,28 @@ pub(super) fn parse_id(id: &str) -> Result<i64, ApiError> {
     security(("admin_token" = [])))]
 pub async fn show(
     State(state): State<AppState>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationView>, ApiError> {
     let id = parse_id(&id)?;
-    let notification = state
-        .store
-        .get(id)
+    let notification = super::scoped::notification(state.store.as_ref(), &principal, id)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("notification {id}")))?;
     let attempts = state.store.attempts(id).await?;
     Ok(Json(NotificationView::new(notification, Some(attempts))))
 }
 
-/// Counts by status and the oldest overdue notification's wait.
+/// Counts by status and the oldest overdue notification's wait: the whole outbox's, or,
+/// for a merchant access key, its own merchant's.
 #[utoipa::path(get, path = "/stats", tag = "notifications",
     responses((status = 200, description = "The outbox's counts", body = crate::outbox::Stats), AdminErrors),
     security(("admin_token" = [])))]
-pub async fn stats(State(state): State<AppState>) -> Result<Json<crate::outbox::Stats>, ApiError> {
-    Ok(Json(state.store.stats(state.clock.now()).await?))
+pub async fn stats(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<crate::outbox::Stats>, ApiError> {
+    let now = state.clock.now();
+    Ok(Json(
+        super::scoped::stats(state.store.as_ref(), &principal, now).await?,
+    ))
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access::Principal;
+use crate::platform::http::admin::merchants::visible;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::ApiPath;
 use crate::admin::ApiError;
@@ -73,9 +75,11 @@ pub struct RunList {
     security(("admin_token" = [])))]
 pub async fn start(
     State(state): State<Checks>,
+    principal: Principal,
     ApiPath(mid): ApiPath<String>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
+    visible(&state.sandbox, &principal, &mid).await?;
     let request = if body.iter().all(u8::is_ascii_whitespace) {
         StartCheck::default()
     } else {
@@ -211,12 +215,14 @@ async fn known_order(
     security(("admin_token" = [])))]
 pub async fn show(
     State(state): State<Checks>,
+    principal: Principal,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Run>, ApiError> {
     state
         .runs
         .get(id)
         .await?
+        .filter(|run| principal.sees(Some(&run.mid)))
         .map(Json)
         .ok_or_else(|| ApiError::not_found(&format!("check run {id}")))
 }
@@ -232,11 +238,10 @@ pub async fn show(
     security(("admin_token" = [])))]
 pub async fn list(
     State(state): State<Checks>,
+    principal: Principal,
     ApiPath(mid): ApiPath<String>,
 ) -> Result<Json<RunList>, ApiError> {
-    if state.sandbox.merchants.merchant(&mid).await?.is_none() {
-        return Err(ApiError::not_found(&format!("merchant {mid:?}")));
-    }
+    visible(&state.sandbox, &principal, &mid).await?;
     Ok(Json(RunList {
         checks: state.runs.of_merchant(&mid).await?,
     }))

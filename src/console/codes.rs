@@ -90,6 +90,7 @@ pub async fn show(
         .fixed_code(&id)
         .await
         .map_err(internal)?
+        .filter(|code| ctx.principal.sees(Some(&code.mid)))
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no fixed code {id}")).into_response())?;
     let queries = store
         .pay_info_queries(&id, QUERIES_SHOWN)
@@ -235,10 +236,11 @@ pub struct ScanForm {
 /// page with the bill it made, or with the API's message of the refusal.
 pub async fn scan(
     State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
     Form(form): Form<ScanForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
     }
     let to = href(&id);
@@ -248,7 +250,7 @@ pub async fn scan(
         amount: given(&form.amount).map(serde_json::Value::String),
         target_sys: given(&form.target_sys),
     };
-    match scans::scan(&console.sandbox, &id, request).await {
+    match scans::scan(&console.sandbox, &ctx.principal, &id, request).await {
         Ok(paid) => {
             let order = &paid.order;
             let via = order.payment.as_ref().map_or("", |p| p.target_sys.as_str());

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::layout::{form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
 use super::states;
-use super::{answered, internal, Console};
+use super::{answered, back, internal, Console};
 use crate::outbox::ListFilter;
 use crate::platform::contracts::contract::ContractState;
 use crate::platform::contracts::service::TransitionRequest;
@@ -41,19 +41,24 @@ pub async fn list(
         .as_deref()
         .filter(|s| !s.is_empty())
         .and_then(|s| ContractState::ALL.into_iter().find(|c| c.as_str() == s));
-    let filter = ContractFilter {
-        mid: mid.map(str::to_owned),
-        state,
-        before_seq: None,
-        limit: 100,
+    let contracts = match ctx.principal.list_filter(mid.map(str::to_owned)) {
+        Ok(mid) => {
+            let filter = ContractFilter {
+                mid,
+                state,
+                before_seq: None,
+                limit: 100,
+            };
+            console
+                .sandbox
+                .contracts
+                .store
+                .contracts(&filter)
+                .await
+                .map_err(internal)?
+        }
+        Err(_) => Vec::new(),
     };
-    let contracts = console
-        .sandbox
-        .contracts
-        .store
-        .contracts(&filter)
-        .await
-        .map_err(internal)?;
     let content = html! {
         form.filters method="get" action="/console/contracts" {
             label { "Merchant (mid)" input name="mid" value=[mid]; }
@@ -102,6 +107,7 @@ pub async fn show(
         .contract(&contract_id)
         .await
         .map_err(internal)?
+        .filter(|c| ctx.principal.sees(Some(&c.mid)))
         .ok_or_else(|| {
             (StatusCode::NOT_FOUND, format!("no contract {contract_id}")).into_response()
         })?;
@@ -181,11 +187,24 @@ pub struct TransitionForm {
 
 pub async fn transition(
     State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
     Form(form): Form<TransitionForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
+    }
+    let to = format!("/console/contracts/{id}");
+    let contract_id = contract_id_of(&id);
+    match console.sandbox.contracts.store.contract(&contract_id).await {
+        Ok(Some(c)) if ctx.principal.sees(Some(&c.mid)) => {}
+        Ok(_) => {
+            return back(
+                &to,
+                Err(format!("contract {contract_id} does not exist")),
+            )
+        }
+        Err(error) => return internal(error),
     }
     let done = format!("Moved to {}; its notice is on its way.", form.to);
     let request = TransitionRequest { to: form.to };

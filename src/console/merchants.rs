@@ -18,7 +18,7 @@ use crate::check::admin as checks;
 use crate::check::runs::Run;
 use crate::check::Outcome;
 use crate::duration::format_duration;
-use crate::platform::http::admin::merchants::refused;
+use crate::platform::http::admin::merchants::{refused, visible};
 use crate::platform::merchants::merchant::PaymentNotices;
 use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
 
@@ -52,9 +52,14 @@ pub async fn list(
         .merchants
         .merchants()
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        .into_iter()
+        .filter(|m| ctx.principal.sees(Some(&m.mid)))
+        .collect::<Vec<_>>();
     let content = html! {
-        (create_form(&ctx))
+        @if ctx.principal.is_operator() {
+            (create_form(&ctx))
+        }
         @if merchants.is_empty() {
             div.card { p.muted { "No merchants yet." } }
         } @else {
@@ -91,8 +96,11 @@ pub async fn create(
     Extension(ctx): Extension<Ctx>,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
+    }
+    if let Err(refused) = ctx.principal.require_operator("create merchants") {
+        return (StatusCode::FORBIDDEN, refused.message).into_response();
     }
     let notify_url = form.notify_url.trim();
     let request = CreateMerchant {
@@ -140,6 +148,7 @@ pub async fn show(
         .merchant(&mid)
         .await
         .map_err(internal)?
+        .filter(|m| ctx.principal.sees(Some(&m.mid)))
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no merchant {mid}")).into_response())?;
     let runs = console
         .checks
@@ -264,13 +273,17 @@ pub struct SettingsForm {
 
 pub async fn update(
     State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
     Path(mid): Path<String>,
     Form(form): Form<SettingsForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
     }
     let to = format!("/console/merchants/{mid}");
+    if let Err(refused) = visible(&console.sandbox, &ctx.principal, &mid).await {
+        return back(&to, Err(refused.message));
+    }
     let blank_is_none = |text: &str| Some(Some(text.trim().to_owned()).filter(|t| !t.is_empty()));
     let copies = match form.extra_copies.trim() {
         "" => None,
@@ -303,11 +316,15 @@ pub struct StartForm {
 
 pub async fn start_check(
     State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
     Path(mid): Path<String>,
     Form(form): Form<StartForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
+    }
+    if let Err(refused) = visible(&console.sandbox, &ctx.principal, &mid).await {
+        return back(&format!("/console/merchants/{mid}"), Err(refused.message));
     }
     match checks::start_run(&console.checks, &mid, Default::default()).await {
         Ok(run) => back(
@@ -332,6 +349,7 @@ pub async fn check_run(
         .get(numeric)
         .await
         .map_err(internal)?
+        .filter(|run| ctx.principal.sees(Some(&run.mid)))
         .ok_or_else(not_found)?;
     let content = html! {
         div.card {

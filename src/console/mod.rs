@@ -2,8 +2,10 @@
 //! admin API (and with its messages), with its assets compiled into the binary (no CDN,
 //! no build step).
 //!
-//! - [`session`] — sign-in with the admin token (an HttpOnly, SameSite=Strict cookie) and
-//!   the per-form token that guards every state change against cross-site requests;
+//! - [`session`] — sign-in with the admin token or a merchant access key (an HttpOnly,
+//!   SameSite=Strict cookie) and the per-form token that guards every state change
+//!   against cross-site requests. A merchant's session shows only its own merchant:
+//!   each page confines itself to the principal in [`session::Ctx`];
 //! - [`layout`] — the page shell, the stylesheet and the small script;
 //! - [`states`] — every state shown by its name and a colour, one way for all;
 //! - [`notifications`], [`merchants`] (with the [`rotation`] of their keys),
@@ -42,12 +44,20 @@ pub struct Console {
 }
 
 /// The console's routes, mounted at the root (they all start with `/console`).
-pub fn router(app: AppState, checks: Checks, admin_token: Option<String>) -> Router {
+pub fn router(
+    app: AppState,
+    checks: Checks,
+    admin_token: Option<String>,
+    gate: crate::access::gate::Gate,
+) -> Router {
+    let failures = gate
+        .failures
+        .with_label_values(&["console", "unknown_credentials"]);
     let console = Console {
         app,
         sandbox: checks.sandbox.clone(),
         checks,
-        session: session::Sessions::new(admin_token),
+        session: session::Sessions::new(admin_token, gate.keys, failures),
     };
     Router::new()
         .route(

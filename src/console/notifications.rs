@@ -53,16 +53,22 @@ pub async fn list(
         Some(Err(error)) => return Err((StatusCode::BAD_REQUEST, error).into_response()),
         None => None,
     };
+    // A merchant asking for another merchant's notifications is shown none.
+    let (tenant, nothing) = match ctx.principal.list_filter(given(&query.mid)) {
+        Ok(tenant) => (tenant, false),
+        Err(_) => (None, true),
+    };
     let filter = ListFilter {
         status,
-        tenant: given(&query.mid),
+        tenant,
         kind: given(&query.kind),
         host: given(&query.host),
-        limit: 100,
+        limit: if nothing { 0 } else { 100 },
         ..ListFilter::default()
     };
+    let now = console.app.clock.now();
     let (stats, notifications) = match (
-        store.stats(console.app.clock.now()).await,
+        crate::admin::scoped::stats(store.as_ref(), &ctx.principal, now).await,
         store.list(&filter).await,
     ) {
         (Ok(stats), Ok(list)) => (stats, list),
@@ -148,8 +154,7 @@ pub async fn show(
     let not_found = || (StatusCode::NOT_FOUND, format!("no notification {id}")).into_response();
     let numeric: i64 = id.parse().map_err(|_| not_found())?;
     let store = &console.app.store;
-    let notification = store
-        .get(numeric)
+    let notification = crate::admin::scoped::notification(store.as_ref(), &ctx.principal, numeric)
         .await
         .map_err(internal)?
         .ok_or_else(not_found)?;
@@ -312,10 +317,11 @@ fn timeline(attempts: &[Attempt]) -> Markup {
 /// The buttons of [`show`]: each calls the admin API's own handler.
 pub async fn act(
     State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
     }
     let to = format!("/console/notifications/{id}");
@@ -325,6 +331,18 @@ pub async fn act(
             Err(ApiError::not_found(&format!("notification {id:?}")).message),
         );
     };
+    match crate::admin::scoped::notification(console.app.store.as_ref(), &ctx.principal, number)
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return back(
+                &to,
+                Err(ApiError::not_found(&format!("notification {number}")).message),
+            )
+        }
+        Err(error) => return internal(error),
+    }
     let producer = console.app.producer();
     let action = match action.as_str() {
         "redeliver" => AdminAction::Redeliver,

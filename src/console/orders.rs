@@ -15,9 +15,9 @@ use serde_json::json;
 use super::layout::{form_token, message, page, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
 use super::states;
-use super::{answered, internal, Console};
+use super::{answered, back, internal, Console};
 use crate::outbox::ListFilter;
-use crate::platform::http::admin::orders::refused;
+use crate::platform::http::admin::orders::{refused, visible};
 use crate::platform::payments::guarantee::{hold_ends_at, SecureStatus};
 use crate::platform::payments::order::{OrderState, Product};
 use crate::platform::payments::requests::{OrderTransition, RefundRequest};
@@ -50,10 +50,15 @@ pub async fn list(
         .product
         .as_deref()
         .and_then(|p| p.parse::<Product>().ok());
+    // A merchant asking for another merchant's orders is shown none.
+    let (confined, nothing) = match ctx.principal.list_filter(mid.map(str::to_owned)) {
+        Ok(confined) => (confined, false),
+        Err(_) => (None, true),
+    };
     let filter = OrderFilter {
-        mid: mid.map(str::to_owned),
+        mid: confined,
         product,
-        limit: 100,
+        limit: if nothing { 0 } else { 100 },
         ..OrderFilter::default()
     };
     let orders = console
@@ -111,6 +116,7 @@ pub async fn show(
         .order(id)
         .await
         .map_err(internal)?
+        .filter(|order| ctx.principal.sees(Some(&order.mid)))
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no order {id}")).into_response())?;
     let refunds = console
         .sandbox
@@ -262,11 +268,15 @@ pub struct TransitionForm {
 
 pub async fn transition(
     State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
     Form(form): Form<TransitionForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
+    }
+    if let Err(refused) = visible(&console.sandbox, &ctx.principal, &id).await {
+        return back(&format!("/console/orders/{id}"), Err(refused.message));
     }
     let done = format!("Moved to {}; its notice is on its way.", form.to);
     let request = OrderTransition {
@@ -286,11 +296,15 @@ pub struct RefundForm {
 
 pub async fn refund(
     State(console): State<Console>,
+    Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
+    }
+    if let Err(refused) = visible(&console.sandbox, &ctx.principal, &id).await {
+        return back(&format!("/console/orders/{id}"), Err(refused.message));
     }
     // A whole number goes as one; anything else as the text, for the service to refuse.
     let amount = form

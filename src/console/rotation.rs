@@ -14,7 +14,7 @@ use super::session::{check_form_token, Ctx};
 use super::{back, Console};
 use crate::admin::ApiError;
 use crate::duration::format_duration;
-use crate::platform::http::admin::merchants::refused;
+use crate::platform::http::admin::merchants::{own_source_key, refused, visible};
 use crate::platform::merchants::rotation::{Credential, RotateCredential, DEFAULT_GRACE};
 use crate::platform::merchants::Merchant;
 
@@ -74,10 +74,19 @@ pub async fn rotate(
     Path(mid): Path<String>,
     Form(form): Form<RotateForm>,
 ) -> Response {
-    if let Some(refused) = check_form_token(&console, &form.form_token) {
+    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
         return refused;
     }
     let to = format!("/console/merchants/{mid}");
+    let own = match visible(&console.sandbox, &ctx.principal, &mid).await {
+        Ok(own) => own,
+        Err(refused) => return back(&to, Err(refused.message)),
+    };
+    if form.credential.trim() == "md5_key" {
+        if let Err(refused) = own_source_key(&console.sandbox, &ctx.principal, &own).await {
+            return back(&to, Err(refused.message));
+        }
+    }
     let grace = form.grace.trim();
     let request = RotateCredential {
         credential: Some(form.credential.trim().to_owned()),

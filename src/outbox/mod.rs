@@ -117,6 +117,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats>;
 
+    /// The counts and oldest overdue wait of one tenant's notifications: counted from
+    /// its rows (the tenant index), so it costs what the tenant holds, not the outbox.
+    async fn tenant_stats(&self, tenant: &str, now: DateTime<Utc>) -> anyhow::Result<Stats>;
+
     /// Deletes up to `limit` notifications finished before `before`, with their attempts.
     /// Returns how many were deleted.
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64>;

@@ -284,6 +284,38 @@ impl Store for Outbox {
         Ok(stats)
     }
 
+    async fn tenant_stats(&self, tenant: &str, now: DateTime<Utc>) -> anyhow::Result<Stats> {
+        let mut stats = Stats::default();
+        let counts: Vec<(String, i64)> = self
+            .db
+            .read_all(
+                &Sql::new(
+                    "SELECT status, COUNT(*) FROM notifications WHERE tenant = $1 GROUP BY status",
+                )
+                .bind(tenant),
+            )
+            .await?;
+        for (status, count) in counts {
+            let status = status.parse().map_err(anyhow::Error::msg)?;
+            stats.set(status, count.max(0) as u64);
+        }
+        let (oldest,): (Option<Ts>,) = self
+            .db
+            .read_one(
+                &Sql::new(
+                    "SELECT MIN(due_at) FROM notifications \
+                     WHERE tenant = $1 AND due_at IS NOT NULL AND due_at <= $2",
+                )
+                .bind(tenant)
+                .bind(now),
+            )
+            .await?;
+        stats.oldest_due_seconds = oldest
+            .map(|due| (now - due.0).num_milliseconds().max(0) as f64 / 1000.0)
+            .unwrap_or(0.0);
+        Ok(stats)
+    }
+
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {
         // Attempts go with their notification (ON DELETE CASCADE). On PostgreSQL, SKIP
         // LOCKED lets several instances sweep at once without waiting on each other.

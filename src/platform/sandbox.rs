@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::Db;
 use crate::delivery::Signers;
+use crate::access::keys::AccessKeys;
 use crate::limits::RateLimits;
 use crate::platform::auth::AuthStore;
 use crate::platform::config::PlatformArgs;
@@ -43,6 +44,8 @@ pub struct Sandbox {
     pub limits: Arc<RateLimits>,
     /// Asks merchants for a fixed code's amount (the payment-element query).
     pub pay_info: PayInfoClient,
+    /// The merchants' access keys to the admin API and the console.
+    pub access_keys: AccessKeys,
 }
 
 impl Sandbox {
@@ -93,6 +96,7 @@ impl Sandbox {
                 producer.clock.clone(),
             )),
             pay_info: PayInfoClient::new(&producer.egress)?,
+            access_keys: AccessKeys::new(db.clone()),
             producer,
         })
     }

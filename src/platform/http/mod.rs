@@ -20,6 +20,8 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(admin::merchants::create, admin::merchants::list))
         .routes(routes!(admin::merchants::show, admin::merchants::update))
         .routes(routes!(admin::rotation::rotate))
+        .routes(routes!(admin::access_keys::issue, admin::access_keys::list))
+        .routes(routes!(admin::access_keys::revoke))
         .routes(routes!(admin::contracts::create, admin::contracts::list))
         .routes(routes!(admin::contracts::show))
         .routes(routes!(admin::contracts::transition))

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::scans::{self, code_of, ScanRequest};
+use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::{ApiJson, ApiPath};
 use crate::admin::ApiError;
@@ -112,9 +113,10 @@ fn view(code: FixedCode, queries: Vec<PayInfoQuery>, now: DateTime<Utc>) -> Fixe
     security(("admin_token" = [])))]
 pub async fn show(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<FixedCodeView>, ApiError> {
-    let code = code_of(&sandbox, &id).await?;
+    let code = code_of(&sandbox, &principal, &id).await?;
     let queries = sandbox.orders.store.pay_info_queries(&id, 20).await?;
     Ok(Json(view(code, queries, sandbox.now())))
 }
@@ -143,10 +145,11 @@ pub struct ScanView {
     security(("admin_token" = [])))]
 pub async fn scan(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<ScanRequest>,
 ) -> Result<(StatusCode, Json<ScanView>), ApiError> {
-    let paid = scans::scan(&sandbox, &id, request).await?;
+    let paid = scans::scan(&sandbox, &principal, &id, request).await?;
     let refunds = sandbox.orders.store.refunds(paid.order.id).await?;
     Ok((
         StatusCode::CREATED,

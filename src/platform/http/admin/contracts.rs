@@ -15,6 +15,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::admin::page::PageRequest;
@@ -180,6 +181,7 @@ pub fn refused(refusal: ContractRefused) -> ApiError {
     security(("admin_token" = [])))]
 pub async fn create(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiJson(request): ApiJson<CreateContract>,
 ) -> Result<(StatusCode, Json<ContractView>), ApiError> {
     let required = |name: &'static str, value: &Option<String>| -> Result<String, ApiError> {
@@ -187,7 +189,11 @@ pub async fn create(
             .map(str::to_owned)
             .map_err(|_| ApiError::invalid("invalid_field", format!("`{name}` is required")))
     };
-    let mid = required("mid", &request.mid)?;
+    // A merchant's contract is its own: `mid` defaults to it.
+    let mid = match (principal.merchant(), &request.mid) {
+        (Some(own), None) => own.to_owned(),
+        _ => required("mid", &request.mid)?,
+    };
     fields::validate_mid(&mid).map_err(invalid)?;
     let contract_no = required("contract_no", &request.contract_no)?;
     fields::validate_contract_no(&contract_no).map_err(invalid)?;
@@ -212,9 +218,14 @@ pub async fn create(
     fields::validate_single_limit_amt(Some(&single_limit_amt)).map_err(invalid)?;
     let avl_num = request.avl_num.unwrap_or_default();
     fields::validate_avl_num(Some(&avl_num)).map_err(invalid)?;
-    let merchant = sandbox.merchants.merchant(&mid).await?.ok_or_else(|| {
-        ApiError::invalid("unknown_merchant", format!("merchant {mid} does not exist"))
-    })?;
+    let merchant = sandbox
+        .merchants
+        .merchant(&mid)
+        .await?
+        .filter(|m| principal.sees(Some(&m.mid)))
+        .ok_or_else(|| {
+            ApiError::invalid("unknown_merchant", format!("merchant {mid} does not exist"))
+        })?;
     let notify = match notify {
         Some(notify) => notify,
         None => merchant
@@ -254,6 +265,7 @@ pub async fn create(
     security(("admin_token" = [])))]
 pub async fn list(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ContractList>, ApiError> {
     let state = query
@@ -262,8 +274,14 @@ pub async fn list(
         .transpose()
         .map_err(|e| ApiError::invalid_query(e.to_string()))?;
     let page_request = PageRequest::read(query.limit, query.cursor.as_deref())?;
+    let Ok(mid) = principal.list_filter(query.mid) else {
+        return Ok(Json(ContractList {
+            contracts: Vec::new(),
+            next_cursor: None,
+        }));
+    };
     let filter = ContractFilter {
-        mid: query.mid,
+        mid,
         state,
         before_seq: page_request.before,
         limit: page_request.limit,
@@ -287,16 +305,26 @@ pub async fn list(
     security(("admin_token" = [])))]
 pub async fn show(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ContractView>, ApiError> {
     let id = contract_id_of(&id);
-    let contract = sandbox
+    Ok(Json(visible(&sandbox, &principal, &id).await?.into()))
+}
+
+/// Contract `id`, if it exists and `principal` sees it; else its 404.
+async fn visible(
+    sandbox: &Sandbox,
+    principal: &Principal,
+    id: &str,
+) -> Result<Contract, ApiError> {
+    sandbox
         .contracts
         .store
-        .contract(&id)
+        .contract(id)
         .await?
-        .ok_or_else(|| not_found(&id))?;
-    Ok(Json(contract.into()))
+        .filter(|c| principal.sees(Some(&c.mid)))
+        .ok_or_else(|| not_found(id))
 }
 
 /// Moves a contract along the state machine; the change and its notification are one
@@ -316,9 +344,11 @@ pub async fn show(
     security(("admin_token" = [])))]
 pub async fn transition(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<TransitionRequest>,
 ) -> Result<Json<TransitionView>, ApiError> {
+    visible(&sandbox, &principal, &contract_id_of(&id)).await?;
     let moved = sandbox
         .contracts
         .transition(&contract_id_of(&id), request)

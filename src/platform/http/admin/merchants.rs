@@ -15,6 +15,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::{ApiJson, ApiPath};
 use crate::admin::ApiError;
@@ -172,15 +173,59 @@ pub async fn create(
 #[utoipa::path(get, path = "/merchants", tag = "merchants",
     responses((status = 200, description = "Every merchant", body = MerchantList), AdminErrors),
     security(("admin_token" = [])))]
-pub async fn list(State(sandbox): State<Sandbox>) -> Result<Json<MerchantList>, ApiError> {
+pub async fn list(
+    State(sandbox): State<Sandbox>,
+    principal: Principal,
+) -> Result<Json<MerchantList>, ApiError> {
     let merchants = sandbox.merchants.merchants().await?;
     let now = sandbox.now();
     Ok(Json(MerchantList {
         merchants: merchants
             .into_iter()
+            .filter(|m| principal.sees(Some(&m.mid)))
             .map(|m| MerchantView::at(m, now))
             .collect(),
     }))
+}
+
+/// Merchant `mid`, if it exists and `principal` sees it; else its 404.
+pub async fn visible(
+    sandbox: &Sandbox,
+    principal: &Principal,
+    mid: &str,
+) -> Result<Merchant, ApiError> {
+    sandbox
+        .merchants
+        .merchant(mid)
+        .await?
+        .filter(|m| principal.sees(Some(&m.mid)))
+        .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))
+}
+
+/// Refuses a merchant a change of its communication key while other merchants share
+/// it (one key per message source): that would change theirs too.
+pub async fn own_source_key(
+    sandbox: &Sandbox,
+    principal: &Principal,
+    merchant: &Merchant,
+) -> Result<(), ApiError> {
+    if principal.is_operator() {
+        return Ok(());
+    }
+    let others = sandbox
+        .merchants
+        .merchants_of_source(&merchant.msg_src)
+        .await?
+        .into_iter()
+        .filter(|m| m.mid != merchant.mid)
+        .count();
+    if others == 0 {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "the communication key of message source {} is shared with {others} other merchant(s); only the operator may change it",
+        merchant.msg_src
+    )))
 }
 
 /// One merchant.
@@ -194,13 +239,10 @@ pub async fn list(State(sandbox): State<Sandbox>) -> Result<Json<MerchantList>, 
     security(("admin_token" = [])))]
 pub async fn show(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(mid): ApiPath<String>,
 ) -> Result<Json<MerchantView>, ApiError> {
-    let merchant = sandbox
-        .merchants
-        .merchant(&mid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(&format!("merchant {mid:?}")))?;
+    let merchant = visible(&sandbox, &principal, &mid).await?;
     Ok(Json(MerchantView::at(merchant, sandbox.now())))
 }
 
@@ -218,9 +260,17 @@ pub async fn show(
     security(("admin_token" = [])))]
 pub async fn update(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(mid): ApiPath<String>,
     ApiJson(request): ApiJson<PatchMerchant>,
 ) -> Result<Json<MerchantView>, ApiError> {
+    let own = visible(&sandbox, &principal, &mid).await?;
+    if request.rate_limit_per_second.is_some() || request.rate_limit_burst.is_some() {
+        principal.require_operator("set a merchant's request budget")?;
+    }
+    if request.md5_key.is_some() {
+        own_source_key(&sandbox, &principal, &own).await?;
+    }
     let merchant = sandbox
         .merchant_service
         .update(&mid, request)

@@ -14,11 +14,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::admin::page::PageRequest;
 use crate::admin::ApiError;
-use crate::platform::payments::order::{OrderRefusal, OrderState, Product};
+use crate::platform::payments::order::{Order, OrderRefusal, OrderState, Product};
 use crate::platform::payments::requests::{CreateOrder, OrderTransition, RefundRequest};
 use crate::platform::payments::requests::{OrderMoved, OrderRefused};
 use crate::platform::payments::store::OrderFilter;
@@ -97,8 +98,20 @@ pub fn refused(refusal: OrderRefused) -> ApiError {
     security(("admin_token" = [])))]
 pub async fn create(
     State(sandbox): State<Sandbox>,
-    ApiJson(request): ApiJson<CreateOrder>,
+    principal: Principal,
+    ApiJson(mut request): ApiJson<CreateOrder>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+    // A merchant's order is its own: `mid` defaults to it, and another merchant's is
+    // as unknown as one that does not exist.
+    if let Some(own) = principal.merchant() {
+        match request.mid.as_deref() {
+            None => request.mid = Some(own.to_owned()),
+            Some(mid) if mid != own => {
+                return Err(refused(OrderRefused::UnknownMerchant(mid.to_owned())))
+            }
+            Some(_) => {}
+        }
+    }
     let order = sandbox.orders.create(request).await?.map_err(refused)?;
     Ok((
         StatusCode::CREATED,
@@ -113,6 +126,7 @@ pub async fn create(
     security(("admin_token" = [])))]
 pub async fn list(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<OrderList>, ApiError> {
     let product = query
@@ -139,8 +153,14 @@ pub async fn list(
         }
     };
     let page_request = PageRequest::read(query.limit, query.cursor.as_deref())?;
+    let Ok(mid) = principal.list_filter(query.mid) else {
+        return Ok(Json(OrderList {
+            orders: Vec::new(),
+            next_cursor: None,
+        }));
+    };
     let filter = OrderFilter {
-        mid: query.mid,
+        mid,
         product,
         state,
         before_id: page_request.before,
@@ -165,11 +185,26 @@ pub async fn list(
     security(("admin_token" = [])))]
 pub async fn show(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let order = sandbox.orders.order_of(&id).await?.map_err(refused)?;
+    let order = visible(&sandbox, &principal, &id).await?;
     let refunds = sandbox.orders.store.refunds(order.id).await?;
     Ok(Json(OrderView::new(order, Some(refunds))))
+}
+
+/// Order `id`, if it exists and `principal` sees it; else its 404.
+pub async fn visible(
+    sandbox: &Sandbox,
+    principal: &Principal,
+    id: &str,
+) -> Result<Order, ApiError> {
+    let order = sandbox.orders.order_of(id).await?.map_err(refused)?;
+    if principal.sees(Some(&order.mid)) {
+        Ok(order)
+    } else {
+        Err(refused(OrderRefused::NotFound(id.to_owned())))
+    }
 }
 
 /// The admin API's view of an order moved.
@@ -198,9 +233,11 @@ async fn changed(sandbox: &Sandbox, moved: OrderMoved) -> Result<Json<OrderChang
     security(("admin_token" = [])))]
 pub async fn transition(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<OrderTransition>,
 ) -> Result<Json<OrderChangeView>, ApiError> {
+    visible(&sandbox, &principal, &id).await?;
     let moved = sandbox.orders.transition(&id, request).await?;
     changed(&sandbox, moved.map_err(refused)?).await
 }
@@ -220,9 +257,11 @@ pub async fn transition(
     security(("admin_token" = [])))]
 pub async fn refund(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<(StatusCode, Json<OrderChangeView>), ApiError> {
+    visible(&sandbox, &principal, &id).await?;
     let moved = sandbox.orders.refund(&id, request).await?;
     let view = changed(&sandbox, moved.map_err(refused)?).await?;
     Ok((StatusCode::CREATED, view))

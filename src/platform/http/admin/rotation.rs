@@ -8,12 +8,13 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::{ApiJson, ApiPath};
 use crate::admin::ApiError;
 use crate::duration::format_duration;
 use crate::platform::auth::AppKey;
-use crate::platform::http::admin::merchants::{refused, MerchantView};
+use crate::platform::http::admin::merchants::{own_source_key, refused, visible, MerchantView};
 use crate::platform::merchants::rotation::{Credential, RotateCredential, Rotation};
 use crate::platform::sandbox::Sandbox;
 
@@ -68,9 +69,14 @@ impl RotationView {
     security(("admin_token" = [])))]
 pub async fn rotate(
     State(sandbox): State<Sandbox>,
+    principal: Principal,
     ApiPath(mid): ApiPath<String>,
     ApiJson(request): ApiJson<RotateCredential>,
 ) -> Result<Json<RotationView>, ApiError> {
+    let own = visible(&sandbox, &principal, &mid).await?;
+    if request.credential.as_deref() == Some("md5_key") {
+        own_source_key(&sandbox, &principal, &own).await?;
+    }
     let rotation = sandbox
         .merchant_service
         .rotate(&mid, request)

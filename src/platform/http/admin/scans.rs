@@ -10,6 +10,7 @@
 
 use serde::Deserialize;
 
+use crate::access::Principal;
 use crate::admin::ApiError;
 use crate::platform::http::gateway::pay_info::{self, Scanned};
 use crate::platform::merchants::Merchant;
@@ -41,19 +42,29 @@ pub struct Paid {
 }
 
 /// Fixed code `id`, whoever it is of.
-pub async fn code_of(sandbox: &Sandbox, id: &str) -> Result<FixedCode, ApiError> {
+pub async fn code_of(
+    sandbox: &Sandbox,
+    principal: &Principal,
+    id: &str,
+) -> Result<FixedCode, ApiError> {
     sandbox
         .orders
         .store
         .fixed_code(id)
         .await?
+        .filter(|code| principal.sees(Some(&code.mid)))
         .ok_or_else(|| ApiError::not_found(&format!("fixed code {id}")))
 }
 
 /// A buyer scans fixed code `id` and pays: a bill of its own is made on the code and
 /// paid, and its payment-result notice is enqueued.
-pub async fn scan(sandbox: &Sandbox, id: &str, request: ScanRequest) -> Result<Paid, ApiError> {
-    let code = code_of(sandbox, id).await?;
+pub async fn scan(
+    sandbox: &Sandbox,
+    principal: &Principal,
+    id: &str,
+    request: ScanRequest,
+) -> Result<Paid, ApiError> {
+    let code = code_of(sandbox, principal, id).await?;
     let now = sandbox.now();
     if !code.open_at(now) {
         let why = if code.closed_at.is_some() {
