@@ -12,13 +12,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access::gate::{AdminToken, Gate};
 use crate::admin::{self, AppState, NotificationDefaults};
-use crate::limits::RateLimits;
 use crate::check::{self, admin::Checks, runs::CheckRuns};
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::db::{self, Db};
 use crate::delivery::{Dispatcher, DispatcherConfig, Wakeup};
 use crate::egress::{Destinations, EgressGuard, NameLookup, SystemNames};
+use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::outbox::Store;
 use crate::platform::{self, Sandbox};

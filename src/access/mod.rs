@@ -146,7 +146,10 @@ mod tests {
     fn lists_are_confined_to_the_merchant() {
         let a = merchant("A");
         assert_eq!(a.list_filter(None), Ok(Some("A".to_owned())));
-        assert_eq!(a.list_filter(Some("A".to_owned())), Ok(Some("A".to_owned())));
+        assert_eq!(
+            a.list_filter(Some("A".to_owned())),
+            Ok(Some("A".to_owned()))
+        );
         assert_eq!(a.list_filter(Some("B".to_owned())), Err(NothingVisible));
         assert_eq!(Principal::Operator.list_filter(None), Ok(None));
         assert_eq!(

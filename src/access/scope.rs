@@ -16,7 +16,7 @@ pub enum Scope {
     OwnMerchant,
 }
 
-use Scope::{OwnMerchant, Operator};
+use Scope::{Operator, OwnMerchant};
 
 /// Every admin route by method and template (as the router matches it).
 pub const RULES: &[(&str, &str, Scope)] = &[
@@ -25,10 +25,22 @@ pub const RULES: &[(&str, &str, Scope)] = &[
     ("GET", "/admin/v1/notifications", OwnMerchant),
     ("POST", "/admin/v1/notifications/batch", OwnMerchant),
     ("GET", "/admin/v1/notifications/{id}", OwnMerchant),
-    ("POST", "/admin/v1/notifications/{id}/redeliver", OwnMerchant),
-    ("POST", "/admin/v1/notifications/{id}/deliver-now", OwnMerchant),
+    (
+        "POST",
+        "/admin/v1/notifications/{id}/redeliver",
+        OwnMerchant,
+    ),
+    (
+        "POST",
+        "/admin/v1/notifications/{id}/deliver-now",
+        OwnMerchant,
+    ),
     ("POST", "/admin/v1/notifications/{id}/cancel", OwnMerchant),
-    ("POST", "/admin/v1/notifications/{id}/duplicate", OwnMerchant),
+    (
+        "POST",
+        "/admin/v1/notifications/{id}/duplicate",
+        OwnMerchant,
+    ),
     ("GET", "/admin/v1/stats", OwnMerchant),
     // Merchants: creating one is the operator's; a merchant reads and sets its own.
     ("POST", "/admin/v1/merchants", Operator),
@@ -38,12 +50,20 @@ pub const RULES: &[(&str, &str, Scope)] = &[
     ("POST", "/admin/v1/merchants/{mid}/rotate", OwnMerchant),
     ("POST", "/admin/v1/merchants/{mid}/access-keys", OwnMerchant),
     ("GET", "/admin/v1/merchants/{mid}/access-keys", OwnMerchant),
-    ("DELETE", "/admin/v1/merchants/{mid}/access-keys/{id}", OwnMerchant),
+    (
+        "DELETE",
+        "/admin/v1/merchants/{mid}/access-keys/{id}",
+        OwnMerchant,
+    ),
     // Contracts, orders and fixed codes.
     ("POST", "/admin/v1/contracts", OwnMerchant),
     ("GET", "/admin/v1/contracts", OwnMerchant),
     ("GET", "/admin/v1/contracts/{contract_id}", OwnMerchant),
-    ("POST", "/admin/v1/contracts/{contract_id}/transitions", OwnMerchant),
+    (
+        "POST",
+        "/admin/v1/contracts/{contract_id}/transitions",
+        OwnMerchant,
+    ),
     ("POST", "/admin/v1/orders", OwnMerchant),
     ("GET", "/admin/v1/orders", OwnMerchant),
     ("GET", "/admin/v1/orders/{id}", OwnMerchant),
@@ -73,7 +93,9 @@ mod tests {
     fn each_route_is_declared_once() {
         for (i, (method, route, _)) in RULES.iter().enumerate() {
             assert!(
-                !RULES[i + 1..].iter().any(|(m, r, _)| m == method && r == route),
+                !RULES[i + 1..]
+                    .iter()
+                    .any(|(m, r, _)| m == method && r == route),
                 "{method} {route} is declared twice"
             );
         }

@@ -52,26 +52,18 @@ pub async fn create(
 }
 
 /// A notification a merchant access key creates belongs to its merchant: its tenant is
-/// the merchant's `mid`, given or not; naming another tenant is refused. Its idempotency
-/// key is the merchant's own, stored as `<mid>:<key>`, so one merchant's key can neither
-/// find nor block another's notification.
+/// the merchant's `mid`. Its idempotency key is the merchant's own, stored as
+/// `<mid>:<key>`, so one merchant's key can neither find nor block another's
+/// notification.
 fn owned(
     mut new: crate::outbox::NewNotification,
     principal: &Principal,
 ) -> Result<crate::outbox::NewNotification, ApiError> {
-    let Some(mid) = principal.merchant() else {
-        return Ok(new);
-    };
-    match new.tenant.as_deref() {
-        Some(tenant) if tenant != mid => Err(ApiError::forbidden(format!(
-            "`tenant` is {tenant:?}, but this access key belongs to merchant {mid:?}: a merchant's notifications have its own mid as tenant (or leave `tenant` out)"
-        ))),
-        _ => {
-            new.tenant = Some(mid.to_owned());
-            new.idempotency_key = new.idempotency_key.map(|key| format!("{mid}:{key}"));
-            Ok(new)
-        }
+    if let Some(mid) = principal.merchant() {
+        new.tenant = Some(mid.to_owned());
+        new.idempotency_key = new.idempotency_key.map(|key| format!("{mid}:{key}"));
     }
+    Ok(new)
 }
 
 /// A reused idempotency key is the client's conflict; anything else is ours. A batch's

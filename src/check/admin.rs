@@ -11,12 +11,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::Principal;
-use crate::platform::http::admin::merchants::visible;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::ApiPath;
 use crate::admin::ApiError;
 use crate::check::runs::{CheckRuns, Run, StartError};
 use crate::check::{self, Family, KnownOrder, PaymentTarget, Target};
+use crate::platform::http::admin::merchants::visible;
 use crate::platform::payments::order::Product;
 use crate::platform::payments::store::OrderFilter;
 use crate::platform::sandbox::Sandbox;

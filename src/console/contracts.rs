@@ -198,12 +198,7 @@ pub async fn transition(
     let contract_id = contract_id_of(&id);
     match console.sandbox.contracts.store.contract(&contract_id).await {
         Ok(Some(c)) if ctx.principal.sees(Some(&c.mid)) => {}
-        Ok(_) => {
-            return back(
-                &to,
-                Err(format!("contract {contract_id} does not exist")),
-            )
-        }
+        Ok(_) => return back(&to, Err(format!("contract {contract_id} does not exist"))),
         Err(error) => return internal(error),
     }
     let done = format!("Moved to {}; its notice is on its way.", form.to);

@@ -70,11 +70,7 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 impl Sessions {
-    pub fn new(
-        token: Option<String>,
-        keys: AccessKeys,
-        failures: prometheus::IntCounter,
-    ) -> Self {
+    pub fn new(token: Option<String>, keys: AccessKeys, failures: prometheus::IntCounter) -> Self {
         let form_key = match &token {
             Some(token) => mac(token.as_bytes(), "console form key").into_bytes(),
             None => rand::random::<[u8; 32]>().to_vec(),

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use crate::access::keys::AccessKeys;
 use crate::db::Db;
 use crate::delivery::Signers;
-use crate::access::keys::AccessKeys;
 use crate::limits::RateLimits;
 use crate::platform::auth::AuthStore;
 use crate::platform::config::PlatformArgs;

@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+mod access;
 mod admin;
 mod check;
 mod console;

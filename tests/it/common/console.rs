@@ -9,13 +9,18 @@ use super::{TestApp, ADMIN_TOKEN};
 /// A client that does not follow redirects, signed in: it and its session cookie
 /// (`name=value`).
 pub async fn signed_in(app: &TestApp) -> (reqwest::Client, String) {
+    signed_in_with(app, ADMIN_TOKEN).await
+}
+
+/// As [`signed_in`], with `token`: the admin token or a merchant access key.
+pub async fn signed_in_with(app: &TestApp, token: &str) -> (reqwest::Client, String) {
     let http = reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
         .unwrap();
     let response = http
         .post(app.url("/console/sign-in"))
-        .form(&[("token", ADMIN_TOKEN), ("next", "/console/merchants")])
+        .form(&[("token", token), ("next", "/console/merchants")])
         .send()
         .await
         .unwrap();

@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::access::keys::{IssueRefused, IssuedKey, KeyInfo, MAX_KEYS_PER_MERCHANT, MAX_NAME_CHARS};
+use crate::access::keys::{
+    IssueRefused, IssuedKey, KeyInfo, MAX_KEYS_PER_MERCHANT, MAX_NAME_CHARS,
+};
 use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::{ApiJson, ApiPath};

@@ -313,11 +313,7 @@ pub async fn show(
 }
 
 /// Contract `id`, if it exists and `principal` sees it; else its 404.
-async fn visible(
-    sandbox: &Sandbox,
-    principal: &Principal,
-    id: &str,
-) -> Result<Contract, ApiError> {
+async fn visible(sandbox: &Sandbox, principal: &Principal, id: &str) -> Result<Contract, ApiError> {
     sandbox
         .contracts
         .store
