@@ -47,7 +47,7 @@ impl Modify for AdminToken {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "`UMS_NOTIFY_ADMIN_TOKEN`; not needed when none is set on loopback",
+                        "`UMS_NOTIFY_ADMIN_TOKEN` (the operator: everything), or a merchant access key `umsk_…` (its own merchant only: another merchant's resources answer 404, the operator's actions 403, and the key has a request budget); the token is not needed when none is set on loopback",
                     ))
                     .build(),
             ),

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::layout::{form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
+use super::{access_keys, codes, rotation, states};
 use super::{answered, back, internal, Console};
-use super::{codes, rotation, states};
 use crate::admin::ApiError;
 use crate::check::admin as checks;
 use crate::check::runs::Run;
@@ -150,6 +150,12 @@ pub async fn show(
         .map_err(internal)?
         .filter(|m| ctx.principal.sees(Some(&m.mid)))
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no merchant {mid}")).into_response())?;
+    let keys = console
+        .sandbox
+        .access_keys
+        .list(&mid)
+        .await
+        .map_err(internal)?;
     let runs = console
         .checks
         .runs
@@ -204,6 +210,7 @@ pub async fn show(
             }
         }
         (rotation::card(&ctx, &merchant, console.sandbox.now()))
+        (access_keys::card(&ctx, &mid, &keys))
         h2 { "Fixed QR codes" }
         (codes::table(&codes, console.sandbox.now()))
         @if codes.len() == CODES_SHOWN as usize {

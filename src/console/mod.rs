@@ -8,13 +8,15 @@
 //!   each page confines itself to the principal in [`session::Ctx`];
 //! - [`layout`] — the page shell, the stylesheet and the small script;
 //! - [`states`] — every state shown by its name and a colour, one way for all;
-//! - [`notifications`], [`merchants`] (with the [`rotation`] of their keys),
+//! - [`notifications`], [`merchants`] (with the [`rotation`] of their keys and their
+//!   [`access_keys`]),
 //!   [`contracts`], [`orders`], [`codes`] (fixed QR codes, scanned from the page) — the
 //!   pages.
 //!
 //! With no admin token configured (allowed on loopback only), the console is open, like
 //! the API.
 
+pub mod access_keys;
 pub mod codes;
 pub mod contracts;
 pub mod layout;
@@ -90,6 +92,14 @@ pub fn router(
             post(merchants::start_check),
         )
         .route("/console/merchants/{mid}/rotate", post(rotation::rotate))
+        .route(
+            "/console/merchants/{mid}/access-keys",
+            post(access_keys::issue),
+        )
+        .route(
+            "/console/merchants/{mid}/access-keys/{id}/revoke",
+            post(access_keys::revoke),
+        )
         .route("/console/checks/{id}", get(merchants::check_run))
         .route("/console/contracts", get(contracts::list))
         .route("/console/contracts/{id}", get(contracts::show))

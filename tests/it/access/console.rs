@@ -132,6 +132,31 @@ async fn merchant_bs_console_shows_b_only(db: TestDb) {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get("/admin/v1/merchants").await.1, merchants_before);
 
+    // B issues itself a key on its page, shown once; A's card refuses B.
+    let response = http
+        .post(app.url(&format!("/console/merchants/{MID_B}/access-keys")))
+        .header("cookie", &cookie)
+        .form(&[("form_token", token.as_str()), ("name", "laptop")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let shown = response.text().await.unwrap();
+    assert!(shown.contains("umsk_"), "{shown}");
+    let (_, page) = get(format!("/console/merchants/{MID_B}")).await;
+    assert!(page.contains("laptop") && !page.contains("umsk_"), "{page}");
+    let a_keys = format!("/admin/v1/merchants/{MID_A}/access-keys");
+    let keys_before = app.get(&a_keys).await.1;
+    let response = http
+        .post(app.url(&format!("/console/merchants/{MID_A}/access-keys")))
+        .header("cookie", &cookie)
+        .form(&[("form_token", token.as_str()), ("name", "mine now")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&a_keys).await.1, keys_before);
+
     // Revoking the key ends the session at once.
     let response = app
         .admin(
