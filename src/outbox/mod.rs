@@ -16,6 +16,7 @@ pub mod committer;
 pub mod insert;
 pub mod model;
 pub mod postgres;
+pub mod replay;
 pub mod rows;
 pub mod sqlite;
 pub mod store;
@@ -28,6 +29,7 @@ use chrono::{DateTime, Utc};
 
 pub use crate::db::{Backend, Db, StoreOptions};
 pub use model::*;
+pub use replay::{ReplayFilter, Replayed, REPLAY_LIMIT};
 
 /// What a claim asks for.
 #[derive(Debug, Clone)]
@@ -114,6 +116,16 @@ pub trait Store: Send + Sync + 'static {
         action: AdminAction,
         now: DateTime<Utc>,
     ) -> anyhow::Result<ActionOutcome>;
+
+    /// Starts a new round of tries, due now, for the oldest `limit` notifications
+    /// `filter` matches, as [`AdminAction::Redeliver`] does for one; one whose try is
+    /// running is left alone (and counted).
+    async fn redeliver_matching(
+        &self,
+        filter: &ReplayFilter,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Replayed>;
 
     async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats>;
 

@@ -251,6 +251,15 @@ impl Store for Outbox {
         Ok(outcome)
     }
 
+    async fn redeliver_matching(
+        &self,
+        filter: &ReplayFilter,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Replayed> {
+        super::replay::redeliver_matching(&self.db, filter, limit, now).await
+    }
+
     async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats> {
         let mut stats = Stats::default();
         // The counts kept by triggers (migration 0005): a handful of rows, whatever the
