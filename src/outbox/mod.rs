@@ -129,6 +129,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats>;
 
+    /// Marks notifications as made by trigger fixture `fixture`; returns how many it
+    /// marked.
+    async fn mark_triggered(&self, ids: &[i64], fixture: &str) -> anyhow::Result<u64>;
+
     /// Deletes up to `limit` notifications finished before `before`, with their attempts.
     /// Returns how many were deleted.
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64>;

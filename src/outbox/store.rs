@@ -293,6 +293,19 @@ impl Store for Outbox {
         Ok(stats)
     }
 
+    async fn mark_triggered(&self, ids: &[i64], fixture: &str) -> anyhow::Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = Sql::new("UPDATE notifications SET triggered_by = ").bind(fixture);
+        sql.push("$1 WHERE id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).push_bind(*id);
+        }
+        sql.push(")");
+        self.db.write(&sql).await
+    }
+
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {
         // Attempts go with their notification (ON DELETE CASCADE). On PostgreSQL, SKIP
         // LOCKED lets several instances sweep at once without waiting on each other.
