@@ -8,7 +8,7 @@
 //! - [`states`] — every state shown by its name and a colour, one way for all;
 //! - [`notifications`], [`merchants`] (with the [`rotation`] of their keys),
 //!   [`contracts`], [`orders`], [`codes`] (fixed QR codes, scanned from the page) — the
-//!   pages.
+//!   pages, with [`triggers`] (a merchant's trigger form, a list's bulk redeliver).
 //!
 //! With no admin token configured (allowed on loopback only), the console is open, like
 //! the API.
@@ -22,6 +22,7 @@ pub mod orders;
 pub mod rotation;
 pub mod session;
 pub mod states;
+pub mod triggers;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -62,6 +63,7 @@ pub fn router(app: AppState, checks: Checks, admin_token: Option<String>) -> Rou
         )
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/notifications", get(notifications::list))
+        .route("/console/notifications/redeliver", post(triggers::replay))
         .route("/console/notifications/{id}", get(notifications::show))
         .route(
             "/console/notifications/{id}/{action}",
@@ -80,6 +82,7 @@ pub fn router(app: AppState, checks: Checks, admin_token: Option<String>) -> Rou
             post(merchants::start_check),
         )
         .route("/console/merchants/{mid}/rotate", post(rotation::rotate))
+        .route("/console/merchants/{mid}/triggers", post(triggers::trigger))
         .route("/console/checks/{id}", get(merchants::check_run))
         .route("/console/contracts", get(contracts::list))
         .route("/console/contracts/{id}", get(contracts::show))
