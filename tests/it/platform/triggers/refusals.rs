@@ -14,6 +14,9 @@ both_backends!(
     a_notice_the_merchant_would_not_get_is_not_triggered,
 );
 
+/// A fixture, its `set`, the status and code expected, and words the message names.
+type Case = (&'static str, Value, (u16, &'static str), Vec<&'static str>);
+
 /// Nothing was written: no order, no contract, no notification.
 async fn assert_nothing_written(app: &TestApp) {
     assert_eq!(order_count(app).await, 0, "no order");
@@ -37,7 +40,7 @@ fn assert_error(status: u16, answer: &Value, expected: (u16, &str), mentions: &[
 async fn bad_triggers_are_refused_and_write_nothing(db: TestDb) {
     let app = db.spawn(|_| {}).await;
     create_merchant(&app, MID_A, json!({})).await;
-    let cases: Vec<(&str, Value, (u16, &str), Vec<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "payment.pending",
             json!({}),
