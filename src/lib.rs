@@ -12,6 +12,7 @@ pub mod access;
 pub mod admin;
 pub mod bench;
 pub mod check;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod console;

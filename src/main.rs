@@ -9,7 +9,7 @@ use ums_notify::clock::Clock;
 use ums_notify::config::{DatabaseArgs, ServeArgs};
 use ums_notify::db::{self, Db};
 use ums_notify::startup::{shutdown_signal, Application};
-use ums_notify::{bench, check, receiver, telemetry};
+use ums_notify::{bench, check, cli as tools, receiver, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,12 @@ enum Command {
     /// Check a merchant's notify URL: send signed notices and judge the answers. Exits 0
     /// when no `must` check failed, 1 when one did, 2 on bad arguments.
     Check(check::cli::CheckArgs),
+    /// Fire a named notice (such as `payment.paid`) for a merchant through a running
+    /// sandbox; `--list` shows every fixture.
+    Trigger(tools::trigger::TriggerArgs),
+    /// Redeliver the notices a filter matches (such as `--since 2h --status failed`)
+    /// through a running sandbox.
+    Replay(tools::replay::ReplayArgs),
     /// Exit 0 if the URL answers HTTP 200 (for container health checks).
     HealthCheck(HealthCheckArgs),
 }
@@ -94,6 +100,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Receiver(args) => receiver::run(args, on_signal()).await,
         // The check's exit code says how the merchant's handler did.
         Command::Check(args) => return Ok(check::cli::run(args).await),
+        Command::Trigger(args) => return Ok(tools::trigger::run(args).await),
+        Command::Replay(args) => return Ok(tools::replay::run(args).await),
         Command::HealthCheck(args) => {
             let response = reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))

@@ -13,7 +13,10 @@ use crate::db::Tx;
 use crate::delivery::Wakeup;
 use crate::egress::EgressGuard;
 use crate::metrics::Metrics;
-use crate::outbox::{ActionOutcome, AdminAction, Enqueued, NewNotification, Status, Store};
+use crate::outbox::{
+    ActionOutcome, AdminAction, Enqueued, NewNotification, ReplayFilter, Replayed, Status, Store,
+    REPLAY_LIMIT,
+};
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -120,5 +123,18 @@ impl Producer {
             }
         }
         Ok(outcome)
+    }
+
+    /// Redelivers (a new round of tries) the oldest [`REPLAY_LIMIT`] notifications
+    /// `filter` matches, and wakes the dispatcher for them.
+    pub async fn redeliver_matching(&self, filter: &ReplayFilter) -> anyhow::Result<Replayed> {
+        let replayed = self
+            .store
+            .redeliver_matching(filter, REPLAY_LIMIT, self.clock.now())
+            .await?;
+        if replayed.redelivered > 0 {
+            self.wakeup.wake();
+        }
+        Ok(replayed)
     }
 }

@@ -41,6 +41,7 @@ pub const RULES: &[(&str, &str, Scope)] = &[
         "/admin/v1/notifications/{id}/duplicate",
         OwnMerchant,
     ),
+    ("POST", "/admin/v1/notifications/redeliver", OwnMerchant),
     ("GET", "/admin/v1/stats", OwnMerchant),
     // Merchants: creating one is the operator's; a merchant reads and sets its own.
     ("POST", "/admin/v1/merchants", Operator),
@@ -71,6 +72,9 @@ pub const RULES: &[(&str, &str, Scope)] = &[
     ("POST", "/admin/v1/orders/{id}/refunds", OwnMerchant),
     ("GET", "/admin/v1/codes/{qr_code_id}", OwnMerchant),
     ("POST", "/admin/v1/codes/{qr_code_id}/scans", OwnMerchant),
+    // Trigger fixtures: the catalogue is public knowledge; firing one is the merchant's.
+    ("GET", "/admin/v1/triggers", OwnMerchant),
+    ("POST", "/admin/v1/merchants/{mid}/triggers", OwnMerchant),
     // Conformance check runs.
     ("POST", "/admin/v1/merchants/{mid}/checks", OwnMerchant),
     ("GET", "/admin/v1/merchants/{mid}/checks", OwnMerchant),

@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod notifications;
 pub mod openapi;
 pub mod page;
+pub mod replay;
 pub mod scoped;
 pub mod views;
 
@@ -88,6 +89,7 @@ pub fn router(
         .routes((schemas, paths, batch))
         .routes(routes!(notifications::show))
         .routes(routes!(actions::redeliver))
+        .routes(routes!(replay::redeliver_matching))
         .routes(routes!(actions::deliver_now))
         .routes(routes!(actions::cancel))
         .routes(routes!(notifications::stats))

@@ -25,6 +25,7 @@ use utoipa::Modify;
         (name = "merchants", description = "Simulated merchants and their credentials"),
         (name = "contracts", description = "Password-free contracts and their state changes"),
         (name = "orders", description = "Netpay orders (QR bills, H5 / mini-program orders): payment, close, refunds"),
+        (name = "triggers", description = "Named notices fired on demand through the real simulation"),
         (name = "checks", description = "Conformance checks of a merchant's notify handler"),
         (name = "platform", description = "The platform's own API, as merchants' client code calls it"),
         (name = "netpay", description = "The platform's netpay order API (QR bills, mini-program orders), answering `errCode` `SUCCESS` or an error name"),

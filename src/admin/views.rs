@@ -33,6 +33,9 @@ pub struct NotificationView {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     finished_at: Option<DateTime<Utc>>,
+    /// The fixture that made it (`ums-notify trigger`, such as `payment.paid`); null for
+    /// a notification the simulation or a producer sent on its own.
+    triggered_by: Option<String>,
     /// Every try, oldest first; only when one notification is shown.
     #[serde(skip_serializing_if = "Option::is_none")]
     attempt_log: Option<Vec<AttemptView>>,
@@ -87,6 +90,7 @@ impl NotificationView {
             created_at: n.created_at,
             updated_at: n.updated_at,
             finished_at: n.finished_at,
+            triggered_by: n.triggered_by,
             attempt_log: attempts.map(|list| {
                 list.into_iter()
                     .map(|a| AttemptView {

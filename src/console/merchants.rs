@@ -216,6 +216,7 @@ pub async fn show(
         @if codes.len() == CODES_SHOWN as usize {
             p.muted { "The newest " (CODES_SHOWN) " are shown." }
         }
+        (super::triggers::form(&ctx, &mid))
         h2 { "Conformance checks" }
         div.card {
             p { "Sends real, signed notices to the notify URL and judges the answers." }

@@ -11,7 +11,7 @@
 //! - [`notifications`], [`merchants`] (with the [`rotation`] of their keys and their
 //!   [`access_keys`]),
 //!   [`contracts`], [`orders`], [`codes`] (fixed QR codes, scanned from the page) — the
-//!   pages.
+//!   pages, with [`triggers`] (a merchant's trigger form, a list's bulk redeliver).
 //!
 //! With no admin token configured (allowed on loopback only), the console is open, like
 //! the API.
@@ -26,6 +26,7 @@ pub mod orders;
 pub mod rotation;
 pub mod session;
 pub mod states;
+pub mod triggers;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -74,6 +75,7 @@ pub fn router(
         )
         .route("/console/sign-out", post(session::sign_out))
         .route("/console/notifications", get(notifications::list))
+        .route("/console/notifications/redeliver", post(triggers::replay))
         .route("/console/notifications/{id}", get(notifications::show))
         .route(
             "/console/notifications/{id}/{action}",
@@ -100,6 +102,7 @@ pub fn router(
             "/console/merchants/{mid}/access-keys/{id}/revoke",
             post(access_keys::revoke),
         )
+        .route("/console/merchants/{mid}/triggers", post(triggers::trigger))
         .route("/console/checks/{id}", get(merchants::check_run))
         .route("/console/contracts", get(contracts::list))
         .route("/console/contracts/{id}", get(contracts::show))

@@ -100,6 +100,7 @@ pub async fn list(
             button type="submit" { "Filter" }
             a href="/console/notifications" { "Clear" }
         }
+        (super::triggers::replay_button(&ctx, status, given(&query.host).as_deref(), given(&query.mid).as_deref(), given(&query.kind).as_deref()))
         @if in_flight {
             p.muted { "Something is pending or in flight: this page reloads every " (REFRESH) " seconds." }
         }
@@ -169,6 +170,9 @@ pub async fn show(
                     dt { "Kind" } dd { (notification.kind) }
                     dt { "Merchant" } dd { (notification.tenant.as_deref().unwrap_or("—")) }
                     dt { "About" } dd.mono { (notification.subject.as_deref().unwrap_or("—")) }
+                    @if let Some(fixture) = &notification.triggered_by {
+                        dt { "Triggered" } dd { "by the fixture " span.mono { (fixture) } " (ums-notify trigger)" }
+                    }
                     dt { "Tries" } dd { (notification.round_attempts) " of " (notification.policy.max_attempts) " this round"
                         @if notification.attempts != notification.round_attempts { " (" (notification.attempts) " in all)" } }
                     dt { "Created" } dd { (time(Some(notification.created_at))) }

@@ -16,6 +16,7 @@ pub mod committer;
 pub mod insert;
 pub mod model;
 pub mod postgres;
+pub mod replay;
 pub mod rows;
 pub mod sqlite;
 pub mod store;
@@ -28,6 +29,7 @@ use chrono::{DateTime, Utc};
 
 pub use crate::db::{Backend, Db, StoreOptions};
 pub use model::*;
+pub use replay::{ReplayFilter, Replayed, REPLAY_LIMIT};
 
 /// What a claim asks for.
 #[derive(Debug, Clone)]
@@ -115,11 +117,24 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> anyhow::Result<ActionOutcome>;
 
+    /// Starts a new round of tries, due now, for the oldest `limit` notifications
+    /// `filter` matches, as [`AdminAction::Redeliver`] does for one; one whose try is
+    /// running is left alone (and counted).
+    async fn redeliver_matching(
+        &self,
+        filter: &ReplayFilter,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Replayed>;
+
     async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats>;
 
     /// The counts and oldest overdue wait of one tenant's notifications: counted from
     /// its rows (the tenant index), so it costs what the tenant holds, not the outbox.
     async fn tenant_stats(&self, tenant: &str, now: DateTime<Utc>) -> anyhow::Result<Stats>;
+    /// Marks notifications as made by trigger fixture `fixture`; returns how many it
+    /// marked.
+    async fn mark_triggered(&self, ids: &[i64], fixture: &str) -> anyhow::Result<u64>;
 
     /// Deletes up to `limit` notifications finished before `before`, with their attempts.
     /// Returns how many were deleted.

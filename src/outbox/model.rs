@@ -62,6 +62,8 @@ pub struct Notification {
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// The fixture that made it (`ums-notify trigger`), if one did.
+    pub triggered_by: Option<String>,
 }
 
 /// A notification leased to this worker for one try.

@@ -11,7 +11,7 @@ use crate::policy::{BodyMatch, RetrySchedule, SuccessRule};
 /// The columns of a notification row, in the order [`NotificationRow`] reads them.
 pub(crate) const COLUMNS: &str = "id, status, url, host, body, content_type, headers, attempts, \
      round_attempts, max_attempts, retry_schedule, idempotency_key, tenant, subject, kind, \
-     due_at, lease_token, created_at, updated_at, finished_at, last_error, success_body, success_match";
+     due_at, lease_token, created_at, updated_at, finished_at, last_error, success_body, success_match, triggered_by";
 
 /// A notification row as both backends store it.
 #[derive(sqlx::FromRow)]
@@ -39,6 +39,7 @@ pub(crate) struct NotificationRow {
     last_error: Option<String>,
     success_body: Option<String>,
     success_match: String,
+    triggered_by: Option<String>,
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -75,6 +76,7 @@ impl TryFrom<NotificationRow> for Notification {
             updated_at: row.updated_at.into(),
             finished_at: row.finished_at.map(Into::into),
             last_error: row.last_error,
+            triggered_by: row.triggered_by,
         })
     }
 }

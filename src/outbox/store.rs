@@ -251,6 +251,15 @@ impl Store for Outbox {
         Ok(outcome)
     }
 
+    async fn redeliver_matching(
+        &self,
+        filter: &ReplayFilter,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Replayed> {
+        super::replay::redeliver_matching(&self.db, filter, limit, now).await
+    }
+
     async fn stats(&self, now: DateTime<Utc>) -> anyhow::Result<Stats> {
         let mut stats = Stats::default();
         // The counts kept by triggers (migration 0005): a handful of rows, whatever the
@@ -314,6 +323,19 @@ impl Store for Outbox {
             .map(|due| (now - due.0).num_milliseconds().max(0) as f64 / 1000.0)
             .unwrap_or(0.0);
         Ok(stats)
+    }
+
+    async fn mark_triggered(&self, ids: &[i64], fixture: &str) -> anyhow::Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = Sql::new("UPDATE notifications SET triggered_by = ").bind(fixture);
+        sql.push("$1 WHERE id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).push_bind(*id);
+        }
+        sql.push(")");
+        self.db.write(&sql).await
     }
 
     async fn purge_finished(&self, before: DateTime<Utc>, limit: u32) -> anyhow::Result<u64> {

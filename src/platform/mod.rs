@@ -31,6 +31,7 @@ pub mod http;
 pub mod merchants;
 pub mod payments;
 pub mod sandbox;
+pub mod triggers;
 pub mod wire;
 pub mod worker;
 

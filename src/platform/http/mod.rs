@@ -31,6 +31,8 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(admin::orders::refund))
         .routes(routes!(admin::codes::show))
         .routes(routes!(admin::codes::scan))
+        .routes(routes!(admin::triggers::list))
+        .routes(routes!(admin::triggers::trigger))
         .with_state(sandbox)
 }
 

@@ -171,6 +171,27 @@ fn cases(a: &Resources) -> BTreeMap<(String, String), (String, Option<Value>, Ex
         ),
         (
             "POST",
+            "/admin/v1/notifications/redeliver",
+            "/admin/v1/notifications/redeliver".into(),
+            Some(json!({"tenant": TEST_MID})),
+            Filtered,
+        ),
+        (
+            "GET",
+            "/admin/v1/triggers",
+            "/admin/v1/triggers".into(),
+            None,
+            Filtered,
+        ),
+        (
+            "POST",
+            "/admin/v1/merchants/{mid}/triggers",
+            format!("/admin/v1/merchants/{TEST_MID}/triggers"),
+            Some(json!({"fixture": "payment.paid"})),
+            Refused,
+        ),
+        (
+            "POST",
             "/admin/v1/merchants",
             "/admin/v1/merchants".into(),
             Some(json!({"mid": "898310048169999", "name": "x"})),

@@ -4,3 +4,4 @@
 mod admin_api;
 mod metrics;
 mod openapi;
+mod replay;

@@ -19,6 +19,7 @@ pub mod platform;
 pub mod process;
 pub mod receiver;
 pub mod rotation;
+pub mod triggers;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -8,3 +8,4 @@ mod pages;
 mod rotation;
 mod states;
 mod times;
+mod triggers;

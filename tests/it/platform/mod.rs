@@ -7,4 +7,5 @@ mod contracts;
 mod gateway;
 mod merchants;
 mod payments;
+mod triggers;
 mod unmatched;

@@ -2,7 +2,8 @@
 //! answering the admin API's errors (`{"error": {"code", "message"}}`): [`merchants`]
 //! (with the [`rotation`] of their keys and their [`access_keys`]), [`contracts`], [`orders`] (shown by
 //! [`order_views`]) and the fixed QR codes a buyer scans ([`codes`], the
-//! rules of a scan in [`scans`], which the console plays too).
+//! rules of a scan in [`scans`], which the console plays too) and the [`triggers`]
+//! that fire named notices.
 
 pub mod access_keys;
 pub mod codes;
@@ -12,3 +13,4 @@ pub mod order_views;
 pub mod orders;
 pub mod rotation;
 pub mod scans;
+pub mod triggers;
