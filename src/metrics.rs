@@ -124,7 +124,7 @@ impl Metrics {
         let auth_failures = IntCounterVec::new(
             Opts::new(
                 "ums_notify_auth_failures_total",
-                "Requests refused for their credentials or scope, by surface (admin, console) and reason: missing_credentials, malformed_credentials, unknown_credentials, forbidden, rate_limited.",
+                "Requests refused for their credentials or scope, by surface (admin, console, platform) and reason: missing_credentials, malformed_credentials, unknown_credentials, forbidden, rate_limited; on the platform API also bad_signature, stale_timestamp, replayed_nonce, other.",
             ),
             &["surface", "reason"],
         )?;
@@ -182,6 +182,9 @@ impl Metrics {
             auth_failures.with_label_values(&["admin", refusal.label()]);
         }
         auth_failures.with_label_values(&["console", "unknown_credentials"]);
+        for reason in crate::platform::http::open::authn::FAILURE_REASONS {
+            auth_failures.with_label_values(&["platform", reason]);
+        }
 
         Ok(Self {
             registry,

@@ -1,8 +1,8 @@
 //! Merchant access keys: shown once, listed without their secret, revoked at once; a key
 //! acts as its merchant (its notifications are its own, what only the operator may do
 //! answers 403); a key over its merchant's budget is answered 429 with `Retry-After`
-//! and writes nothing; refusals are counted by reason. Each test runs on SQLite and
-//! PostgreSQL.
+//! and writes nothing; refusals of the admin API and the platform API are counted by
+//! reason. Each test runs on SQLite and PostgreSQL.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -15,6 +15,7 @@ both_backends!(
     a_key_is_shown_once_listed_without_its_secret_and_revoked_at_once,
     a_key_acts_as_its_merchant_only,
     a_key_over_its_budget_is_refused_and_writes_nothing,
+    platform_refusals_are_counted_by_reason,
 );
 
 async fn a_key_is_shown_once_listed_without_its_secret_and_revoked_at_once(db: TestDb) {
@@ -296,6 +297,46 @@ async fn a_key_over_its_budget_is_refused_and_writes_nothing(db: TestDb) {
     assert_eq!(
         metric_value(&metrics, r#"ums_notify_rate_limited_total{api="admin"}"#),
         Some(1.0)
+    );
+    app.stop().await;
+}
+
+async fn platform_refusals_are_counted_by_reason(db: TestDb) {
+    let app = db.spawn(|_| {}).await;
+    create_merchant(&app, MID_A, json!({})).await;
+    let sign = crate::common::platform::SIGN;
+    let body = r#"{"mid":"898310048161234"}"#;
+    for authorization in [
+        None,
+        Some("Basic eDp5"),
+        Some("OPEN-ACCESS-TOKEN AccessToken=nosuchtoken"),
+    ] {
+        let mut request = app
+            .http
+            .post(app.url(sign))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let answer: Value = request.send().await.unwrap().json().await.unwrap();
+        assert_ne!(answer["errCode"], "0000", "{answer}");
+    }
+    let metrics = app.metrics().await;
+    for reason in [
+        "missing_credentials",
+        "malformed_credentials",
+        "unknown_credentials",
+    ] {
+        let series =
+            format!(r#"ums_notify_auth_failures_total{{reason="{reason}",surface="platform"}}"#);
+        assert_eq!(metric_value(&metrics, &series), Some(1.0), "{series}");
+    }
+    let series = r#"ums_notify_auth_failures_total{reason="bad_signature",surface="platform"}"#;
+    assert_eq!(
+        metric_value(&metrics, series),
+        Some(0.0),
+        "every reason shows from the start"
     );
     app.stop().await;
 }

@@ -161,8 +161,53 @@ fn spend_budget(sandbox: &Sandbox, merchant: &Merchant) -> Result<(), PlatformEr
         .map_err(PlatformError::over_budget)
 }
 
-/// Authenticates a platform call from its `Authorization` header and raw body.
+/// The reason label a refused platform call is counted under
+/// (`ums_notify_auth_failures_total{surface="platform"}`).
+pub fn failure_reason(code: ErrCode) -> &'static str {
+    match code {
+        ErrCode::AuthHeaderMissing => "missing_credentials",
+        ErrCode::AuthHeaderMalformed => "malformed_credentials",
+        ErrCode::UnknownAppId | ErrCode::TokenInvalid => "unknown_credentials",
+        ErrCode::SignatureMismatch => "bad_signature",
+        ErrCode::TimestampOutOfWindow => "stale_timestamp",
+        ErrCode::NonceReplayed => "replayed_nonce",
+        ErrCode::RateLimited => "rate_limited",
+        _ => "other",
+    }
+}
+
+/// Every reason [`failure_reason`] gives, to show each series from the first scrape.
+pub const FAILURE_REASONS: [&str; 8] = [
+    "missing_credentials",
+    "malformed_credentials",
+    "unknown_credentials",
+    "bad_signature",
+    "stale_timestamp",
+    "replayed_nonce",
+    "rate_limited",
+    "other",
+];
+
+/// Authenticates a platform call from its `Authorization` header and raw body; a
+/// refusal is counted by reason.
 pub async fn authenticate(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Caller, PlatformError> {
+    let outcome = authenticate_uncounted(sandbox, headers, body).await;
+    if let Err(refused) = &outcome {
+        sandbox
+            .producer
+            .metrics
+            .auth_failures
+            .with_label_values(&["platform", failure_reason(refused.code)])
+            .inc();
+    }
+    outcome
+}
+
+async fn authenticate_uncounted(
     sandbox: &Sandbox,
     headers: &HeaderMap,
     body: &[u8],
