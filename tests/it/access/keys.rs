@@ -81,6 +81,14 @@ async fn a_key_is_shown_once_listed_without_its_secret_and_revoked_at_once(db: T
             .len(),
         1
     );
+    // The body may be left out: a key without a name.
+    let response = app.admin(Method::POST, &keys).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let unnamed: Value = response.json().await.unwrap();
+    assert_eq!(unnamed["name"], Value::Null);
+    let unnamed = format!("{keys}/{}", unnamed["id"].as_str().unwrap());
+    let response = app.admin(Method::DELETE, &unnamed).send().await.unwrap();
+    assert_eq!(response.status(), 204);
 
     let revoke = format!("{keys}/{id}");
     let response = app.admin(Method::DELETE, &revoke).send().await.unwrap();

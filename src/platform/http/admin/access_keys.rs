@@ -3,6 +3,7 @@
 //! answer that issues it; listings show ids, names and times only. The operator manages
 //! every merchant's keys, a merchant its own ([`crate::access`]).
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -13,12 +14,12 @@ use crate::access::keys::{
 };
 use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
-use crate::admin::extract::{ApiJson, ApiPath};
+use crate::admin::extract::ApiPath;
 use crate::admin::ApiError;
 use crate::platform::http::admin::merchants::visible;
 use crate::platform::sandbox::Sandbox;
 
-/// What to call a new key; every field may be left out (send `{}`).
+/// What to call a new key; the body may be left out.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueKey {
@@ -32,10 +33,11 @@ pub struct KeyList {
     access_keys: Vec<KeyInfo>,
 }
 
-/// Issue an access key for a merchant: its secret is in this answer only.
+/// Issue an access key for a merchant: its secret is in this answer only. The body is
+/// optional.
 #[utoipa::path(post, path = "/merchants/{mid}/access-keys", tag = "merchants",
     params(("mid" = String, Path, description = "The merchant number")),
-    request_body = IssueKey,
+    request_body(content = Option<IssueKey>, description = "Optional: a name for the key"),
     responses(
         (status = 201, description = "Issued: the key, shown only here", body = IssuedKey),
         (status = 404, description = "`not_found`", body = ErrorBody),
@@ -48,8 +50,13 @@ pub async fn issue(
     State(sandbox): State<Sandbox>,
     principal: Principal,
     ApiPath(mid): ApiPath<String>,
-    ApiJson(request): ApiJson<IssueKey>,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        IssueKey::default()
+    } else {
+        Json::<IssueKey>::from_bytes(&body)?.0
+    };
     visible(&sandbox, &principal, &mid).await?;
     let name = request.name.map(|name| name.trim().to_owned());
     if let Some(name) = &name {
