@@ -281,5 +281,6 @@ pub async fn update(
         .update(&mid, request)
         .await?
         .map_err(refused)?;
+    sandbox.relay.forget_mode(&mid);
     Ok(Json(MerchantView::at(merchant, sandbox.now())))
 }
