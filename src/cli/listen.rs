@@ -72,9 +72,13 @@ pub async fn run(args: ListenArgs, shutdown: CancellationToken) -> ExitCode {
         contract: args.forward_contract_to.clone(),
         payment: args.forward_payment_to.clone(),
     };
-    for url in [Some(&targets.default), targets.contract.as_ref(), targets.payment.as_ref()]
-        .into_iter()
-        .flatten()
+    for url in [
+        Some(&targets.default),
+        targets.contract.as_ref(),
+        targets.payment.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
     {
         if let Err(message) = check_http_url(url) {
             return super::usage_error(message);
@@ -166,7 +170,9 @@ impl Listener {
             Err(error) => return Ended::Exit(super::usage_error(error)),
         };
         let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {}", self.key)) else {
-            return Ended::Exit(super::usage_error("--key has characters a header cannot carry"));
+            return Ended::Exit(super::usage_error(
+                "--key has characters a header cannot carry",
+            ));
         };
         request.headers_mut().insert(AUTHORIZATION, bearer);
         request.headers_mut().insert(

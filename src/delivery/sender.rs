@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 
 use crate::egress::{EgressGuard, NotAllowed};
-use crate::platform::merchants::merchant::DeliveryMode;
-use crate::relay::{self, Relay};
 use crate::outbox::{FailureKind, SuccessRule};
+use crate::platform::merchants::merchant::DeliveryMode;
 use crate::policy::success::{BodyMatch, Verdict};
+use crate::relay::{self, Relay};
 
 /// How much of a merchant's answer is kept with the attempt.
 pub const RESPONSE_BODY_LIMIT: usize = 4096;

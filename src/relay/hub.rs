@@ -95,7 +95,9 @@ impl Opened {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Relay {
@@ -109,7 +111,13 @@ impl Relay {
     }
 
     /// Registers a new session of `mid`; an older one is told to go.
-    pub fn open(&self, mid: &str, from: String, client: Option<String>, now: DateTime<Utc>) -> Opened {
+    pub fn open(
+        &self,
+        mid: &str,
+        from: String,
+        client: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Opened {
         let session = self.0.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Pending::default();
@@ -148,14 +156,19 @@ impl Relay {
     /// Removes session `session` of `mid`, if it is still the live one.
     pub fn close(&self, mid: &str, session: u64) {
         let mut sessions = lock(&self.0.sessions);
-        if sessions.get(mid).is_some_and(|live| live.session == session) {
+        if sessions
+            .get(mid)
+            .is_some_and(|live| live.session == session)
+        {
             sessions.remove(mid);
         }
     }
 
     /// The live session of `mid` on this instance.
     pub fn status(&self, mid: &str) -> Option<SessionInfo> {
-        lock(&self.0.sessions).get(mid).map(|live| live.info.clone())
+        lock(&self.0.sessions)
+            .get(mid)
+            .map(|live| live.info.clone())
     }
 
     /// Forgets the cached delivery setting of `mid` (it was just changed).
@@ -170,7 +183,12 @@ impl Relay {
                 return Ok(*mode);
             }
         }
-        let mode = self.0.merchants.delivery_mode(mid).await?.unwrap_or_default();
+        let mode = self
+            .0
+            .merchants
+            .delivery_mode(mid)
+            .await?
+            .unwrap_or_default();
         lock(&self.0.modes).insert(mid.to_owned(), (Instant::now(), mode));
         Ok(mode)
     }

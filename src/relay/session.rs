@@ -281,5 +281,9 @@ pub async fn show(
     ApiPath(mid): ApiPath<String>,
 ) -> Result<Json<RelayStatus>, ApiError> {
     let merchant = visible(&sandbox, &principal, &mid).await?;
-    Ok(Json(status_of(&sandbox.relay, &merchant.mid, merchant.delivery)))
+    Ok(Json(status_of(
+        &sandbox.relay,
+        &merchant.mid,
+        merchant.delivery,
+    )))
 }

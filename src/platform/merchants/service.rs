@@ -11,7 +11,7 @@ use crate::egress::EgressGuard;
 use crate::limits::MAX_BUDGET;
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::merchants::merchant::{
-    DeliveryMode,     Merchant, MerchantPatch, NewMerchant, PaymentNotices, SignType,
+    DeliveryMode, Merchant, MerchantPatch, NewMerchant, PaymentNotices, SignType,
 };
 use crate::platform::merchants::requests::{
     CreateMerchant, MerchantField, MerchantRefused, PatchMerchant,
@@ -241,7 +241,10 @@ fn patch_of(request: PatchMerchant) -> Checked<MerchantPatch> {
         // `null` is the default, HTTP.
         delivery: request
             .delivery
-            .map(|mode| mode.as_deref().map_or(Ok(DeliveryMode::Http), check_delivery))
+            .map(|mode| {
+                mode.as_deref()
+                    .map_or(Ok(DeliveryMode::Http), check_delivery)
+            })
             .transpose()?,
     };
     if patch.is_empty() {
