@@ -227,25 +227,25 @@ fn receive(pending: &hub::Pending, text: &str) {
 /// A merchant's relay: its delivery setting and its live session on this instance.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RelayStatus {
-    mid: String,
-    delivery: DeliveryMode,
+    pub mid: String,
+    pub delivery: DeliveryMode,
     /// Whether a `ums-notify listen` session of the merchant is connected.
-    live: bool,
-    session: Option<SessionView>,
+    pub live: bool,
+    pub session: Option<SessionView>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
-    id: u64,
-    since: DateTime<Utc>,
+    pub id: u64,
+    pub since: DateTime<Utc>,
     /// The address it connected from.
-    from: String,
+    pub from: String,
     /// The client's `User-Agent`.
-    client: Option<String>,
+    pub client: Option<String>,
     /// Tries sent down it and not yet answered.
-    in_flight: usize,
+    pub in_flight: usize,
     /// Tries sent down it since it opened.
-    relayed: u64,
+    pub relayed: u64,
 }
 
 /// The merchant's relay status.
