@@ -6,7 +6,8 @@
 //! what [`policy`] decides: delivered on HTTP 200, another try later, or failed once the
 //! tries run out. The admin API ([`api`]) drives it; [`metrics`] watches it; [`egress`]
 //! decides which addresses the sandbox may send to; [`limits`] keeps callers to their
-//! request budgets.
+//! request budgets; [`relay`] sends a relay-mode merchant's tries down its live
+//! `ums-notify listen` session.
 
 pub mod access;
 pub mod admin;
@@ -27,5 +28,6 @@ pub mod platform;
 pub mod policy;
 pub mod producer;
 pub mod receiver;
+pub mod relay;
 pub mod startup;
 pub mod telemetry;

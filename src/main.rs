@@ -48,6 +48,9 @@ enum Command {
     /// Redeliver the notices a filter matches (such as `--since 2h --status failed`)
     /// through a running sandbox.
     Replay(tools::replay::ReplayArgs),
+    /// Relay a merchant's notices from a sandbox to a local handler (`--forward-to`),
+    /// over a WebSocket opened with the merchant's access key.
+    Listen(tools::listen::ListenArgs),
     /// Exit 0 if the URL answers HTTP 200 (for container health checks).
     HealthCheck(HealthCheckArgs),
 }
@@ -102,6 +105,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(args) => return Ok(check::cli::run(args).await),
         Command::Trigger(args) => return Ok(tools::trigger::run(args).await),
         Command::Replay(args) => return Ok(tools::replay::run(args).await),
+        Command::Listen(args) => return Ok(tools::listen::run(args, on_signal()).await),
         Command::HealthCheck(args) => {
             let response = reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))

@@ -179,8 +179,12 @@ impl Application {
             "ums-notify serving"
         );
         log_egress(&state.egress, &settings);
-        let server =
-            axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        // The peer address shows where a relay session connected from.
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let retention = tokio::spawn(sweep_retention(
             state.store.clone(),
             state.clock.clone(),
@@ -236,6 +240,7 @@ fn dispatcher(
         },
         platform.signers(),
     )
+    .map(|dispatcher| dispatcher.with_relay(platform.relay.clone()))
 }
 
 /// Says which destinations are in force, and why.

@@ -75,6 +75,10 @@ pub const RULES: &[(&str, &str, Scope)] = &[
     // Trigger fixtures: the catalogue is public knowledge; firing one is the merchant's.
     ("GET", "/admin/v1/triggers", OwnMerchant),
     ("POST", "/admin/v1/merchants/{mid}/triggers", OwnMerchant),
+    // The relay: a session is a merchant's own (the operator is refused in the handler:
+    // a session needs a merchant); its status is the merchant's and the operator's.
+    ("GET", "/admin/v1/relay/session", OwnMerchant),
+    ("GET", "/admin/v1/merchants/{mid}/relay", OwnMerchant),
     // Conformance check runs.
     ("POST", "/admin/v1/merchants/{mid}/checks", OwnMerchant),
     ("GET", "/admin/v1/merchants/{mid}/checks", OwnMerchant),

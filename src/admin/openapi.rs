@@ -27,6 +27,7 @@ use utoipa::Modify;
         (name = "orders", description = "Netpay orders (QR bills, H5 / mini-program orders): payment, close, refunds"),
         (name = "triggers", description = "Named notices fired on demand through the real simulation"),
         (name = "checks", description = "Conformance checks of a merchant's notify handler"),
+        (name = "relay", description = "`ums-notify listen` sessions: a merchant's notices relayed to its developer's machine"),
         (name = "platform", description = "The platform's own API, as merchants' client code calls it"),
         (name = "netpay", description = "The platform's netpay order API (QR bills, mini-program orders), answering `errCode` `SUCCESS` or an error name"),
         (name = "gateway", description = "The netpay bill gateway (网付, msgType and sign in the JSON body), as the official demo calls it"),

@@ -1,8 +1,11 @@
 //! The merchant's daily commands that talk to a running sandbox over its admin API
 //! (`Authorization: Bearer`): [`trigger`] fires named notices, [`replay`] redelivers the
-//! notices a filter matches. [`Remote`] is their HTTP client. Exit 0 on success, 1 when
+//! notices a filter matches, [`listen`] relays the merchant's notices to a local handler
+//! (through [`forward`]). [`Remote`] is their HTTP client. Exit 0 on success, 1 when
 //! the sandbox refused or could not be reached, 2 on bad arguments.
 
+pub mod forward;
+pub mod listen;
 pub mod replay;
 pub mod trigger;
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::layout::{form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{access_keys, codes, rotation, states};
+use super::{access_keys, codes, relay, rotation, states};
 use super::{answered, back, internal, Console};
 use crate::admin::ApiError;
 use crate::check::admin as checks;
@@ -205,10 +205,12 @@ pub async fn show(
                             option value="all" selected[merchant.payment_notices == PaymentNotices::All] {
                                 "every change of every product (rehearsal)" }
                         } }
+                    (relay::delivery_field(merchant.delivery))
                     button type="submit" { "Save" }
                 }
             }
         }
+        (relay::card(&crate::relay::session::status_of(&console.sandbox.relay, &mid, merchant.delivery)))
         (rotation::card(&ctx, &merchant, console.sandbox.now()))
         (access_keys::card(&ctx, &mid, &keys))
         h2 { "Fixed QR codes" }
@@ -277,6 +279,8 @@ pub struct SettingsForm {
     extra_copies: String,
     /// `product` or `all`; absent leaves it as it is.
     payment_notices: Option<String>,
+    /// `http` or `relay`; absent leaves it as it is.
+    delivery: Option<String>,
 }
 
 pub async fn update(
@@ -310,9 +314,11 @@ pub async fn update(
         auto_consent_after: blank_is_none(&form.auto_consent_after),
         extra_copies: Some(copies),
         payment_notices: form.payment_notices.map(Some),
+        delivery: form.delivery.map(Some),
         ..PatchMerchant::default()
     };
     let outcome = console.sandbox.merchant_service.update(&mid, patch).await;
+    console.sandbox.relay.forget_mode(&mid);
     answered(&to, outcome, refused, "Saved.".to_owned())
 }
 

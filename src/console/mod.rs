@@ -23,6 +23,7 @@ pub mod layout;
 pub mod merchants;
 pub mod notifications;
 pub mod orders;
+pub mod relay;
 pub mod rotation;
 pub mod session;
 pub mod states;

@@ -99,6 +99,12 @@ impl Dispatcher {
         })
     }
 
+    /// Sends the tries of relay-mode merchants' notices down their sessions.
+    pub fn with_relay(mut self, relay: crate::relay::Relay) -> Self {
+        self.sender = self.sender.with_relay(relay);
+        self
+    }
+
     /// Runs until `shutdown` is cancelled, then lets in-flight tries finish within the
     /// grace period, hands back the rest and returns once every result is written.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -35,6 +35,11 @@ impl Trier {
         let attempt = async {
             let extra = self.signers.headers(notification).await?;
             let outgoing = Outgoing {
+                notification_id: notification.id,
+                attempt: notification.attempts + 1,
+                kind: &notification.kind,
+                tenant: notification.tenant.as_deref(),
+                subject: notification.subject.as_deref(),
                 url: &notification.destination.url,
                 success: &notification.success,
                 body: &notification.body,

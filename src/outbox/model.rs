@@ -89,6 +89,9 @@ pub enum FailureKind {
     /// The egress guard refused the destination's address (`--destinations public`);
     /// nothing was sent.
     DestinationNotAllowed,
+    /// The merchant is in relay mode and no `ums-notify listen` session of it was
+    /// connected (or the session closed before it answered); nothing was sent.
+    RelayOffline,
     /// Anything else, such as a connection reset mid-response.
     Other,
 }
@@ -101,6 +104,7 @@ impl FailureKind {
             FailureKind::Timeout => "timeout",
             FailureKind::Connect => "connect",
             FailureKind::DestinationNotAllowed => "destination_not_allowed",
+            FailureKind::RelayOffline => "relay_offline",
             FailureKind::Other => "other",
         }
     }
@@ -112,6 +116,7 @@ impl FailureKind {
             Self::Timeout,
             Self::Connect,
             Self::DestinationNotAllowed,
+            Self::RelayOffline,
             Self::Other,
         ]
         .into_iter()

@@ -23,6 +23,7 @@ use crate::platform::merchants::{MerchantService, MerchantStore};
 use crate::platform::payments::{OrderService, OrderStore};
 use crate::policy::RetryPolicy;
 use crate::producer::Producer;
+use crate::relay::Relay;
 
 /// Cheap to clone: every handler and task holds one.
 #[derive(Clone)]
@@ -46,6 +47,8 @@ pub struct Sandbox {
     pub pay_info: PayInfoClient,
     /// The merchants' access keys to the admin API and the console.
     pub access_keys: AccessKeys,
+    /// The merchants' live `ums-notify listen` sessions on this instance.
+    pub relay: Relay,
 }
 
 impl Sandbox {
@@ -74,6 +77,7 @@ impl Sandbox {
             delivery,
         };
         Ok(Self {
+            relay: Relay::new(merchants.clone()),
             merchant_service: MerchantService::new(
                 merchants.clone(),
                 producer.clock.clone(),

@@ -14,3 +14,4 @@ mod delivery;
 mod egress;
 mod outbox;
 mod platform;
+mod relay;

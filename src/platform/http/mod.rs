@@ -33,6 +33,8 @@ pub fn admin_router<S>(sandbox: Sandbox) -> OpenApiRouter<S> {
         .routes(routes!(admin::codes::scan))
         .routes(routes!(admin::triggers::list))
         .routes(routes!(admin::triggers::trigger))
+        .routes(routes!(crate::relay::session::open_session))
+        .routes(routes!(crate::relay::session::show))
         .with_state(sandbox)
 }
 

@@ -52,6 +52,8 @@ pub struct Merchant {
     /// defaults (see [`crate::limits`]).
     pub rate_limit_per_second: Option<u32>,
     pub rate_limit_burst: Option<u32>,
+    /// Whether its notices go to its notify URLs or down its relay session.
+    pub delivery: DeliveryMode,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -117,6 +119,7 @@ pub struct MerchantPatch {
     pub payment_notices: Option<PaymentNotices>,
     pub rate_limit_per_second: Option<Option<u32>>,
     pub rate_limit_burst: Option<Option<u32>>,
+    pub delivery: Option<DeliveryMode>,
 }
 
 impl MerchantPatch {
@@ -133,6 +136,7 @@ impl MerchantPatch {
             && self.payment_notices.is_none()
             && self.rate_limit_per_second.is_none()
             && self.rate_limit_burst.is_none()
+            && self.delivery.is_none()
     }
 }
 
@@ -187,6 +191,45 @@ impl PaymentNotices {
     /// bill notifies its payment alone, whatever its state after the change.
     pub fn sends_guarantee(self) -> bool {
         self == Self::All
+    }
+}
+
+/// Where a merchant's notices go: every try of them, first tries, retries, redeliveries
+/// and duplicates alike.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryMode {
+    /// To the notify URLs, over HTTP.
+    #[default]
+    Http,
+    /// Down the merchant's live `ums-notify listen` session ([`crate::relay`]).
+    Relay,
+}
+
+impl DeliveryMode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Relay => "relay",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "http" => Some(Self::Http),
+            "relay" => Some(Self::Relay),
+            _ => None,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::platform::merchants::merchant::{PaymentNotices, SignType};
+use crate::platform::merchants::merchant::{DeliveryMode, PaymentNotices, SignType};
 
 /// A merchant to create; the sandbox issues its appId and appKey.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -91,6 +91,11 @@ pub struct PatchMerchant {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u32>)]
     pub rate_limit_burst: Option<Option<u32>>,
+    /// `http` (to the notify URLs) or `relay` (down the merchant's `ums-notify listen`
+    /// session); `null` is `http`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DeliveryMode>)]
+    pub delivery: Option<Option<String>>,
 }
 
 /// A field of a merchant request.
@@ -109,6 +114,7 @@ pub enum MerchantField {
     PaymentNotices,
     RateLimitPerSecond,
     RateLimitBurst,
+    Delivery,
     /// Of a rotation: which key it replaces.
     Credential,
     /// Of a rotation: how long the replaced key stays accepted.
@@ -132,6 +138,7 @@ impl MerchantField {
             Self::PaymentNotices => "payment_notices",
             Self::RateLimitPerSecond => "rate_limit_per_second",
             Self::RateLimitBurst => "rate_limit_burst",
+            Self::Delivery => "delivery",
             Self::Credential => "credential",
             Self::Grace => "grace",
         }
@@ -155,7 +162,7 @@ pub enum MerchantRefused {
     #[error(
         "give at least one of name, notify_url, auto_consent_after, auto_pay_after, \
          md5_key, sign_type, msg_src_id, extra_copies, payment_notices, \
-         rate_limit_per_second, rate_limit_burst"
+         rate_limit_per_second, rate_limit_burst, delivery"
     )]
     EmptyPatch,
     #[error("merchant {0} already exists")]

@@ -11,7 +11,7 @@ use crate::egress::EgressGuard;
 use crate::limits::MAX_BUDGET;
 use crate::platform::auth::{generate_credential, AppKey, CREDENTIAL_LEN};
 use crate::platform::merchants::merchant::{
-    Merchant, MerchantPatch, NewMerchant, PaymentNotices, SignType,
+    DeliveryMode, Merchant, MerchantPatch, NewMerchant, PaymentNotices, SignType,
 };
 use crate::platform::merchants::requests::{
     CreateMerchant, MerchantField, MerchantRefused, PatchMerchant,
@@ -238,6 +238,14 @@ fn patch_of(request: PatchMerchant) -> Checked<MerchantPatch> {
                     .transpose()
             })
             .transpose()?,
+        // `null` is the default, HTTP.
+        delivery: request
+            .delivery
+            .map(|mode| {
+                mode.as_deref()
+                    .map_or(Ok(DeliveryMode::Http), check_delivery)
+            })
+            .transpose()?,
     };
     if patch.is_empty() {
         return Err(MerchantRefused::EmptyPatch);
@@ -350,6 +358,18 @@ fn check_payment_notices(text: &str) -> Checked<PaymentNotices> {
             MerchantField::PaymentNotices,
             format!(
                 "`payment_notices` must be \"product\" (as each product's sources say) or \"all\" (every change); received {text:?}"
+            ),
+        )
+    })
+}
+
+fn check_delivery(text: &str) -> Checked<DeliveryMode> {
+    DeliveryMode::parse(text).ok_or_else(|| {
+        MerchantRefused::invalid(
+            MerchantField::Delivery,
+            format!(
+                "`delivery` must be \"http\" (to the notify URLs) or \"relay\" (down the merchant's `ums-notify listen` session); received {:?}",
+                text.chars().take(16).collect::<String>()
             ),
         )
     })

@@ -7,14 +7,17 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{Db, Sql, Ts, Tx};
 use crate::platform::auth::AppKey;
-use crate::platform::merchants::merchant::{Merchant, MerchantPatch, NewMerchant, PaymentNotices};
+use crate::platform::merchants::merchant::{
+    DeliveryMode, Merchant, MerchantPatch, NewMerchant, PaymentNotices,
+};
 use crate::platform::merchants::rotation::Grace;
 use crate::platform::merchants::SignType;
 
 pub(super) const MERCHANT_COLUMNS: &str = "mid, name, notify_url, app_id, app_key, \
      auto_consent_ms, extra_copies, created_at, updated_at, md5_key, sign_type, auto_pay_ms, \
      msg_src_id, payment_notices, msg_src, app_key_previous, app_key_previous_until, \
-     md5_key_previous, md5_key_previous_until, rate_limit_per_second, rate_limit_burst";
+     md5_key_previous, md5_key_previous_until, rate_limit_per_second, rate_limit_burst, \
+     delivery";
 
 #[derive(sqlx::FromRow)]
 struct MerchantRow {
@@ -39,6 +42,7 @@ struct MerchantRow {
     md5_key_previous_until: Option<Ts>,
     rate_limit_per_second: Option<i32>,
     rate_limit_burst: Option<i32>,
+    delivery: String,
 }
 
 impl TryFrom<MerchantRow> for Merchant {
@@ -56,6 +60,9 @@ impl TryFrom<MerchantRow> for Merchant {
                 "merchant {}: unknown payment_notices {:?}",
                 row.mid, row.payment_notices
             )
+        })?;
+        let delivery = DeliveryMode::parse(&row.delivery).with_context(|| {
+            format!("merchant {}: unknown delivery {:?}", row.mid, row.delivery)
         })?;
         let mid = row.mid;
         Ok(Merchant {
@@ -76,6 +83,7 @@ impl TryFrom<MerchantRow> for Merchant {
             payment_notices,
             rate_limit_per_second: row.rate_limit_per_second.map(stored_count),
             rate_limit_burst: row.rate_limit_burst.map(stored_count),
+            delivery,
             created_at: row.created_at.into(),
             updated_at: row.updated_at.into(),
         })
@@ -165,7 +173,7 @@ impl MerchantStore {
         let sql = Sql::new(format!(
             "INSERT INTO merchants ({MERCHANT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, \
-                     NULL, NULL, $15, $16, $17, $18) \
+                     NULL, NULL, $15, $16, $17, $18, 'http') \
              ON CONFLICT (mid) DO NOTHING RETURNING {MERCHANT_COLUMNS}"
         ))
         .bind(new.mid)
@@ -234,6 +242,13 @@ impl MerchantStore {
         row.map(TryInto::try_into).transpose()
     }
 
+    /// Where merchant `mid`'s notices go; `None` if there is no such merchant.
+    pub async fn delivery_mode(&self, mid: &str) -> anyhow::Result<Option<DeliveryMode>> {
+        let sql = Sql::new("SELECT delivery FROM merchants WHERE mid = $1").bind(mid);
+        let row: Option<(String,)> = self.db.read_optional(&sql).await?;
+        Ok(row.map(|(text,)| DeliveryMode::parse(&text).unwrap_or_default()))
+    }
+
     /// Applies a patch; `None` if there is no such merchant. A new communication key is
     /// the key of the merchant's message source, so every merchant of it takes it; it
     /// replaces the key at once, so it ends a rotation's grace in progress too.
@@ -294,6 +309,9 @@ impl MerchantStore {
         if let Some(burst) = patch.rate_limit_burst {
             sql.push(", rate_limit_burst = ")
                 .push_bind(burst.map(i64::from));
+        }
+        if let Some(delivery) = patch.delivery {
+            sql.push(", delivery = ").push_bind(delivery.as_str());
         }
         sql.push(" WHERE mid = ").push_bind(mid);
         sql.push(" RETURNING ").push(MERCHANT_COLUMNS);

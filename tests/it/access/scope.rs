@@ -96,12 +96,15 @@ enum Expect {
     Refused,
     /// 201: B's own new notification (A's idempotency key finds nothing of A's).
     OwnCreated,
+    /// The relay's WebSocket: it names no merchant (a session is bound to the key's
+    /// own), so a plain request gets 400 `websocket_required` from either key.
+    WebSocket,
 }
 
 /// Every admin route's case: the path and query aimed at A's resources, the body, and
 /// what B must get.
 fn cases(a: &Resources) -> BTreeMap<(String, String), (String, Option<Value>, Expect)> {
-    use Expect::{Filtered, OwnCreated, Refused};
+    use Expect::{Filtered, OwnCreated, Refused, WebSocket};
     let n = a.notification;
     let notify = json!({"url": NOWHERE, "body": "b's", "content_type": "text/plain",
         "idempotency_key": "a-1"});
@@ -188,6 +191,20 @@ fn cases(a: &Resources) -> BTreeMap<(String, String), (String, Option<Value>, Ex
             "/admin/v1/merchants/{mid}/triggers",
             format!("/admin/v1/merchants/{TEST_MID}/triggers"),
             Some(json!({"fixture": "payment.paid"})),
+            Refused,
+        ),
+        (
+            "GET",
+            "/admin/v1/relay/session",
+            "/admin/v1/relay/session".into(),
+            None,
+            WebSocket,
+        ),
+        (
+            "GET",
+            "/admin/v1/merchants/{mid}/relay",
+            format!("/admin/v1/merchants/{TEST_MID}/relay"),
+            None,
             Refused,
         ),
         (
@@ -449,9 +466,13 @@ async fn merchant_b_can_neither_read_nor_change_merchant_a_through_any_route(db:
                 );
                 assert!(!text.contains(TEST_KEY), "{what} shows A's key: {answer}");
             }
+            Expect::WebSocket => {
+                assert_eq!(status, 400, "{what}: {answer}");
+                assert_eq!(answer["error"]["code"], "websocket_required", "{what}");
+            }
         }
         // The control: A's own key reads the same resource.
-        if method == Method::GET {
+        if method == Method::GET && *expect != Expect::WebSocket {
             let (status, _, answer) = with_key(&app, &a_key, method, path, None).await;
             assert_eq!(status, 200, "A's own {} {path}: {answer}", route.0);
             if *expect == Expect::Filtered && path.contains(TEST_MID) {

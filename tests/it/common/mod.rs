@@ -11,6 +11,7 @@ pub mod console;
 pub mod contracts;
 pub mod egress;
 pub mod gateway;
+pub mod listen;
 pub mod netpay;
 pub mod outbox;
 pub mod payment_notices;

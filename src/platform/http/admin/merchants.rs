@@ -21,7 +21,7 @@ use crate::admin::extract::{ApiJson, ApiPath};
 use crate::admin::ApiError;
 use crate::duration::format_duration;
 use crate::platform::auth::AppKey;
-use crate::platform::merchants::merchant::{Merchant, PaymentNotices};
+use crate::platform::merchants::merchant::{DeliveryMode, Merchant, PaymentNotices};
 use crate::platform::merchants::requests::{CreateMerchant, PatchMerchant};
 use crate::platform::merchants::requests::{MerchantField, MerchantRefused};
 use crate::platform::merchants::rotation::Credential;
@@ -54,6 +54,9 @@ pub struct MerchantView {
     rate_limit_per_second: Option<u32>,
     /// Its burst (`null`: the default, 100).
     rate_limit_burst: Option<u32>,
+    /// Where its notices go: `http` (its notify URLs) or `relay` (its live
+    /// `ums-notify listen` session).
+    delivery: DeliveryMode,
     /// The rotations whose grace lasts: the key each replaced (never shown) is still
     /// accepted until `grace_until`. Empty when none does.
     rotations: Vec<GraceView>,
@@ -97,6 +100,7 @@ impl MerchantView {
             payment_notices: m.payment_notices,
             rate_limit_per_second: m.rate_limit_per_second,
             rate_limit_burst: m.rate_limit_burst,
+            delivery: m.delivery,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -138,6 +142,7 @@ fn invalid_code(field: MerchantField) -> &'static str {
         MerchantField::ExtraCopies => "invalid_extra_copies",
         MerchantField::PaymentNotices => "invalid_payment_notices",
         MerchantField::RateLimitPerSecond => "invalid_rate_limit_per_second",
+        MerchantField::Delivery => "invalid_delivery",
         MerchantField::RateLimitBurst => "invalid_rate_limit_burst",
         MerchantField::Credential => "invalid_credential",
         MerchantField::Grace => "invalid_grace",
@@ -254,7 +259,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The merchant as changed", body = MerchantView),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `invalid_rate_limit_per_second`, `invalid_rate_limit_burst`, `unknown_field`, `invalid_request`", body = ErrorBody),
+        (status = 422, description = "`empty_patch`, `invalid_name`, `invalid_notify_url`, `destination_not_allowed`, `invalid_auto_consent_after`, `invalid_auto_pay_after`, `invalid_md5_key`, `invalid_sign_type`, `invalid_msg_src_id`, `invalid_extra_copies`, `invalid_payment_notices`, `invalid_rate_limit_per_second`, `invalid_rate_limit_burst`, `invalid_delivery`, `unknown_field`, `invalid_request`", body = ErrorBody),
         AdminErrors,
     ),
     security(("admin_token" = [])))]
@@ -276,5 +281,6 @@ pub async fn update(
         .update(&mid, request)
         .await?
         .map_err(refused)?;
+    sandbox.relay.forget_mode(&mid);
     Ok(Json(MerchantView::at(merchant, sandbox.now())))
 }

@@ -224,6 +224,7 @@ mod planned {
             payment_notices,
             rate_limit_per_second: None,
             rate_limit_burst: None,
+            delivery: Default::default(),
             created_at: at(),
             updated_at: at(),
         }
