@@ -1,6 +1,7 @@
 //! The merchant pages: the list and the create form (the new appKey is shown once, with
-//! a copy button), one merchant's settings, key rotation ([`super::rotation`]) and fixed
-//! QR codes ([`super::codes`]), and its conformance check runs and reports.
+//! a copy button), one merchant's settings, key rotation ([`super::rotation`]), access
+//! keys ([`super::access_keys`]), fixed QR codes ([`super::codes`]) and its conformance
+//! check runs ([`super::checks`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -11,12 +12,9 @@ use serde::Deserialize;
 
 use super::layout::{form_token, page, page_with, time, MessageQuery, Page};
 use super::session::{check_form_token, Ctx};
-use super::{access_keys, codes, relay, rotation, states};
+use super::{access_keys, checks, codes, relay, rotation};
 use super::{answered, back, internal, Console};
 use crate::admin::ApiError;
-use crate::check::admin as checks;
-use crate::check::runs::Run;
-use crate::check::Outcome;
 use crate::duration::format_duration;
 use crate::platform::http::admin::merchants::{refused, visible};
 use crate::platform::merchants::merchant::PaymentNotices;
@@ -231,7 +229,7 @@ pub async fn show(
                 }
             }
         }
-        (runs_table(&runs))
+        (checks::runs_table(&runs))
     };
     let title = format!("Merchant {mid}");
     let message = query.message();
@@ -244,27 +242,6 @@ pub async fn show(
         running.then_some(3),
     )
     .into_response())
-}
-
-fn runs_table(runs: &[Run]) -> Markup {
-    html! {
-        @if !runs.is_empty() {
-            div.table-wrap { table {
-                thead { tr { th { "Run" } th { "Status" } th { "Result" } th { "Notify URL" } th.hide-narrow { "Started" } } }
-                tbody { @for run in runs { tr {
-                    td { a href={ "/console/checks/" (run.id) } { "#" (run.id) } }
-                    td { (states::run(run.status)) }
-                    td { @match run.passed {
-                        Some(true) => (states::outcome(Outcome::Pass)),
-                        Some(false) => (states::outcome(Outcome::Fail)),
-                        None => span.muted { "—" },
-                    } " " (run.summary.pass) " passed, " (run.summary.fail) " failed, " (run.summary.warn) " warned" }
-                    td.mono { (run.notify_url) }
-                    td.hide-narrow { (time(Some(run.created_at))) }
-                } } }
-            } }
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -320,97 +297,4 @@ pub async fn update(
     let outcome = console.sandbox.merchant_service.update(&mid, patch).await;
     console.sandbox.relay.forget_mode(&mid);
     answered(&to, outcome, refused, "Saved.".to_owned())
-}
-
-#[derive(Deserialize)]
-pub struct StartForm {
-    #[serde(default)]
-    form_token: String,
-}
-
-pub async fn start_check(
-    State(console): State<Console>,
-    Extension(ctx): Extension<Ctx>,
-    Path(mid): Path<String>,
-    Form(form): Form<StartForm>,
-) -> Response {
-    if let Some(refused) = check_form_token(&ctx, &form.form_token) {
-        return refused;
-    }
-    if let Err(refused) = visible(&console.sandbox, &ctx.principal, &mid).await {
-        return back(&format!("/console/merchants/{mid}"), Err(refused.message));
-    }
-    match checks::start_run(&console.checks, &mid, Default::default()).await {
-        Ok(run) => back(
-            &format!("/console/checks/{}", run.id),
-            Ok("The check is running.".into()),
-        ),
-        Err(error) => back(&format!("/console/merchants/{mid}"), Err(error.message)),
-    }
-}
-
-pub async fn check_run(
-    State(console): State<Console>,
-    Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
-    Query(query): Query<MessageQuery>,
-) -> Result<Response, Response> {
-    let not_found = || (StatusCode::NOT_FOUND, format!("no check run {id}")).into_response();
-    let numeric: i64 = id.parse().map_err(|_| not_found())?;
-    let run = console
-        .checks
-        .runs
-        .get(numeric)
-        .await
-        .map_err(internal)?
-        .filter(|run| ctx.principal.sees(Some(&run.mid)))
-        .ok_or_else(not_found)?;
-    let content = html! {
-        div.card {
-            dl.facts {
-                dt { "Merchant" } dd { a href={ "/console/merchants/" (run.mid) } { (run.mid) } }
-                dt { "Notify URL" } dd.mono { (run.notify_url) }
-                dt { "Status" } dd { (states::run(run.status)) }
-                dt { "Started" } dd { (time(Some(run.created_at))) }
-                @if let Some(error) = &run.error { dt { "Error" } dd { (error) } }
-            }
-        }
-        @if let Some(report) = &run.report {
-            div.table-wrap { table {
-                thead { tr { th { "Result" } th { "Level" } th { "Check" } th { "Why" } } }
-                tbody { @for check in &report.checks { tr {
-                    td { (states::outcome(check.outcome)) }
-                    td { (format!("{:?}", check.level).to_lowercase()) }
-                    td.mono { (check.id) }
-                    td { (check.reason)
-                        @if let Some(hint) = &check.hint { div.muted { "Fix: " (hint) } }
-                        @if check.outcome != Outcome::Pass {
-                            details { summary { "What the platform does; the requests and answers" }
-                                p { (check.platform) }
-                                @for exchange in &check.exchanges {
-                                    pre { (exchange.request.method) " " (exchange.request.url) "\n"
-                                        @for (name, value) in &exchange.request.headers { (name) ": " (value) "\n" }
-                                        "\n" (exchange.request.body) "\n\n→ " (exchange.answer.describe())
-                                        " in " (format!("{:.1}", exchange.answer.time_ms)) " ms\n"
-                                        (exchange.answer.body.as_deref().unwrap_or("")) }
-                                }
-                            }
-                        }
-                    }
-                } } }
-            } }
-        }
-    };
-    let title = format!("Check run {numeric}");
-    let running = run.status == "running";
-    let message = query.message();
-    Ok(page_with(
-        &ctx,
-        Page::Merchants,
-        &title,
-        message,
-        content,
-        running.then_some(2),
-    )
-    .into_response())
 }

@@ -17,6 +17,7 @@
 //! the API.
 
 pub mod access_keys;
+pub mod checks;
 pub mod codes;
 pub mod contracts;
 pub mod layout;
@@ -90,10 +91,7 @@ pub fn router(
             "/console/merchants/{mid}",
             get(merchants::show).post(merchants::update),
         )
-        .route(
-            "/console/merchants/{mid}/checks",
-            post(merchants::start_check),
-        )
+        .route("/console/merchants/{mid}/checks", post(checks::start_check))
         .route("/console/merchants/{mid}/rotate", post(rotation::rotate))
         .route(
             "/console/merchants/{mid}/access-keys",
@@ -104,7 +102,7 @@ pub fn router(
             post(access_keys::revoke),
         )
         .route("/console/merchants/{mid}/triggers", post(triggers::trigger))
-        .route("/console/checks/{id}", get(merchants::check_run))
+        .route("/console/checks/{id}", get(checks::check_run))
         .route("/console/contracts", get(contracts::list))
         .route("/console/contracts/{id}", get(contracts::show))
         .route(
