@@ -11,8 +11,13 @@
 //!
 //! The SQL is written once ([`store`], over the dialect of [`crate::db`]); only the claim,
 //! the batch writes and the wake-ups differ per backend ([`sqlite`], [`postgres`]).
+//!
+//! Every write of the delivery path (enqueues, claims, results, hand-backs) is a unit of
+//! the group commit ([`committer`], [`cycle`]): one writer cycle, one transaction and one
+//! commit for whatever waited for the writer.
 
 pub mod committer;
+mod cycle;
 pub mod insert;
 pub mod model;
 pub mod postgres;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
 use super::committer::Committer;
+use super::cycle::{ClaimUnit, RecordUnit, ReleaseUnit};
 use super::insert::{insert_rows, EnqueueUnit};
 use super::rows::{AttemptRow, NotificationRow, COLUMNS};
 use super::*;
@@ -46,7 +47,8 @@ fn action_sql(action: AdminAction) -> (&'static str, &'static str) {
 #[derive(Clone)]
 pub struct Outbox {
     db: Db,
-    /// Every enqueue goes through the group commit.
+    /// Every write of the delivery path goes through the group commit: enqueues, claims,
+    /// results and hand-backs share its transactions (the writer cycle).
     committer: Committer,
     /// PostgreSQL: the `LISTEN` connection, opened on first use.
     listener: Arc<Mutex<Option<postgres::Listener>>>,
@@ -117,10 +119,8 @@ impl Store for Outbox {
     }
 
     async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
-        match &self.db {
-            Db::Sqlite { writer, .. } => sqlite::claim(writer, request).await,
-            Db::Postgres(pool) => postgres::claim(pool, request).await,
-        }
+        let request = request.clone();
+        self.committer.submit(ClaimUnit { request }).await
     }
 
     async fn record(
@@ -128,10 +128,11 @@ impl Store for Outbox {
         batch: &[AttemptRecord],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<i64>> {
-        match &self.db {
-            Db::Sqlite { .. } => sqlite::record(&self.db, batch, now).await,
-            Db::Postgres(pool) => postgres::record(pool, batch, now).await,
+        if batch.is_empty() {
+            return Ok(Vec::new());
         }
+        let batch = batch.to_vec();
+        self.committer.submit(RecordUnit { batch, now }).await
     }
 
     async fn release(
@@ -143,22 +144,14 @@ impl Store for Outbox {
         if leases.is_empty() {
             return Ok(());
         }
-        // One statement for every lease, each applied only under its own token.
-        let mut sql = Sql::new(
-            "UPDATE notifications SET status = 'pending', due_at = $1, updated_at = $2 \
-             WHERE status = 'delivering' AND (id, lease_token) IN (",
-        )
-        .bind(due_at)
-        .bind(now);
-        for (i, (id, token)) in leases.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.push_bind(*id).push(", ").push_bind(*token).push(")");
-        }
-        sql.push(")");
-        let mut tx = self.db.begin().await?;
-        tx.execute(&sql).await?;
-        tx.notify_due().await?;
-        tx.commit().await
+        let leases = leases.to_vec();
+        self.committer
+            .submit(ReleaseUnit {
+                leases,
+                due_at,
+                now,
+            })
+            .await
     }
 
     async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>> {
