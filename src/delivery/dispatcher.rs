@@ -1,7 +1,7 @@
 //! The dispatcher: claims due notifications with a lease and runs their tries.
 //!
-//! Each claim is a short write in the outbox's writer cycle (committed with whatever else
-//! waited for the writer); the HTTP call happens after it has committed, with no
+//! Each claim is one short write (on SQLite, committed in the writer cycle with whatever
+//! else waited for the writer); the HTTP call happens after it has committed, with no
 //! transaction or pooled connection held. Results go to the recorder. Concurrency is
 //! capped in total (a semaphore whose permits live in the delivery tasks) and per host.
 //! A busy host's next batch is claimed while its slots are still taken: it waits, leased,

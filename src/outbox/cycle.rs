@@ -1,6 +1,6 @@
-//! The writer cycle's other units: claims, results and hand-backs, written by the group
-//! commit beside the enqueues, so one transaction and one commit carry everything that
-//! waits for the writer.
+//! The writer cycle's other units: claims, results and hand-backs. On SQLite the group
+//! commit writes them beside the enqueues, so one transaction and one commit carry
+//! everything that waits for the one writer; PostgreSQL commits each on its own.
 //!
 //! Each keeps its own guarantee inside the shared transaction: a claim's leases and a
 //! result's transition are answered only once the commit that holds them is durable; a

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use super::committer::Committer;
+use super::committer::{commit_together, Committer, Unit};
 use super::cycle::{ClaimUnit, RecordUnit, ReleaseUnit};
 use super::insert::{insert_rows, EnqueueUnit};
 use super::rows::{AttemptRow, NotificationRow, COLUMNS};
@@ -47,8 +47,8 @@ fn action_sql(action: AdminAction) -> (&'static str, &'static str) {
 #[derive(Clone)]
 pub struct Outbox {
     db: Db,
-    /// Every write of the delivery path goes through the group commit: enqueues, claims,
-    /// results and hand-backs share its transactions (the writer cycle).
+    /// Every enqueue goes through the group commit; on SQLite the claims, results and
+    /// hand-backs too, so they share its transactions (the writer cycle).
     committer: Committer,
     /// PostgreSQL: the `LISTEN` connection, opened on first use.
     listener: Arc<Mutex<Option<postgres::Listener>>>,
@@ -66,6 +66,23 @@ impl Outbox {
             committer: Committer::start(db.clone(), writers),
             db,
             listener: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl Outbox {
+    /// Writes a unit of the delivery path. On SQLite every write waits for the one writer
+    /// anyway, so it joins the group commit: one transaction and one commit per writer
+    /// cycle. PostgreSQL writes on many connections at once; there a claim or a result
+    /// that waited for a group would idle the hosts meanwhile (deliveries fell behind the
+    /// accepts, see docs/performance.md), so each commits on its own, in parallel.
+    async fn cycle<U: Unit>(&self, unit: U) -> anyhow::Result<U::Output> {
+        match self.db.backend() {
+            Backend::Sqlite => self.committer.submit(unit).await,
+            Backend::Postgres => commit_together(&self.db, vec![unit])
+                .await
+                .pop()
+                .context("a write of one unit returned no result")?,
         }
     }
 }
@@ -119,8 +136,14 @@ impl Store for Outbox {
     }
 
     async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
-        let request = request.clone();
-        self.committer.submit(ClaimUnit { request }).await
+        match &self.db {
+            Db::Sqlite { .. } => {
+                let request = request.clone();
+                self.committer.submit(ClaimUnit { request }).await
+            }
+            // One statement, committed on its own.
+            Db::Postgres(pool) => postgres::claim(&mut *pool.acquire().await?, request).await,
+        }
     }
 
     async fn record(
@@ -132,7 +155,7 @@ impl Store for Outbox {
             return Ok(Vec::new());
         }
         let batch = batch.to_vec();
-        self.committer.submit(RecordUnit { batch, now }).await
+        self.cycle(RecordUnit { batch, now }).await
     }
 
     async fn release(
@@ -145,13 +168,12 @@ impl Store for Outbox {
             return Ok(());
         }
         let leases = leases.to_vec();
-        self.committer
-            .submit(ReleaseUnit {
-                leases,
-                due_at,
-                now,
-            })
-            .await
+        self.cycle(ReleaseUnit {
+            leases,
+            due_at,
+            now,
+        })
+        .await
     }
 
     async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>> {
