@@ -172,17 +172,63 @@ impl<'a> Sql<'a> {
         self
     }
 
-    fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
-        self.bound()
+    /// The text SQLite runs: when every `$N` is used once and in order (as [`Sql::push_bind`]
+    /// writes them), each becomes a nameless `?`. The driver asks SQLite for each
+    /// parameter's name, and SQLite finds a name by walking the statement's list of names,
+    /// so binding n named parameters costs n² (4.6 % of the service's CPU, all of it on the
+    /// writer, with the writer cycle's 32-row statements); nameless ones cost nothing.
+    /// Any other use of `$N` keeps the text as written.
+    fn sqlite_text(&self) -> Cow<'_, str> {
+        let text = self.text.as_ref();
+        let mut out = String::with_capacity(text.len());
+        let mut next = 1usize;
+        let mut quote: Option<char> = None;
+        let mut chars = text.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '$') => {
+                    let mut number = String::new();
+                    while let Some(&(_, d)) = chars.peek().filter(|(_, d)| d.is_ascii_digit()) {
+                        number.push(d);
+                        chars.next();
+                    }
+                    if number.parse::<usize>().ok() != Some(next) {
+                        return Cow::Borrowed(text);
+                    }
+                    next += 1;
+                    out.push('?');
+                    continue;
+                }
+                _ => {}
+            }
+            out.push(c);
+        }
+        if next - 1 == self.args.len() {
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
+    fn sqlite<'q>(
+        &'q self,
+        text: &'q str,
+    ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+        self.bound(text)
     }
 
     fn postgres(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
-        self.bound()
+        self.bound(&self.text)
     }
 
     /// The query with its arguments bound, for either backend: every argument type
     /// encodes on both.
-    fn bound<'q, DB>(&'q self) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    fn bound<'q, DB>(
+        &'q self,
+        text: &'q str,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
     where
         DB: sqlx::Database,
         Option<i64>: Encode<'q, DB> + Type<DB>,
@@ -190,7 +236,7 @@ impl<'a> Sql<'a> {
         Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
         Option<Ts>: Encode<'q, DB> + Type<DB>,
     {
-        let mut query = sqlx::query::<DB>(&self.text);
+        let mut query = sqlx::query::<DB>(text);
         for arg in &self.args {
             query = match arg {
                 Arg::Int(v) => query.bind(*v),
@@ -224,8 +270,8 @@ fn decode_optional<R: sqlx::Row, T: for<'r> FromRow<'r, R>>(
 impl Exec<'_> {
     pub(super) async fn fetch_all<T: Record>(self, sql: &Sql<'_>) -> anyhow::Result<Vec<T>> {
         match self {
-            Exec::SqlitePool(p) => decode_all(sql.sqlite().fetch_all(p).await?),
-            Exec::Sqlite(c) => decode_all(sql.sqlite().fetch_all(c).await?),
+            Exec::SqlitePool(p) => decode_all(sql.sqlite(&sql.sqlite_text()).fetch_all(p).await?),
+            Exec::Sqlite(c) => decode_all(sql.sqlite(&sql.sqlite_text()).fetch_all(c).await?),
             Exec::PgPool(p) => decode_all(sql.postgres().fetch_all(p).await?),
             Exec::Pg(c) => decode_all(sql.postgres().fetch_all(c).await?),
         }
@@ -236,8 +282,12 @@ impl Exec<'_> {
         sql: &Sql<'_>,
     ) -> anyhow::Result<Option<T>> {
         match self {
-            Exec::SqlitePool(p) => decode_optional(sql.sqlite().fetch_optional(p).await?),
-            Exec::Sqlite(c) => decode_optional(sql.sqlite().fetch_optional(c).await?),
+            Exec::SqlitePool(p) => {
+                decode_optional(sql.sqlite(&sql.sqlite_text()).fetch_optional(p).await?)
+            }
+            Exec::Sqlite(c) => {
+                decode_optional(sql.sqlite(&sql.sqlite_text()).fetch_optional(c).await?)
+            }
             Exec::PgPool(p) => decode_optional(sql.postgres().fetch_optional(p).await?),
             Exec::Pg(c) => decode_optional(sql.postgres().fetch_optional(c).await?),
         }
@@ -245,8 +295,16 @@ impl Exec<'_> {
 
     pub(super) async fn execute(self, sql: &Sql<'_>) -> anyhow::Result<u64> {
         Ok(match self {
-            Exec::SqlitePool(p) => sql.sqlite().execute(p).await?.rows_affected(),
-            Exec::Sqlite(c) => sql.sqlite().execute(c).await?.rows_affected(),
+            Exec::SqlitePool(p) => sql
+                .sqlite(&sql.sqlite_text())
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Exec::Sqlite(c) => sql
+                .sqlite(&sql.sqlite_text())
+                .execute(c)
+                .await?
+                .rows_affected(),
             Exec::PgPool(p) => sql.postgres().execute(p).await?.rows_affected(),
             Exec::Pg(c) => sql.postgres().execute(c).await?.rows_affected(),
         })
@@ -265,5 +323,33 @@ mod tests {
         sql.push(" LIMIT ").push_bind(5i64);
         assert_eq!(sql.text, "SELECT 1 WHERE a = $1 AND b IN ($2, $3) LIMIT $4");
         assert_eq!(sql.args.len(), 4);
+        assert_eq!(
+            sql.sqlite_text(),
+            "SELECT 1 WHERE a = ? AND b IN (?, ?) LIMIT ?"
+        );
+        // $1 used twice: SQLite keeps the names.
+        let sql = Sql::new("UPDATE t SET a = $1, b = $1 WHERE id = $2")
+            .bind(1i64)
+            .bind(2i64);
+        assert_eq!(sql.sqlite_text(), sql.text);
+    }
+
+    #[test]
+    fn sqlite_runs_placeholders_in_order_nameless() {
+        let mut sql = Sql::new("SELECT '$9', \"a$b\" WHERE a = ").bind(1i64);
+        sql.push("$1 AND b IN (")
+            .push_bind(2i64)
+            .push(", ")
+            .push_bind(3i64);
+        sql.push(") LIMIT $10");
+        // $10 has no argument of its own.
+        assert_eq!(sql.sqlite_text(), sql.text);
+        let mut sql = Sql::new("SELECT '$9' WHERE a = ").bind(1i64);
+        sql.push("$1 AND b IN (")
+            .push_bind(2i64)
+            .push(", ")
+            .push_bind(3i64);
+        sql.push(")");
+        assert_eq!(sql.sqlite_text(), "SELECT '$9' WHERE a = ? AND b IN (?, ?)");
     }
 }

@@ -9,6 +9,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::{Db, StoreOptions};
 
+/// Prepared statements kept per connection. The writer cycle's multi-row statements have
+/// one text per row count (inserts and results in chunks of up to 32 rows, claims per
+/// number of capped hosts), well over the driver's default of 100; past the cache a
+/// statement is prepared again on each use.
+const STATEMENT_CACHE: usize = 1_024;
+
 pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let base = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
@@ -19,7 +25,8 @@ pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db
             SqliteSynchronous::Normal
         })
         .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
+        .foreign_keys(true)
+        .statement_cache_capacity(STATEMENT_CACHE);
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)

@@ -1,7 +1,8 @@
 //! The dispatcher: claims due notifications with a lease and runs their tries.
 //!
-//! Each claim is its own short write; the HTTP call happens after it has committed, with
-//! no transaction or pooled connection held. Results go to the recorder. Concurrency is
+//! Each claim is one short write (on SQLite, committed in the writer cycle with whatever
+//! else waited for the writer); the HTTP call happens after it has committed, with no
+//! transaction or pooled connection held. Results go to the recorder. Concurrency is
 //! capped in total (a semaphore whose permits live in the delivery tasks) and per host.
 //! A busy host's next batch is claimed while its slots are still taken: it waits, leased,
 //! and starts the moment a slot frees, so a claim's round trip does not idle the host.

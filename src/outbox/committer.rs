@@ -6,8 +6,10 @@
 //! up while the previous one ran. Durability is unchanged: nobody hears "done" before
 //! their rows are committed.
 //!
-//! Units of one type that sit next to each other in a group are written by one call
-//! ([`Unit::write_all`]), so a type can write a whole run in one statement.
+//! A group is written in the order of its units' [`Unit::PHASE`] (stable, so units of a
+//! phase keep the order they came in), and units of one type that sit next to each other
+//! are written by one call ([`Unit::write_all`]), so a type can write a whole run in one
+//! statement. Any order is a valid one: the units of a group were submitted concurrently.
 //!
 //! A unit whose statements fail must not fail its neighbours: the group is rolled back
 //! and each unit is written again alone, so only the bad one gets the error. A failed
@@ -32,6 +34,9 @@ const QUEUE: usize = 4_096;
 #[async_trait]
 pub trait Unit: Send + 'static {
     type Output: Send + 'static;
+
+    /// Where the unit's type is written in a group: lower first.
+    const PHASE: u8 = 0;
 
     /// How many rows the unit writes, to bound a group's size.
     fn rows(&self) -> usize {
@@ -72,6 +77,7 @@ pub struct Written<T> {
 #[async_trait]
 trait Pending: Send {
     fn rows(&self) -> usize;
+    fn phase(&self) -> u8;
     /// The unit's type: a run of one type is written by one call.
     fn unit_type(&self) -> TypeId;
     fn as_any(&mut self) -> &mut dyn Any;
@@ -95,6 +101,10 @@ struct Job<U: Unit> {
 impl<U: Unit> Pending for Job<U> {
     fn rows(&self) -> usize {
         self.unit.rows()
+    }
+
+    fn phase(&self) -> u8 {
+        U::PHASE
     }
 
     fn unit_type(&self) -> TypeId {
@@ -271,6 +281,7 @@ async fn write_group(db: &Db, group: &mut [Box<dyn Pending>]) -> Result<(), Grou
 
 /// Writes a group in one transaction and answers every unit.
 async fn commit_group(db: &Db, mut group: Vec<Box<dyn Pending>>) {
+    group.sort_by_key(|job| job.phase());
     match write_group(db, &mut group).await {
         Ok(()) => group.into_iter().for_each(|job| job.answer(Ok(()))),
         Err(GroupError::Write(error)) if group.len() > 1 => {

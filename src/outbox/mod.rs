@@ -11,8 +11,14 @@
 //!
 //! The SQL is written once ([`store`], over the dialect of [`crate::db`]); only the claim,
 //! the batch writes and the wake-ups differ per backend ([`sqlite`], [`postgres`]).
+//!
+//! On SQLite every write of the delivery path (enqueues, claims, results, hand-backs) is a
+//! unit of the group commit ([`committer`], [`cycle`]): one writer cycle, one transaction
+//! and one commit for whatever waited for the one writer. PostgreSQL groups the enqueues
+//! and commits the others on their own, in parallel on its many connections.
 
 pub mod committer;
+mod cycle;
 pub mod insert;
 pub mod model;
 pub mod postgres;

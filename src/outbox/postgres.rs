@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgListener, PgPool};
+use sqlx::PgConnection;
 use tokio::sync::Mutex;
 
 use super::rows::{claimed_from, last_error_of};
@@ -35,7 +36,10 @@ const CLAIM: &str = "WITH candidates AS ( \
         due_at = $2, updated_at = $1 \
     FROM due WHERE n.id = due.id RETURNING n.*";
 
-pub(super) async fn claim(pool: &PgPool, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
+pub(super) async fn claim(
+    tx: &mut PgConnection,
+    request: &ClaimRequest,
+) -> anyhow::Result<Vec<Claimed>> {
     let rows = sqlx::query(CLAIM)
         .bind(request.now)
         .bind(request.now + request.lease)
@@ -43,7 +47,7 @@ pub(super) async fn claim(pool: &PgPool, request: &ClaimRequest) -> anyhow::Resu
         .bind(&request.exclude_hosts)
         .bind(i64::from(request.limit) * 4)
         .bind(i64::from(request.per_host))
-        .fetch_all(pool)
+        .fetch_all(tx)
         .await?;
     Ok(claimed_from(&rows))
 }
@@ -51,7 +55,7 @@ pub(super) async fn claim(pool: &PgPool, request: &ClaimRequest) -> anyhow::Resu
 /// Two statements for the whole batch, whatever its size: round trips, not rows, are
 /// what a commit costs here.
 pub(super) async fn record(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     batch: &[AttemptRecord],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<i64>> {
@@ -91,7 +95,6 @@ pub(super) async fn record(
         finishes.push(to.finished_at);
         errors.push(last_error_of(record));
     }
-    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO attempts (notification_id, number, started_at, duration_ms, \
          status_code, failure, message, response_body) \
@@ -130,7 +133,6 @@ pub(super) async fn record(
     .bind(&errors)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(applied)
 }
 

@@ -6,17 +6,16 @@
 //! The single writer is also the claim's lock: no two claims can take the same row.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqlitePool;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::rows::{claimed_from, last_error_of, COLUMNS};
 use super::{AttemptRecord, ClaimRequest, Claimed, FailureKind};
-use crate::db::{Db, Sql, Ts};
+use crate::db::{Sql, Ts, Tx};
 
-/// Leases due rows in one statement on the single writer: at most `per_host` per host
-/// among the `4 × limit` most overdue, `limit` in all.
+/// Leases due rows in one statement inside the writer's transaction: at most `per_host`
+/// per host among the `4 × limit` most overdue, `limit` in all.
 pub(super) async fn claim(
-    writer: &SqlitePool,
+    writer: &mut SqliteConnection,
     request: &ClaimRequest,
 ) -> anyhow::Result<Vec<Claimed>> {
     let now = Ts(request.now);
@@ -57,15 +56,15 @@ pub(super) async fn claim(
 /// a statement's parameter count (see the outbox's insert chunks).
 const RECORD_CHUNK: usize = 32;
 
-/// Every result in one transaction, two statements per [`RECORD_CHUNK`] results (the
-/// attempt rows, then the transitions): on an embedded database each statement is a
-/// hand-off to the connection's thread, so fewer statements are what makes it cheap.
+/// Every result inside the writer's transaction, two statements per [`RECORD_CHUNK`]
+/// results (the attempt rows, then the transitions): on an embedded database each
+/// statement is a hand-off to the connection's thread, so fewer statements are what makes
+/// it cheap.
 pub(super) async fn record(
-    db: &Db,
+    tx: &mut Tx,
     batch: &[AttemptRecord],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<i64>> {
-    let mut tx = db.begin().await?;
     let mut applied = Vec::with_capacity(batch.len());
     for chunk in batch.chunks(RECORD_CHUNK) {
         let mut attempts = Sql::new(
@@ -135,6 +134,5 @@ pub(super) async fn record(
         let ids: Vec<(i64,)> = tx.fetch_all(&transitions).await?;
         applied.extend(ids.into_iter().map(|(id,)| id));
     }
-    tx.commit().await?;
     Ok(applied)
 }

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use super::committer::Committer;
+use super::committer::{commit_together, Committer, Unit};
+use super::cycle::{ClaimUnit, RecordUnit, ReleaseUnit};
 use super::insert::{insert_rows, EnqueueUnit};
 use super::rows::{AttemptRow, NotificationRow, COLUMNS};
 use super::*;
@@ -46,7 +47,8 @@ fn action_sql(action: AdminAction) -> (&'static str, &'static str) {
 #[derive(Clone)]
 pub struct Outbox {
     db: Db,
-    /// Every enqueue goes through the group commit.
+    /// Every enqueue goes through the group commit; on SQLite the claims, results and
+    /// hand-backs too, so they share its transactions (the writer cycle).
     committer: Committer,
     /// PostgreSQL: the `LISTEN` connection, opened on first use.
     listener: Arc<Mutex<Option<postgres::Listener>>>,
@@ -64,6 +66,23 @@ impl Outbox {
             committer: Committer::start(db.clone(), writers),
             db,
             listener: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl Outbox {
+    /// Writes a unit of the delivery path. On SQLite every write waits for the one writer
+    /// anyway, so it joins the group commit: one transaction and one commit per writer
+    /// cycle. PostgreSQL writes on many connections at once; there a claim or a result
+    /// that waited for a group would idle the hosts meanwhile (deliveries fell behind the
+    /// accepts, see docs/performance.md), so each commits on its own, in parallel.
+    async fn cycle<U: Unit>(&self, unit: U) -> anyhow::Result<U::Output> {
+        match self.db.backend() {
+            Backend::Sqlite => self.committer.submit(unit).await,
+            Backend::Postgres => commit_together(&self.db, vec![unit])
+                .await
+                .pop()
+                .context("a write of one unit returned no result")?,
         }
     }
 }
@@ -118,8 +137,12 @@ impl Store for Outbox {
 
     async fn claim(&self, request: &ClaimRequest) -> anyhow::Result<Vec<Claimed>> {
         match &self.db {
-            Db::Sqlite { writer, .. } => sqlite::claim(writer, request).await,
-            Db::Postgres(pool) => postgres::claim(pool, request).await,
+            Db::Sqlite { .. } => {
+                let request = request.clone();
+                self.committer.submit(ClaimUnit { request }).await
+            }
+            // One statement, committed on its own.
+            Db::Postgres(pool) => postgres::claim(&mut *pool.acquire().await?, request).await,
         }
     }
 
@@ -128,10 +151,11 @@ impl Store for Outbox {
         batch: &[AttemptRecord],
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<i64>> {
-        match &self.db {
-            Db::Sqlite { .. } => sqlite::record(&self.db, batch, now).await,
-            Db::Postgres(pool) => postgres::record(pool, batch, now).await,
+        if batch.is_empty() {
+            return Ok(Vec::new());
         }
+        let batch = batch.to_vec();
+        self.cycle(RecordUnit { batch, now }).await
     }
 
     async fn release(
@@ -143,22 +167,13 @@ impl Store for Outbox {
         if leases.is_empty() {
             return Ok(());
         }
-        // One statement for every lease, each applied only under its own token.
-        let mut sql = Sql::new(
-            "UPDATE notifications SET status = 'pending', due_at = $1, updated_at = $2 \
-             WHERE status = 'delivering' AND (id, lease_token) IN (",
-        )
-        .bind(due_at)
-        .bind(now);
-        for (i, (id, token)) in leases.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            sql.push_bind(*id).push(", ").push_bind(*token).push(")");
-        }
-        sql.push(")");
-        let mut tx = self.db.begin().await?;
-        tx.execute(&sql).await?;
-        tx.notify_due().await?;
-        tx.commit().await
+        let leases = leases.to_vec();
+        self.cycle(ReleaseUnit {
+            leases,
+            due_at,
+            now,
+        })
+        .await
     }
 
     async fn next_due_at(&self, exclude_hosts: &[String]) -> anyhow::Result<Option<DateTime<Utc>>> {
