@@ -5,6 +5,7 @@ mod browser;
 mod chinese;
 mod codes;
 mod pages;
+mod relay;
 mod rotation;
 mod states;
 mod times;
