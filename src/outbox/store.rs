@@ -286,10 +286,7 @@ impl Store for Outbox {
                  UNION ALL SELECT status, n FROM status_count_deltas) c GROUP BY status",
             ))
             .await?;
-        for (status, count) in counts {
-            let status = status.parse().map_err(anyhow::Error::msg)?;
-            stats.set(status, count.max(0) as u64);
-        }
+        set_counts(&mut stats, counts)?;
         // Reads the due index alone (no status filter, which would tempt a planner into
         // the status index and every pending row), so it costs the same however many wait
         // in the future or sit in the history. An expired lease counts: it is overdue work.
@@ -302,9 +299,7 @@ impl Store for Outbox {
                 .bind(now),
             )
             .await?;
-        stats.oldest_due_seconds = oldest
-            .map(|due| (now - due.0).num_milliseconds().max(0) as f64 / 1000.0)
-            .unwrap_or(0.0);
+        stats.oldest_due_seconds = seconds_overdue(oldest, now);
         Ok(stats)
     }
 
@@ -319,10 +314,7 @@ impl Store for Outbox {
                 .bind(tenant),
             )
             .await?;
-        for (status, count) in counts {
-            let status = status.parse().map_err(anyhow::Error::msg)?;
-            stats.set(status, count.max(0) as u64);
-        }
+        set_counts(&mut stats, counts)?;
         let (oldest,): (Option<Ts>,) = self
             .db
             .read_one(
@@ -334,9 +326,7 @@ impl Store for Outbox {
                 .bind(now),
             )
             .await?;
-        stats.oldest_due_seconds = oldest
-            .map(|due| (now - due.0).num_milliseconds().max(0) as f64 / 1000.0)
-            .unwrap_or(0.0);
+        stats.oldest_due_seconds = seconds_overdue(oldest, now);
         Ok(stats)
     }
 
@@ -382,4 +372,20 @@ impl Store for Outbox {
             Db::Postgres(pool) => postgres::wait_for_wakeup(pool, &self.listener).await,
         }
     }
+}
+
+/// How long the oldest overdue notification (due at `oldest`) has waited at `now`.
+fn seconds_overdue(oldest: Option<Ts>, now: DateTime<Utc>) -> f64 {
+    oldest
+        .map(|due| (now - due.0).num_milliseconds().max(0) as f64 / 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// Sets the counts of `stats` from `(status, count)` rows.
+fn set_counts(stats: &mut Stats, counts: Vec<(String, i64)>) -> anyhow::Result<()> {
+    for (status, count) in counts {
+        let status = status.parse().map_err(anyhow::Error::msg)?;
+        stats.set(status, count.max(0) as u64);
+    }
+    Ok(())
 }
