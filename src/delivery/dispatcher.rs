@@ -54,6 +54,8 @@ pub struct Dispatcher {
     pub signers: Signers,
     /// The HTTP client, built once: its connections are reused across tries and steps.
     sender: Sender,
+    /// The relay sessions, to leave to another instance the merchants it holds them for.
+    relay: Option<crate::relay::Relay>,
 }
 
 /// What a claim round found.
@@ -97,12 +99,34 @@ impl Dispatcher {
             wakeup,
             config,
             signers,
+            relay: None,
         })
+    }
+
+    /// The tenants this instance claims nothing of: relay-mode merchants whose session
+    /// another live instance holds. When the list cannot be read, everything is claimed
+    /// (a try then fails `relay_offline` and is retried, as with no session at all).
+    async fn held_elsewhere(&self) -> Vec<String> {
+        let Some(relay) = &self.relay else {
+            return Vec::new();
+        };
+        relay
+            .registry()
+            .held_elsewhere()
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "relay sessions of other instances unknown"
+                );
+                Vec::new()
+            })
     }
 
     /// Sends the tries of relay-mode merchants' notices down their sessions.
     pub fn with_relay(mut self, relay: crate::relay::Relay) -> Self {
-        self.sender = self.sender.with_relay(relay);
+        self.sender = self.sender.with_relay(relay.clone());
+        self.relay = Some(relay);
         self
     }
 
@@ -265,6 +289,7 @@ impl Dispatcher {
             limit: self.config.concurrency.clamp(1, 256) as u32,
             lease: self.config.lease,
             exclude_hosts: Vec::new(),
+            exclude_tenants: self.held_elsewhere().await,
             per_host: self.config.concurrency.max(1) as u32,
         };
         let claimed = self.store.claim(&request).await?;
@@ -318,6 +343,7 @@ impl Dispatcher {
             limit: free.min(256) as u32,
             lease: self.config.lease,
             exclude_hosts: room.crowded,
+            exclude_tenants: self.held_elsewhere().await,
             per_host: room.per_host as u32,
         };
         let claimed = match self.store.claim(&request).await {

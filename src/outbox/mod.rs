@@ -40,6 +40,9 @@ pub use replay::{ReplayFilter, Replayed, REPLAY_LIMIT};
 /// What a claim asks for.
 #[derive(Debug, Clone)]
 pub struct ClaimRequest {
+    /// Tenants whose notifications another instance delivers (their relay session is
+    /// there): none of theirs is claimed.
+    pub exclude_tenants: Vec<String>,
     pub now: DateTime<Utc>,
     pub limit: u32,
     pub lease: Duration,

@@ -24,7 +24,8 @@ use crate::db::WAKEUP_CHANNEL;
 /// whole backlog (120 ms a claim behind 5,000 due rows).
 const CLAIM: &str = "WITH candidates AS ( \
         SELECT id, host, due_at FROM notifications \
-        WHERE due_at <= $1 AND host <> ALL($4) ORDER BY due_at LIMIT $5), \
+        WHERE due_at <= $1 AND host <> ALL($4) \
+        AND (tenant IS NULL OR tenant <> ALL($7)) ORDER BY due_at LIMIT $5), \
     ranked AS ( \
         SELECT id FROM (SELECT id, due_at, ROW_NUMBER() OVER \
             (PARTITION BY host ORDER BY due_at, id) AS nth FROM candidates) r \
@@ -47,6 +48,7 @@ pub(super) async fn claim(
         .bind(&request.exclude_hosts)
         .bind(i64::from(request.limit) * 4)
         .bind(i64::from(request.per_host))
+        .bind(&request.exclude_tenants)
         .fetch_all(tx)
         .await?;
     Ok(claimed_from(&rows))

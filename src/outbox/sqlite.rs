@@ -40,6 +40,14 @@ pub(super) async fn claim(
         }
         query.push(")");
     }
+    if !request.exclude_tenants.is_empty() {
+        query.push(" AND (tenant IS NULL OR tenant NOT IN (");
+        let mut list = query.separated(", ");
+        for tenant in &request.exclude_tenants {
+            list.push_bind(tenant);
+        }
+        query.push("))");
+    }
     query.push(" ORDER BY due_at LIMIT ");
     query.push_bind(i64::from(request.limit) * 4);
     query.push(")) WHERE nth <= ");

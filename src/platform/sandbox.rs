@@ -77,7 +77,10 @@ impl Sandbox {
             delivery,
         };
         Ok(Self {
-            relay: Relay::new(merchants.clone()),
+            relay: Relay::new(
+                merchants.clone(),
+                crate::relay::registry::Registry::new(db.clone(), producer.clock.clone()),
+            ),
             merchant_service: MerchantService::new(
                 merchants.clone(),
                 producer.clock.clone(),

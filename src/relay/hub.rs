@@ -44,6 +44,8 @@ pub struct Relay(Arc<Inner>);
 
 struct Inner {
     merchants: MerchantStore,
+    /// Which instance holds each session, for instances sharing one database.
+    registry: super::registry::Registry,
     sessions: Mutex<HashMap<String, Live>>,
     modes: Mutex<HashMap<String, (Instant, DeliveryMode)>>,
     next: AtomicU64,
@@ -101,9 +103,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Relay {
-    pub fn new(merchants: MerchantStore) -> Self {
+    pub fn new(merchants: MerchantStore, registry: super::registry::Registry) -> Self {
         Self(Arc::new(Inner {
             merchants,
+            registry,
             sessions: Mutex::new(HashMap::new()),
             modes: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
@@ -153,14 +156,36 @@ impl Relay {
         }
     }
 
-    /// Removes session `session` of `mid`, if it is still the live one.
-    pub fn close(&self, mid: &str, session: u64) {
+    /// Removes session `session` of `mid`, if it is still the live one; whether it was.
+    pub fn close(&self, mid: &str, session: u64) -> bool {
         let mut sessions = lock(&self.0.sessions);
         if sessions
             .get(mid)
             .is_some_and(|live| live.session == session)
         {
             sessions.remove(mid);
+            return true;
+        }
+        false
+    }
+
+    /// The sessions' rows shared by the instances.
+    pub fn registry(&self) -> &super::registry::Registry {
+        &self.0.registry
+    }
+
+    /// Tells session `session` of `mid`, if it is still the live one here, that a session
+    /// on another instance replaced it.
+    pub fn replaced_elsewhere(&self, mid: &str, session: u64) {
+        if let Some(live) = lock(&self.0.sessions).remove(mid) {
+            if live.session == session {
+                *lock(&live.replaced_by) = Some(format!(
+                    "a newer session of merchant {mid} connected to another instance and replaced this one"
+                ));
+                live.replaced.cancel();
+            } else {
+                lock(&self.0.sessions).insert(mid.to_owned(), live);
+            }
         }
     }
 

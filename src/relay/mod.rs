@@ -15,6 +15,7 @@
 
 pub mod frames;
 pub mod hub;
+pub mod registry;
 pub mod session;
 
 use std::time::Duration;

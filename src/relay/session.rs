@@ -117,6 +117,11 @@ pub async fn open_session(
     let relay = sandbox.relay.clone();
     let now = sandbox.now();
     Ok(upgrade.on_upgrade(move |socket| async move {
+        // Recorded for other instances first, so that by the time the session shows as
+        // live here, they leave its tries to this instance within a beat.
+        if let Err(error) = relay.registry().hold(&mid).await {
+            tracing::warn!(mid = %mid, error = format!("{error:#}"), "relay session not recorded for other instances");
+        }
         let opened = relay.open(&mid, from.clone(), client, now);
         tracing::info!(mid = %mid, session = opened.session, %from, "relay session opened");
         let hello = ServerFrame::Hello {
@@ -125,10 +130,36 @@ pub async fn open_session(
             delivery: delivery.as_str().to_owned(),
         };
         let session = opened.session;
+        let beats = tokio::spawn(beat(relay.clone(), mid.clone(), session));
         let why = serve(socket, opened, hello).await;
-        relay.close(&mid, session);
+        beats.abort();
+        if relay.close(&mid, session) {
+            if let Err(error) = relay.registry().release(&mid).await {
+                tracing::warn!(mid = %mid, error = format!("{error:#}"), "relay session's record not removed");
+            }
+        }
         tracing::info!(mid = %mid, session, why, "relay session closed");
     }))
+}
+
+/// Beats for session `session` of `mid` while it lasts, so other instances leave the
+/// merchant's tries to this one; ends it when a session on another instance took over.
+async fn beat(relay: crate::relay::Relay, mid: String, session: u64) {
+    let mut every = tokio::time::interval(crate::relay::registry::HEARTBEAT_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        match relay.registry().beat(&mid).await {
+            Ok(true) => {}
+            Ok(false) => {
+                relay.replaced_elsewhere(&mid, session);
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(mid = %mid, error = format!("{error:#}"), "relay session heartbeat failed");
+            }
+        }
+    }
 }
 
 /// Runs one session until it ends; says why it ended.
@@ -229,9 +260,13 @@ fn receive(pending: &hub::Pending, text: &str) {
 pub struct RelayStatus {
     pub mid: String,
     pub delivery: DeliveryMode,
-    /// Whether a `ums-notify listen` session of the merchant is connected.
+    /// Whether a `ums-notify listen` session of the merchant is connected to this
+    /// instance.
     pub live: bool,
     pub session: Option<SessionView>,
+    /// Whether another instance on the same database holds the merchant's session (in
+    /// relay mode): this instance then leaves the merchant's notices to that one.
+    pub held_elsewhere: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -263,6 +298,7 @@ pub fn status_of(relay: &Relay, mid: &str, delivery: DeliveryMode) -> RelayStatu
         delivery,
         live: session.is_some(),
         session,
+        held_elsewhere: false,
     }
 }
 
@@ -281,9 +317,12 @@ pub async fn show(
     ApiPath(mid): ApiPath<String>,
 ) -> Result<Json<RelayStatus>, ApiError> {
     let merchant = visible(&sandbox, &principal, &mid).await?;
-    Ok(Json(status_of(
-        &sandbox.relay,
-        &merchant.mid,
-        merchant.delivery,
-    )))
+    let mut status = status_of(&sandbox.relay, &merchant.mid, merchant.delivery);
+    status.held_elsewhere = sandbox
+        .relay
+        .registry()
+        .held_elsewhere()
+        .await?
+        .contains(&merchant.mid);
+    Ok(Json(status))
 }

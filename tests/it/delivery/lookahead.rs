@@ -154,6 +154,7 @@ async fn a_waiting_claim_whose_lease_ran_out_by_the_clock_is_not_tried(db: TestD
             limit: 10,
             lease: Duration::from_secs(30),
             exclude_hosts: vec![],
+            exclude_tenants: vec![],
             per_host: 10,
         })
         .await

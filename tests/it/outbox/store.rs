@@ -1,6 +1,6 @@
 //! The outbox store directly, on both backends: an expired lease is claimed again and
 //! its stale holder's result does not move the row; a claim takes at most `per_host` rows
-//! of one host and none of an excluded host; hand-backs apply each under its own lease
+//! of one host and none of an excluded host or tenant; hand-backs apply each under its own lease
 //! token; retention removes only old finished rows, in bounded batches.
 
 use std::time::Duration;
@@ -15,6 +15,7 @@ both_backends!(
     retention_removes_only_old_finished_rows,
     expired_lease_is_claimed_again,
     claims_are_capped_per_host_and_skip_excluded_hosts,
+    claims_skip_excluded_tenants,
     hand_backs_apply_each_under_its_own_lease_token,
 );
 
@@ -25,6 +26,7 @@ fn request(now: chrono::DateTime<Utc>) -> ClaimRequest {
         limit: 10,
         lease: Duration::from_secs(30),
         exclude_hosts: vec![],
+        exclude_tenants: vec![],
         per_host: 100,
     }
 }
@@ -68,6 +70,7 @@ async fn retention_removes_only_old_finished_rows(db: TestDb) {
             limit: 3,
             lease: Duration::from_secs(60),
             exclude_hosts: vec![],
+            exclude_tenants: vec![],
             per_host: 100,
         })
         .await
@@ -217,4 +220,36 @@ async fn hand_backs_apply_each_under_its_own_lease_token(db: TestDb) {
         1,
         "the fourth row of .3"
     );
+}
+
+/// Rows of an excluded tenant (a merchant whose relay session another instance holds)
+/// stay where they are; rows of other tenants and of none are claimed.
+async fn claims_skip_excluded_tenants(db: TestDb) {
+    let store = db.store().await;
+    let now = Utc::now();
+    let mut batch = Vec::new();
+    for (i, tenant) in [Some("A"), Some("B"), None, Some("A")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut new = new_notification("http://127.0.0.1:9/n", i);
+        new.tenant = tenant.map(str::to_owned);
+        batch.push(new);
+    }
+    store.enqueue_batch(batch, now).await.unwrap();
+    let claimed = store
+        .claim(&ClaimRequest {
+            exclude_tenants: vec!["A".to_owned()],
+            ..request(now)
+        })
+        .await
+        .unwrap();
+    let mut tenants: Vec<Option<String>> = claimed
+        .iter()
+        .map(|c| c.notification.tenant.clone())
+        .collect();
+    tenants.sort();
+    assert_eq!(tenants, vec![None, Some("B".to_owned())]);
+    let rest = store.claim(&request(now)).await.unwrap();
+    assert_eq!(rest.len(), 2, "A's rows were left for another claimer");
 }

@@ -2,4 +2,5 @@
 //! local handler; the bytes the handler gets, the judging of its answers, tries while no
 //! session is connected, and a session replaced by a newer one.
 
+mod instances;
 mod session;
