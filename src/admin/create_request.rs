@@ -207,10 +207,10 @@ pub(super) fn build(request: CreateRequest, state: &AppState) -> Result<NewNotif
             .map_err(|e| ApiError::invalid("invalid_retry_schedule", e))?,
     };
     if let Some(key) = &request.idempotency_key {
-        if key.is_empty() || key.len() > 200 {
+        if key.is_empty() || key.len() > 200 || key.chars().any(char::is_control) {
             return Err(ApiError::invalid(
                 "invalid_idempotency_key",
-                "`idempotency_key` must have 1 to 200 characters",
+                "`idempotency_key` must have 1 to 200 characters, none of them a control character",
             ));
         }
     }

@@ -52,16 +52,23 @@ pub async fn create(
 }
 
 /// A notification a merchant access key creates belongs to its merchant: its tenant is
-/// the merchant's `mid`. Its idempotency key is the merchant's own, stored as
-/// `<mid>:<key>`, so one merchant's key can neither find nor block another's
-/// notification.
+/// the merchant's `mid`. Its idempotency key is the merchant's own, stored as `<mid>`,
+/// [`MERCHANT_KEY_SEPARATOR`] and the key: no key given through the API has that
+/// separator (control characters are refused), so one merchant's key can find or block
+/// neither another merchant's notification nor the operator's.
+/// Between a merchant's `mid` and its own idempotency key, in storage (U+001F, the unit
+/// separator).
+pub const MERCHANT_KEY_SEPARATOR: char = '\u{1f}';
+
 fn owned(
     mut new: crate::outbox::NewNotification,
     principal: &Principal,
 ) -> Result<crate::outbox::NewNotification, ApiError> {
     if let Some(mid) = principal.merchant() {
         new.tenant = Some(mid.to_owned());
-        new.idempotency_key = new.idempotency_key.map(|key| format!("{mid}:{key}"));
+        new.idempotency_key = new
+            .idempotency_key
+            .map(|key| format!("{mid}{MERCHANT_KEY_SEPARATOR}{key}"));
     }
     Ok(new)
 }

@@ -83,7 +83,11 @@ impl NotificationView {
             next_attempt_at,
             lease_expires_at,
             last_error: n.last_error,
-            idempotency_key: n.idempotency_key,
+            // A merchant's own key is shown as the merchant gave it; its tenant says whose.
+            idempotency_key: n.idempotency_key.map(|key| {
+                key.split_once(super::notifications::MERCHANT_KEY_SEPARATOR)
+                    .map_or(key.clone(), |(_, own)| own.to_owned())
+            }),
             kind: n.kind,
             tenant: n.tenant,
             subject: n.subject,

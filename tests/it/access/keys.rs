@@ -156,6 +156,33 @@ async fn a_key_acts_as_its_merchant_only(db: TestDb) {
     assert_eq!(status, 201, "{made_b}");
     assert_eq!(made_b["tenant"], MID_B);
     assert_ne!(made_a["id"], made_b["id"]);
+    assert_eq!(
+        made_a["idempotency_key"], "order-1",
+        "shown as the merchant gave it"
+    );
+    // The operator's key that looks like A's namespaced one names nothing of A's, and A's
+    // key finds nothing of the operator's.
+    let (status, operators) = app
+        .post(
+            "/admin/v1/notifications",
+            json!({"url": NOWHERE, "body": "x", "content_type": "text/plain",
+                "idempotency_key": format!("{MID_A}:order-1")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{operators}");
+    assert_ne!(operators["id"], made_a["id"]);
+    let (status, refused) = app
+        .post(
+            "/admin/v1/notifications",
+            json!({"url": NOWHERE, "body": "x", "content_type": "text/plain",
+                "idempotency_key": format!("{MID_A}\u{1f}order-1")}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (422, Some("invalid_idempotency_key")),
+        "{refused}"
+    );
     let (status, _, again) = with_key(
         &app,
         &a,
