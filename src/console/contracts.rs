@@ -116,6 +116,7 @@ pub async fn show(
         .store
         .list(&ListFilter {
             subject: Some(contract.contract_id.clone()),
+            tenant: Some(contract.mid.clone()),
             limit: 100,
             ..ListFilter::default()
         })
