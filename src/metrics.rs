@@ -48,7 +48,7 @@ impl Metrics {
         let attempts = IntCounterVec::new(
             Opts::new(
                 "ums_notify_attempts_total",
-                "Delivery tries by outcome: success, http_status, unexpected_body, timeout, connect, destination_not_allowed, other.",
+                "Delivery tries by outcome: success, http_status, unexpected_body, timeout, connect, destination_not_allowed, relay_offline, other.",
             ),
             &["outcome"],
         )?;
@@ -166,6 +166,7 @@ impl Metrics {
             "timeout",
             "connect",
             "destination_not_allowed",
+            "relay_offline",
             "other",
         ] {
             attempts.with_label_values(&[outcome]);

@@ -89,6 +89,36 @@ pub enum IssueRefused {
     NoMerchant,
     /// The merchant already holds the most keys it may.
     TooMany,
+    /// The name is empty, too long or holds a control character: what was received.
+    InvalidName { chars: usize },
+}
+
+impl std::fmt::Display for IssueRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IssueRefused::NoMerchant => f.write_str("no merchant has this number"),
+            IssueRefused::TooMany => write!(
+                f,
+                "the merchant already holds {MAX_KEYS_PER_MERCHANT} access keys, the most it may; revoke one first"
+            ),
+            IssueRefused::InvalidName { chars } => write!(
+                f,
+                "`name` must have 1 to {MAX_NAME_CHARS} characters and no control characters; received {chars} characters"
+            ),
+        }
+    }
+}
+
+/// A key's name as stored (trimmed), if it is one.
+fn checked_name(name: Option<String>) -> Result<Option<String>, IssueRefused> {
+    let Some(name) = name.map(|name| name.trim().to_owned()) else {
+        return Ok(None);
+    };
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(IssueRefused::InvalidName { chars });
+    }
+    Ok(Some(name))
 }
 
 /// The access keys' rows. Cheap to clone.
@@ -102,14 +132,19 @@ impl AccessKeys {
         Self { db }
     }
 
-    /// Issues a new key for merchant `mid`. The count and the insert share one write
-    /// transaction, so concurrent issues cannot pass the limit together.
+    /// Issues a new key for merchant `mid`, named `name` (trimmed; 1 to 64 characters, no
+    /// control characters). The count and the insert share one write transaction, so
+    /// concurrent issues cannot pass the limit together.
     pub async fn issue(
         &self,
         mid: &str,
         name: Option<String>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Result<IssuedKey, IssueRefused>> {
+        let name = match checked_name(name) {
+            Ok(name) => name,
+            Err(refused) => return Ok(Err(refused)),
+        };
         // Stored to the millisecond (SQLite's precision), so the answer shows what a
         // later listing shows.
         let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);

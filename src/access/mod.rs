@@ -56,20 +56,6 @@ impl Principal {
         }
     }
 
-    /// `found` if this principal sees it (by the merchant `mid_of` names), else the
-    /// 404 `what` would get if it did not exist.
-    pub fn visible<T>(
-        &self,
-        found: Option<T>,
-        mid_of: impl FnOnce(&T) -> Option<&str>,
-        what: impl FnOnce() -> String,
-    ) -> Result<T, ApiError> {
-        match found {
-            Some(found) if self.sees(mid_of(&found)) => Ok(found),
-            _ => Err(ApiError::not_found(&what())),
-        }
-    }
-
     /// The merchant a list is filtered to: the one asked for, confined to the
     /// principal's own. `Err` when a merchant asks for another merchant's, which
     /// matches nothing.
@@ -159,13 +145,12 @@ mod tests {
     }
 
     #[test]
-    fn another_merchants_resource_is_not_found() {
-        let a = merchant("A");
-        let refused = a
-            .visible(Some("B"), |mid| Some(*mid), || "thing 1".to_owned())
-            .unwrap_err();
-        assert_eq!(refused.status, StatusCode::NOT_FOUND);
-        assert_eq!(refused.message, "thing 1 does not exist");
-        assert_eq!(a.require_operator("x").unwrap_err().code, "forbidden");
+    fn what_only_the_operator_may_do_is_forbidden_to_a_merchant() {
+        let refused = merchant("A").require_operator("x").unwrap_err();
+        assert_eq!(
+            (refused.status, refused.code),
+            (StatusCode::FORBIDDEN, "forbidden")
+        );
+        assert!(Principal::Operator.require_operator("x").is_ok());
     }
 }

@@ -74,28 +74,15 @@ pub async fn issue(
     if let Err(refused) = visible(&console.sandbox, &ctx.principal, &mid).await {
         return back(&to, Err(refused.message));
     }
-    let name = form.name.trim();
-    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return back(
-            &to,
-            Err(format!(
-                "A key's name has at most {MAX_NAME_CHARS} characters and no control characters."
-            )),
-        );
-    }
-    let name = (!name.is_empty()).then(|| name.to_owned());
+    // An empty field is no name.
+    let name = Some(form.name).filter(|name| !name.trim().is_empty());
     let sandbox = &console.sandbox;
     let issued = match sandbox.access_keys.issue(&mid, name, sandbox.now()).await {
         Ok(Ok(issued)) => issued,
         Ok(Err(IssueRefused::NoMerchant)) => {
             return back(&to, Err(format!("merchant {mid:?} does not exist")))
         }
-        Ok(Err(IssueRefused::TooMany)) => {
-            return back(
-                &to,
-                Err("This merchant holds the most keys it may (20): revoke one first.".into()),
-            )
-        }
+        Ok(Err(refused)) => return back(&to, Err(refused.to_string())),
         Err(error) => return internal(error),
     };
     let content = html! {

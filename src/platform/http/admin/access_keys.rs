@@ -9,9 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::access::keys::{
-    IssueRefused, IssuedKey, KeyInfo, MAX_KEYS_PER_MERCHANT, MAX_NAME_CHARS,
-};
+use crate::access::keys::{IssueRefused, IssuedKey, KeyInfo};
 use crate::access::Principal;
 use crate::admin::error::{AdminErrors, ErrorBody};
 use crate::admin::extract::ApiPath;
@@ -58,21 +56,9 @@ pub async fn issue(
         Json::<IssueKey>::from_bytes(&body)?.0
     };
     visible(&sandbox, &principal, &mid).await?;
-    let name = request.name.map(|name| name.trim().to_owned());
-    if let Some(name) = &name {
-        let chars = name.chars().count();
-        if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-            return Err(ApiError::invalid(
-                "invalid_name",
-                format!(
-                    "`name` must have 1 to {MAX_NAME_CHARS} characters and no control characters; received {chars} characters"
-                ),
-            ));
-        }
-    }
     match sandbox
         .access_keys
-        .issue(&mid, name, sandbox.now())
+        .issue(&mid, request.name, sandbox.now())
         .await?
     {
         Ok(issued) => {
@@ -80,12 +66,13 @@ pub async fn issue(
             Ok((StatusCode::CREATED, Json(issued)))
         }
         Err(IssueRefused::NoMerchant) => Err(ApiError::not_found(&format!("merchant {mid:?}"))),
-        Err(IssueRefused::TooMany) => Err(ApiError::conflict(
+        Err(refused @ IssueRefused::TooMany) => Err(ApiError::conflict(
             "too_many_keys",
-            format!(
-                "merchant {mid} already holds {MAX_KEYS_PER_MERCHANT} access keys, the most it may; revoke one first"
-            ),
+            format!("merchant {mid}: {refused}"),
         )),
+        Err(refused @ IssueRefused::InvalidName { .. }) => {
+            Err(ApiError::invalid("invalid_name", refused.to_string()))
+        }
     }
 }
 
