@@ -5,8 +5,10 @@
 //! transaction or pooled connection held. Results go to the recorder. Concurrency is
 //! capped in total (a semaphore whose permits live in the delivery tasks) and per host.
 //! A busy host's next batch is claimed while its slots are still taken: it waits, leased,
-//! and starts the moment a slot frees, so a claim's round trip does not idle the host.
+//! and starts the moment a slot frees, so a claim's round trip does not idle the host;
+//! while a claim waits for its write, what waits claimed keeps starting.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +27,7 @@ use super::Wakeup;
 use crate::clock::Clock;
 use crate::egress::EgressGuard;
 use crate::metrics::Metrics;
-use crate::outbox::{ClaimRequest, Store};
+use crate::outbox::{ClaimRequest, Claimed, Store};
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
@@ -346,7 +348,24 @@ impl Dispatcher {
             exclude_tenants: self.held_elsewhere().await,
             per_host: room.per_host as u32,
         };
-        let claimed = match self.store.claim(&request).await {
+        // While the claim waits for its write, what waits claimed starts as slots free: a
+        // fast host works off its places in a fraction of a claim's round trip, and the
+        // claim was sized for the places free when it lands.
+        let asked = std::time::Instant::now();
+        let answer = {
+            let mut claim = std::pin::pin!(self.store.claim(&request));
+            let freed = lanes.shared.freed.clone();
+            loop {
+                tokio::select! {
+                    answer = &mut claim => break answer,
+                    _ = freed.woken(), if !lanes.waiting.is_empty() => {
+                        self.start_waiting(lanes).await;
+                    }
+                }
+            }
+        };
+        lanes.hosts.claim_took(asked.elapsed());
+        let claimed = match answer {
             Ok(claimed) => {
                 self.metrics.database_ready.set(1);
                 claimed
@@ -361,7 +380,8 @@ impl Dispatcher {
             }
         };
         let count = claimed.len();
-        let full = count as u32 == request.limit;
+        // Full, or a host gave all the claim could take of it: more may be due at once.
+        let full = count as u32 == request.limit || took_a_host_s_room(&claimed, request.per_host);
         // The claim took no more of a host than it has room for (slots and places to
         // wait), no more than the free permits, and only this loop takes either: what
         // cannot start at once waits for its host's slot. Should that ever not hold, what
@@ -408,4 +428,20 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Whether `claimed` holds `per_host` rows of one host: all a claim could take of it.
+fn took_a_host_s_room(claimed: &[Claimed], per_host: u32) -> bool {
+    let per_host = per_host as usize;
+    if per_host == 0 || claimed.len() < per_host {
+        return false;
+    }
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    claimed.iter().any(|job| {
+        let count = counts
+            .entry(job.notification.destination.host.as_str())
+            .or_default();
+        *count += 1;
+        *count >= per_host
+    })
 }

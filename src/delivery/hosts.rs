@@ -1,9 +1,16 @@
 //! The per-destination cap: how many tries may run against one host at once, so a slow
 //! or hanging merchant cannot take every worker; and how many more of its claimed
 //! notifications may wait, leased, to start the moment a slot frees.
+//!
+//! A claim is sized for the places a host will have free when the claim lands, not when
+//! it is asked: each host's recent pace (how long its tries take) and the claims' recent
+//! round trip tell how much of what runs and waits now will be done by then. A host that
+//! answers faster than a claim comes back would otherwise drain each claim long before
+//! the next one lands, and deliver no more than its places per claim round trip.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::Wakeup;
 
@@ -14,14 +21,37 @@ struct Load {
     queued: usize,
 }
 
+/// How many hosts' paces are kept; past it they are forgotten and learned again.
+const PACES_KEPT: usize = 4_096;
+
+/// How much a new measurement moves an average: one eighth.
+const SMOOTHING: f64 = 0.125;
+
+#[derive(Default)]
+struct State {
+    load: HashMap<String, Load>,
+    /// The average time of a try, per host, kept while the host is idle too.
+    pace: HashMap<String, f64>,
+    /// The average round trip of a claim, in seconds.
+    claim_latency: f64,
+}
+
 /// In-flight tries and waiting claims per host.
 #[derive(Clone)]
 pub struct HostSlots {
     limit: usize,
     /// Claimed notifications a host may have waiting beside its `limit` in flight.
     ahead: usize,
-    load: Arc<Mutex<HashMap<String, Load>>>,
+    state: Arc<Mutex<State>>,
     freed: Wakeup,
+}
+
+fn smooth(average: f64, sample: f64) -> f64 {
+    if average == 0.0 {
+        sample
+    } else {
+        average + (sample - average) * SMOOTHING
+    }
 }
 
 /// What a claim may take, per [`HostSlots::room`].
@@ -31,10 +61,12 @@ pub struct Room {
     pub per_host: usize,
 }
 
-/// Holds one slot of a host; dropping it frees the slot and wakes the dispatcher.
+/// Holds one slot of a host; dropping it frees the slot, adds the time it was held to the
+/// host's pace and wakes the dispatcher.
 pub struct HostSlot {
     host: String,
     slots: HostSlots,
+    taken: Instant,
 }
 
 impl HostSlots {
@@ -43,13 +75,13 @@ impl HostSlots {
         Self {
             limit: limit.max(1),
             ahead,
-            load: Arc::default(),
+            state: Arc::default(),
             freed,
         }
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Load>> {
-        self.load
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -60,10 +92,31 @@ impl HostSlots {
         (self.limit + self.ahead).saturating_sub(load.inflight + load.queued)
     }
 
+    /// What a claim asked now may take of `host` with `load`: its places free once what
+    /// runs and waits there now has had a claim's round trip to finish, at the host's
+    /// pace with all its slots busy. A host with no pace yet counts what it holds.
+    fn free_at_landing(&self, state: &State, host: &str, load: Load) -> usize {
+        let finished = match state.pace.get(host) {
+            Some(&pace) if pace > 0.0 => {
+                (self.limit as f64 * state.claim_latency / pace).min(usize::MAX as f64) as usize
+            }
+            Some(_) => usize::MAX,
+            None => 0,
+        };
+        let held = (load.inflight + load.queued).saturating_sub(finished);
+        (self.limit + self.ahead).saturating_sub(held)
+    }
+
+    /// Adds one claim's round trip to the average [`HostSlots::room`] plans with.
+    pub fn claim_took(&self, elapsed: Duration) {
+        let mut state = self.state();
+        state.claim_latency = smooth(state.claim_latency, elapsed.as_secs_f64());
+    }
+
     /// Takes a slot of `host` unless the host is at its cap.
     pub fn try_take(&self, host: &str) -> Option<HostSlot> {
-        let mut map = self.map();
-        let load = map.entry(host.to_owned()).or_default();
+        let mut state = self.state();
+        let load = state.load.entry(host.to_owned()).or_default();
         if load.inflight >= self.limit {
             return None;
         }
@@ -71,17 +124,18 @@ impl HostSlots {
         Some(HostSlot {
             host: host.to_owned(),
             slots: self.clone(),
+            taken: Instant::now(),
         })
     }
 
     /// Counts a claimed notification of `host` waiting for a slot; `false` (and nothing
     /// counted) if the host has no place left to wait.
     pub(super) fn queue(&self, host: &str) -> bool {
-        let mut map = self.map();
-        let load = map.entry(host.to_owned()).or_default();
+        let mut state = self.state();
+        let load = state.load.entry(host.to_owned()).or_default();
         if load.queued >= self.ahead {
             if load.inflight == 0 && load.queued == 0 {
-                map.remove(host);
+                state.load.remove(host);
             }
             return false;
         }
@@ -91,28 +145,29 @@ impl HostSlots {
 
     /// Stops counting a waiting notification of `host`: it started, or went back.
     pub(super) fn unqueue(&self, host: &str) {
-        let mut map = self.map();
-        if let Some(load) = map.get_mut(host) {
+        let mut state = self.state();
+        if let Some(load) = state.load.get_mut(host) {
             load.queued = load.queued.saturating_sub(1);
             if load.inflight == 0 && load.queued == 0 {
-                map.remove(host);
+                state.load.remove(host);
             }
         }
     }
 
-    /// The room a claim should plan with: the hosts with fewer than `refill` free places
-    /// (slots and places to wait; left out of the claim: their work waits until enough
-    /// are free to claim it in a batch) and the fewest free places among the other busy
-    /// hosts (the most a claim takes from one host, so nothing claimed has to be handed
-    /// back).
+    /// The room a claim should plan with: the hosts with fewer than `refill` places free
+    /// when the claim lands (slots and places to wait; left out of the claim: their work
+    /// waits until enough are free to claim it in a batch) and the fewest such places
+    /// among the other busy hosts (the most a claim takes from one host, so that what it
+    /// brings can start or wait rather than go back).
     pub fn room(&self, refill: usize) -> Room {
         let refill = refill.clamp(1, self.limit);
         let mut room = Room {
             crowded: Vec::new(),
             per_host: self.limit + self.ahead,
         };
-        for (host, load) in self.map().iter() {
-            let free = self.free(*load);
+        let state = self.state();
+        for (host, load) in state.load.iter() {
+            let free = self.free_at_landing(&state, host, *load);
             if free < refill {
                 room.crowded.push(host.clone());
             } else {
@@ -124,9 +179,9 @@ impl HostSlots {
 
     /// Whether any of `hosts` has at least `refill` free places.
     pub fn any_has_room(&self, hosts: &[String], refill: usize) -> bool {
-        let map = self.map();
+        let state = self.state();
         hosts.iter().any(|host| {
-            let load = map.get(host).copied().unwrap_or_default();
+            let load = state.load.get(host).copied().unwrap_or_default();
             self.free(load) >= refill.clamp(1, self.limit)
         })
     }
@@ -134,14 +189,24 @@ impl HostSlots {
 
 impl Drop for HostSlot {
     fn drop(&mut self) {
-        let mut map = self.slots.map();
-        if let Some(load) = map.get_mut(&self.host) {
+        let held = self.taken.elapsed().as_secs_f64();
+        let mut state = self.slots.state();
+        if let Some(load) = state.load.get_mut(&self.host) {
             load.inflight = load.inflight.saturating_sub(1);
             if load.inflight == 0 && load.queued == 0 {
-                map.remove(&self.host);
+                state.load.remove(&self.host);
             }
         }
-        drop(map);
+        if state.pace.len() >= PACES_KEPT && !state.pace.contains_key(&self.host) {
+            state.pace.clear();
+        }
+        let pace = state
+            .pace
+            .entry(std::mem::take(&mut self.host))
+            .or_default();
+        *pace = smooth(*pace, held);
+
+        drop(state);
         self.slots.freed.wake();
     }
 }
@@ -162,6 +227,53 @@ mod tests {
         assert_eq!(slots.room(1).crowded, vec!["a:80".to_owned()]);
         slots.unqueue("a:80");
         assert!(slots.any_has_room(&["a:80".to_owned()], 1));
+    }
+
+    #[test]
+    fn a_host_faster_than_a_claim_has_its_places_counted_free_for_the_landing() {
+        let slots = HostSlots::new(4, 4, Wakeup::default());
+        // Fast: tries of a fraction of a millisecond, claims of 5 ms.
+        for _ in 0..4 {
+            drop(slots.try_take("fast:80"));
+        }
+        slots.claim_took(Duration::from_millis(5));
+        let _held: Vec<_> = (0..4).filter_map(|_| slots.try_take("fast:80")).collect();
+        assert!((0..4).all(|_| slots.queue("fast:80")));
+        assert_eq!(
+            slots.free(Load {
+                inflight: 4,
+                queued: 4
+            }),
+            0,
+            "full now"
+        );
+        assert_eq!(
+            slots.room(2).per_host,
+            8,
+            "all done by the time a claim lands"
+        );
+        assert!(slots.room(2).crowded.is_empty());
+    }
+
+    #[test]
+    fn a_host_slower_than_a_claim_or_not_yet_measured_counts_what_it_holds() {
+        let slots = HostSlots::new(4, 4, Wakeup::default());
+        slots.claim_took(Duration::from_micros(1));
+        let _unmeasured: Vec<_> = (0..3).filter_map(|_| slots.try_take("new:80")).collect();
+        assert_eq!(
+            slots.room(1).per_host,
+            5,
+            "no pace yet: three held of eight"
+        );
+        let slow = slots.try_take("slow:80").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        drop(slow);
+        let _slow: Vec<_> = (0..4).filter_map(|_| slots.try_take("slow:80")).collect();
+        let room = slots.room(1);
+        assert_eq!(
+            room.per_host, 4,
+            "the slow host's four tries are still held then"
+        );
     }
 
     #[test]
