@@ -1,5 +1,8 @@
 //! Opening PostgreSQL: a pool whose connections carry a name of this instance's own (so
-//! its wake-up signals can be told from other instances'), with plans made per call.
+//! its wake-up signals can be told from other instances'). Statements are prepared once
+//! per connection and PostgreSQL caches their plans as it sees fit (`plan_cache_mode =
+//! auto`); the claim, whose best plan depends on how much is due, is planned per call
+//! (`outbox/postgres.rs`).
 
 use std::time::Duration;
 
@@ -16,9 +19,11 @@ pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db
         Some(given) => format!("{given} {own}"),
         None => own,
     };
+    // As on SQLite, one text per row count of the multi-row inserts: more than the
+    // driver's default of 100 prepared statements per connection.
     let connect = connect
         .application_name(&name)
-        .options([("plan_cache_mode", "force_custom_plan")]);
+        .statement_cache_capacity(super::sqlite::STATEMENT_CACHE);
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(2))
         .acquire_timeout(Duration::from_secs(10))

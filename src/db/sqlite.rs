@@ -10,10 +10,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::{Db, StoreOptions};
 
 /// Prepared statements kept per connection. The writer cycle's multi-row statements have
-/// one text per row count (inserts and results in chunks of up to 32 rows, claims per
+/// one text per row count (inserts in chunks of up to 100 rows, results of up to 32, claims per
 /// number of capped hosts), well over the driver's default of 100; past the cache a
 /// statement is prepared again on each use.
-const STATEMENT_CACHE: usize = 1_024;
+pub(super) const STATEMENT_CACHE: usize = 1_024;
 
 pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let base = SqliteConnectOptions::from_str(url)?
