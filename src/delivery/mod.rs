@@ -14,6 +14,7 @@
 //!
 //! What a try leads to is decided by [`crate::policy`]; delivery only carries it out.
 
+mod claims;
 pub mod dispatcher;
 pub mod hosts;
 mod idle;
