@@ -2,6 +2,7 @@
 //! migrating it, and the dialect ([`sql`]) and connections ([`pool`]) that run one query
 //! text on SQLite or PostgreSQL.
 
+mod notifier;
 pub mod pool;
 mod postgres;
 pub mod sql;
@@ -67,7 +68,7 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Db::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Db::Postgres(pool, _) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }

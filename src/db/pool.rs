@@ -5,6 +5,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use sqlx::{Postgres, Sqlite, Transaction};
 
+use super::notifier::Notifier;
 use super::sql::{Exec, Record, Sql};
 use super::Backend;
 
@@ -15,7 +16,8 @@ pub enum Db {
         writer: SqlitePool,
         reader: SqlitePool,
     },
-    Postgres(PgPool),
+    /// The pool, and the signal to other instances that work is due.
+    Postgres(PgPool, Notifier),
 }
 
 /// The channel that carries "work is due" between PostgreSQL instances.
@@ -30,21 +32,21 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres(..) => Backend::Postgres,
         }
     }
 
     fn reader(&self) -> Exec<'_> {
         match self {
             Db::Sqlite { reader, .. } => Exec::SqlitePool(reader),
-            Db::Postgres(pool) => Exec::PgPool(pool),
+            Db::Postgres(pool, _) => Exec::PgPool(pool),
         }
     }
 
     fn writer(&self) -> Exec<'_> {
         match self {
             Db::Sqlite { writer, .. } => Exec::SqlitePool(writer),
-            Db::Postgres(pool) => Exec::PgPool(pool),
+            Db::Postgres(pool, _) => Exec::PgPool(pool),
         }
     }
 
@@ -53,7 +55,13 @@ impl Db {
     pub async fn begin(&self) -> anyhow::Result<Tx> {
         Ok(match self {
             Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Postgres(pool, notifier) => Tx::Postgres(
+                pool.begin().await?,
+                Due {
+                    notifier: notifier.clone(),
+                    due: false,
+                },
+            ),
         })
     }
 
@@ -85,14 +93,20 @@ impl Db {
 /// A write transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Postgres(Transaction<'static, Postgres>, Due),
+}
+
+/// Whether a PostgreSQL transaction made work due, to be signalled once it commits.
+pub struct Due {
+    notifier: Notifier,
+    due: bool,
 }
 
 impl Tx {
     fn exec(&mut self) -> Exec<'_> {
         match self {
             Tx::Sqlite(tx) => Exec::Sqlite(tx),
-            Tx::Postgres(tx) => Exec::Pg(tx),
+            Tx::Postgres(tx, _) => Exec::Pg(tx),
         }
     }
 
@@ -120,26 +134,28 @@ impl Tx {
     pub fn row_lock(&self) -> &'static str {
         match self {
             Tx::Sqlite(_) => "",
-            Tx::Postgres(_) => " FOR UPDATE",
+            Tx::Postgres(..) => " FOR UPDATE",
         }
     }
 
-    /// Tells other instances that work became due, when this transaction commits
-    /// (PostgreSQL `NOTIFY`). A single SQLite process wakes its own dispatcher directly.
-    pub async fn notify_due(&mut self) -> anyhow::Result<()> {
-        if let Tx::Postgres(tx) = self {
-            sqlx::query(NOTIFY_DUE)
-                .bind(WAKEUP_CHANNEL)
-                .execute(&mut **tx)
-                .await?;
+    /// Tells other instances that work became due once this transaction commits
+    /// (PostgreSQL `NOTIFY`, coalesced by [`Notifier`]). A single SQLite process wakes its
+    /// own dispatcher directly.
+    pub fn notify_due(&mut self) {
+        if let Tx::Postgres(_, due) = self {
+            due.due = true;
         }
-        Ok(())
     }
 
     pub async fn commit(self) -> anyhow::Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+            Tx::Postgres(tx, due) => {
+                tx.commit().await?;
+                if due.due {
+                    due.notifier.signal();
+                }
+            }
         }
         Ok(())
     }

@@ -29,5 +29,6 @@ pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(connect)
         .await?;
-    Ok(Db::Postgres(pool))
+    let notifier = super::notifier::Notifier::start(pool.clone());
+    Ok(Db::Postgres(pool, notifier))
 }

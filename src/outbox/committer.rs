@@ -274,7 +274,7 @@ async fn write_group(db: &Db, group: &mut [Box<dyn Pending>]) -> Result<(), Grou
         rest = after;
     }
     if due {
-        tx.notify_due().await.map_err(GroupError::Write)?;
+        tx.notify_due();
     }
     tx.commit().await.map_err(GroupError::Commit)
 }

@@ -34,7 +34,7 @@ impl Unit for ClaimUnit {
     async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<Written<Vec<Claimed>>> {
         let claimed = match tx {
             Tx::Sqlite(tx) => sqlite::claim(tx, &self.request).await?,
-            Tx::Postgres(tx) => postgres::claim(tx, &self.request).await?,
+            Tx::Postgres(tx, _) => postgres::claim(tx, &self.request).await?,
         };
         Ok(Written {
             output: claimed,
@@ -63,7 +63,7 @@ impl Unit for RecordUnit {
     async fn write(&mut self, tx: &mut Tx) -> anyhow::Result<Written<Vec<i64>>> {
         let applied = match tx {
             Tx::Sqlite(_) => sqlite::record(tx, &self.batch, self.now).await?,
-            Tx::Postgres(tx) => postgres::record(tx, &self.batch, self.now).await?,
+            Tx::Postgres(tx, _) => postgres::record(tx, &self.batch, self.now).await?,
         };
         Ok(Written {
             output: applied,

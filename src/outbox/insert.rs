@@ -23,7 +23,7 @@ pub(crate) async fn enqueue_in(
     let rows: Vec<_> = batch.iter().map(|new| (new, now)).collect();
     let enqueued = insert_rows(tx, &rows).await?;
     if enqueued.iter().any(|e| e.created) {
-        tx.notify_due().await?;
+        tx.notify_due();
     }
     Ok(enqueued)
 }

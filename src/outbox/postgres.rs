@@ -3,7 +3,8 @@
 //! Claims use `FOR UPDATE SKIP LOCKED` in the statement that sets the lease, so instances
 //! never wait on each other's rows and never lease the same row twice. Batches of results
 //! are written with `UNNEST`, two statements whatever their size. Every change that makes work due
-//! sends `NOTIFY ums_notify_due` ([`super::Tx::notify_due`]), which wakes the others.
+//! is followed by `NOTIFY ums_notify_due` ([`crate::db::Tx::notify_due`], coalesced after the
+//! commit), which wakes the others.
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgListener, PgPool};

@@ -121,7 +121,7 @@ pub(super) async fn redeliver_matching(
     filter.push_conditions(&mut running);
     let (running,): (i64,) = tx.fetch_one(&running).await?;
     if redelivered > 0 {
-        tx.notify_due().await?;
+        tx.notify_due();
     }
     tx.commit().await?;
     Ok(Replayed {

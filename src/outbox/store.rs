@@ -129,7 +129,7 @@ impl Store for Outbox {
             .filter(|e| e.created)
             .count() as u64;
         if created > 0 {
-            tx.notify_due().await?;
+            tx.notify_due();
         }
         tx.commit().await?;
         Ok(created)
@@ -142,7 +142,7 @@ impl Store for Outbox {
                 self.committer.submit(ClaimUnit { request }).await
             }
             // One statement, committed on its own.
-            Db::Postgres(pool) => postgres::claim(&mut *pool.acquire().await?, request).await,
+            Db::Postgres(pool, _) => postgres::claim(&mut *pool.acquire().await?, request).await,
         }
     }
 
@@ -251,7 +251,7 @@ impl Store for Outbox {
         let mut tx = self.db.begin().await?;
         let outcome = match tx.fetch_optional::<NotificationRow>(&sql).await? {
             Some(row) => {
-                tx.notify_due().await?;
+                tx.notify_due();
                 ActionOutcome::Done(Box::new(row.try_into()?))
             }
             None => match tx
@@ -362,14 +362,14 @@ impl Store for Outbox {
     async fn fold_counts(&self) -> anyhow::Result<u64> {
         match &self.db {
             Db::Sqlite { .. } => Ok(0),
-            Db::Postgres(pool) => postgres::fold_counts(pool).await,
+            Db::Postgres(pool, _) => postgres::fold_counts(pool).await,
         }
     }
 
     async fn wait_for_remote_wakeup(&self) -> anyhow::Result<()> {
         match &self.db {
             Db::Sqlite { .. } => std::future::pending().await,
-            Db::Postgres(pool) => postgres::wait_for_wakeup(pool, &self.listener).await,
+            Db::Postgres(pool, _) => postgres::wait_for_wakeup(pool, &self.listener).await,
         }
     }
 }

@@ -6,3 +6,4 @@ mod counts;
 mod crash;
 mod store;
 mod upgrade;
+mod wakeups;

@@ -49,7 +49,7 @@ async fn migrate_to_previous_schema(db: &Db, backend: Backend) {
     assert_eq!(migrator.iter().count(), 3);
     match db {
         Db::Sqlite { writer, .. } => migrator.run(writer).await,
-        Db::Postgres(pool) => migrator.run(pool).await,
+        Db::Postgres(pool, _) => migrator.run(pool).await,
     }
     .expect("previous schema applies");
 }

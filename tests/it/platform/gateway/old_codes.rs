@@ -43,7 +43,7 @@ async fn migrate_before_codes(db: &Db, backend: Backend) {
         .expect("old migrations");
     match db {
         Db::Sqlite { writer, .. } => migrator.run(writer).await,
-        Db::Postgres(pool) => migrator.run(pool).await,
+        Db::Postgres(pool, _) => migrator.run(pool).await,
     }
     .expect("the schema before bill codes applies");
 }
