@@ -53,7 +53,9 @@ pub(super) async fn insert_rows(
             push_values(&mut sql, new, *now);
             sql.push(")");
         }
-        sql.push(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING ")
+        // The WHERE names PostgreSQL's partial index of the keys (migration 0024); SQLite's
+        // unique constraint satisfies it too.
+        sql.push(" ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING ")
             .push(COLUMNS);
         let returned: Vec<NotificationRow> = tx.fetch_all(&sql).await?;
         let mut inserted = returned
