@@ -2,11 +2,9 @@
 //! have when it lands, starting what waits while the claim waits for its write, and
 //! placing what it brought (started, waiting, or handed back).
 
-use std::collections::HashMap;
-
 use super::dispatcher::Dispatcher;
 use super::lanes::Lanes;
-use crate::outbox::{ClaimRequest, Claimed};
+use crate::outbox::ClaimRequest;
 
 /// What a claim round found.
 pub(super) enum Round {
@@ -60,9 +58,9 @@ impl Dispatcher {
                 }
             }
         };
-        lanes.hosts.claim_took(asked.elapsed());
         let claimed = match answer {
             Ok(claimed) => {
+                lanes.hosts.claim_took(asked.elapsed());
                 self.metrics.database_ready.set(1);
                 claimed
             }
@@ -76,12 +74,12 @@ impl Dispatcher {
             }
         };
         let count = claimed.len();
-        // Full, or a host gave all the claim could take of it: more may be due at once.
-        let full = count as u32 == request.limit || took_a_host_s_room(&claimed, request.per_host);
-        // The claim took no more of a host than it has room for (slots and places to
-        // wait), no more than the free permits, and only this loop takes either: what
-        // cannot start at once waits for its host's slot. Should that ever not hold, what
-        // can neither start nor wait goes back.
+        let full = count as u32 == request.limit;
+        // The claim took no more of a host than it expects the host to have room for when
+        // the claim lands (slots and places to wait), no more than the free permits, and
+        // only this loop takes either: what cannot start at once waits for its host's
+        // slot. When the host's pace misled the estimate, what can neither start nor wait
+        // goes back, and the host's pace is forgotten.
         // Slots freed while the claim ran go to what waited longest first.
         self.start_waiting(lanes).await;
         let mut handed_back = Vec::new();
@@ -94,6 +92,7 @@ impl Dispatcher {
                 continue;
             };
             if let Some(job) = lanes.waiting.push(job) {
+                lanes.hosts.forget_pace(&job.notification.destination.host);
                 handed_back.push((job.notification.id, job.lease_token));
             }
         }
@@ -124,20 +123,4 @@ impl Dispatcher {
             }
         }
     }
-}
-
-/// Whether `claimed` holds `per_host` rows of one host: all a claim could take of it.
-fn took_a_host_s_room(claimed: &[Claimed], per_host: u32) -> bool {
-    let per_host = per_host as usize;
-    if per_host == 0 || claimed.len() < per_host {
-        return false;
-    }
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    claimed.iter().any(|job| {
-        let count = counts
-            .entry(job.notification.destination.host.as_str())
-            .or_default();
-        *count += 1;
-        *count >= per_host
-    })
 }

@@ -24,6 +24,10 @@ struct Load {
 /// How many hosts' paces are kept; past it they are forgotten and learned again.
 const PACES_KEPT: usize = 4_096;
 
+/// The longest a claim's round trip counts as: one that waited long (for a connection,
+/// behind a stalled disk) says little about the next.
+const LONGEST_CLAIM: Duration = Duration::from_millis(100);
+
 /// How much a new measurement moves an average: one eighth.
 const SMOOTHING: f64 = 0.125;
 
@@ -107,10 +111,12 @@ impl HostSlots {
         (self.limit + self.ahead).saturating_sub(held)
     }
 
-    /// Adds one claim's round trip to the average [`HostSlots::room`] plans with.
+    /// Adds one successful claim's round trip to the average [`HostSlots::room`] plans
+    /// with; a sample is taken as at most [`LONGEST_CLAIM`].
     pub fn claim_took(&self, elapsed: Duration) {
         let mut state = self.state();
-        state.claim_latency = smooth(state.claim_latency, elapsed.as_secs_f64());
+        let sample = elapsed.min(LONGEST_CLAIM).as_secs_f64();
+        state.claim_latency = smooth(state.claim_latency, sample);
     }
 
     /// Takes a slot of `host` unless the host is at its cap.
@@ -155,10 +161,11 @@ impl HostSlots {
     }
 
     /// The room a claim should plan with: the hosts with fewer than `refill` places free
-    /// when the claim lands (slots and places to wait; left out of the claim: their work
-    /// waits until enough are free to claim it in a batch) and the fewest such places
-    /// among the other busy hosts (the most a claim takes from one host, so that what it
-    /// brings can start or wait rather than go back).
+    /// now (slots and places to wait; left out of the claim: their work waits until enough
+    /// are free to claim it in a batch, and meanwhile other hosts' work is claimed) and
+    /// the fewest places free when the claim lands among the other busy hosts (the most a
+    /// claim takes from one host, so that what it brings can start or wait rather than go
+    /// back).
     pub fn room(&self, refill: usize) -> Room {
         let refill = refill.clamp(1, self.limit);
         let mut room = Room {
@@ -167,14 +174,20 @@ impl HostSlots {
         };
         let state = self.state();
         for (host, load) in state.load.iter() {
-            let free = self.free_at_landing(&state, host, *load);
-            if free < refill {
+            if self.free(*load) < refill {
                 room.crowded.push(host.clone());
             } else {
-                room.per_host = room.per_host.min(free);
+                room.per_host = room.per_host.min(self.free_at_landing(&state, host, *load));
             }
         }
         room
+    }
+
+    /// Forgets `host`'s pace, so claims count everything it holds until its next tries
+    /// end: a claim brought more of it than could start or wait, so the pace no longer
+    /// tells how fast it works (a fast host that began to hang, say).
+    pub fn forget_pace(&self, host: &str) {
+        self.state().pace.remove(host);
     }
 
     /// Whether any of `hosts` has at least `refill` free places.
@@ -238,21 +251,22 @@ mod tests {
         }
         slots.claim_took(Duration::from_millis(5));
         let _held: Vec<_> = (0..4).filter_map(|_| slots.try_take("fast:80")).collect();
-        assert!((0..4).all(|_| slots.queue("fast:80")));
-        assert_eq!(
-            slots.free(Load {
-                inflight: 4,
-                queued: 4
-            }),
-            0,
-            "full now"
-        );
+        assert!((0..2).all(|_| slots.queue("fast:80")));
+        let room = slots.room(2);
+        assert!(room.crowded.is_empty(), "two places free now");
+        assert_eq!(room.per_host, 8, "all done by the time a claim lands");
+        // Who is left out is decided by the room it has now.
+        assert!((0..2).all(|_| slots.queue("fast:80")));
+        assert_eq!(slots.room(2).crowded, vec!["fast:80".to_owned()]);
+        // A claim that brought more than fitted makes the pace be forgotten.
+        slots.forget_pace("fast:80");
+        slots.unqueue("fast:80");
+        slots.unqueue("fast:80");
         assert_eq!(
             slots.room(2).per_host,
-            8,
-            "all done by the time a claim lands"
+            2,
+            "without a pace, what it holds counts"
         );
-        assert!(slots.room(2).crowded.is_empty());
     }
 
     #[test]

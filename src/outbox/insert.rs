@@ -53,8 +53,9 @@ pub(super) async fn insert_rows(
             push_values(&mut sql, new, *now);
             sql.push(")");
         }
-        // The WHERE names PostgreSQL's partial index of the keys (migration 0024); SQLite's
-        // unique constraint satisfies it too.
+        // The WHERE lets a partial unique index of the keys serve as the conflict target
+        // once a later migration replaces the full constraint (which satisfies it too, on
+        // both backends): instances of this build keep enqueueing across that migration.
         sql.push(" ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING ")
             .push(COLUMNS);
         let returned: Vec<NotificationRow> = tx.fetch_all(&sql).await?;
