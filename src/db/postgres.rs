@@ -1,8 +1,7 @@
 //! Opening PostgreSQL: a pool whose connections carry a name of this instance's own (so
-//! its wake-up signals can be told from other instances'). Statements are prepared once
-//! per connection and PostgreSQL caches their plans as it sees fit (`plan_cache_mode =
-//! auto`); the claim, whose best plan depends on how much is due, is planned per call
-//! (`outbox/postgres.rs`).
+//! its wake-up signals can be told from other instances'), with plans made per call: a
+//! plan cached while the outbox was small read it badly once it grew, and caching plans
+//! gained nothing measurable (docs/performance.md).
 
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db
     // driver's default of 100 prepared statements per connection.
     let connect = connect
         .application_name(&name)
+        .options([("plan_cache_mode", "force_custom_plan")])
         .statement_cache_capacity(super::sqlite::STATEMENT_CACHE);
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(2))

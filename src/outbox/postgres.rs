@@ -42,10 +42,7 @@ pub(super) async fn claim(
     tx: &mut PgConnection,
     request: &ClaimRequest,
 ) -> anyhow::Result<Vec<Claimed>> {
-    // Not prepared: a statement without a name is planned for its parameters each time.
-    // A plan cached while the outbox was small walked the whole backlog once it grew.
     let rows = sqlx::query(CLAIM)
-        .persistent(false)
         .bind(request.now)
         .bind(request.now + request.lease)
         .bind(i64::from(request.limit))
