@@ -11,6 +11,12 @@ mod sqlite;
 pub use pool::{Db, Tx, NOTIFY_DUE, WAKEUP_CHANNEL};
 pub use sql::{Arg, Record, Sql, Ts};
 
+/// Prepared statements kept per connection, on both backends. The multi-row statements
+/// have one text per row count (inserts in chunks of up to 100 rows, results of up to 32,
+/// claims per number of capped hosts), well over the driver's default of 100; past the
+/// cache a statement is prepared again on each use.
+const STATEMENT_CACHE: usize = 1_024;
+
 /// Which database a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

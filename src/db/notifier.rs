@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use super::pool::{NOTIFY_DUE, WAKEUP_CHANNEL};
 
 /// The shortest time between two signals; what commits meanwhile shares the next one.
-pub const SPACING: Duration = Duration::from_millis(10);
+const SPACING: Duration = Duration::from_millis(10);
 
 /// Sends the signal for the transactions that ask for it. Cheap to clone; the task that
 /// sends stops once the last clone is dropped.

@@ -139,8 +139,8 @@ impl Tx {
     }
 
     /// Tells other instances that work became due once this transaction commits
-    /// (PostgreSQL `NOTIFY`, coalesced by [`Notifier`]). A single SQLite process wakes its
-    /// own dispatcher directly.
+    /// (PostgreSQL `NOTIFY`, coalesced: `db/notifier.rs`). A single SQLite process wakes
+    /// its own dispatcher directly.
     pub fn notify_due(&mut self) {
         if let Tx::Postgres(_, due) = self {
             due.due = true;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::{Db, StoreOptions};
+use super::{Db, StoreOptions, STATEMENT_CACHE};
 
 pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let connect: PgConnectOptions = url.parse()?;
@@ -18,12 +18,10 @@ pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db
         Some(given) => format!("{given} {own}"),
         None => own,
     };
-    // As on SQLite, one text per row count of the multi-row inserts: more than the
-    // driver's default of 100 prepared statements per connection.
     let connect = connect
         .application_name(&name)
         .options([("plan_cache_mode", "force_custom_plan")])
-        .statement_cache_capacity(super::sqlite::STATEMENT_CACHE);
+        .statement_cache_capacity(STATEMENT_CACHE);
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(2))
         .acquire_timeout(Duration::from_secs(10))

@@ -7,13 +7,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{Db, StoreOptions};
-
-/// Prepared statements kept per connection. The writer cycle's multi-row statements have
-/// one text per row count (inserts in chunks of up to 100 rows, results of up to 32, claims per
-/// number of capped hosts), well over the driver's default of 100; past the cache a
-/// statement is prepared again on each use.
-pub(super) const STATEMENT_CACHE: usize = 1_024;
+use super::{Db, StoreOptions, STATEMENT_CACHE};
 
 pub(super) async fn open(url: &str, options: &StoreOptions) -> anyhow::Result<Db> {
     let base = SqliteConnectOptions::from_str(url)?
